@@ -1,0 +1,45 @@
+"""Bandit Lab: Thompson sampling and its rivals, small enough to read beside the course.
+
+Policies (notebooks 03-04) -- select an arm, update it with a reward in [0, 1]
+    BetaBernoulliTS   Thompson sampling with a Beta prior per arm
+    EpsilonGreedy     each arm once, then greedy with probability 1 - epsilon
+    UCB1              empirical mean plus a confidence bonus
+    Softmax           Boltzmann exploration with temperature tau
+    KLUCB             the Kullback-Leibler upper confidence bound
+    Policy            the base class; Policy.from_state rebuilds any policy from JSON
+
+Beliefs (notebook 02)
+    BetaPosterior     mean, credible interval, density and samples of Beta beliefs
+
+Problems and experiments (notebooks 01, 04)
+    BernoulliBandit   arms paying 1 with known probabilities
+    SOURCE_RATES      the five offers' conversion rates used in the course
+    OFFER_NAMES       the five credit-card offers
+    simulate          many runs of many policies, vectorised, on the same outcomes
+    run_policy        one run of one policy object, step by step (the textbook loop)
+    History           what a simulation returns for one policy
+
+Metrics (notebooks 01, 04)
+    cumulative_regret     pseudo-regret from expected rewards, per run and step
+    arm_shares            share of pulls per arm in each run
+    lai_robbins_constant  the constant in the log(T) lower bound on regret
+    bernoulli_kl          KL divergence between Bernoulli distributions
+
+Pure maths (``bandit_lab.scores``): one score function per policy, shared by the objects
+and the simulator. Plots in ``bandit_lab.plotting``, widgets in ``bandit_lab.widgets``.
+"""
+from .environments import OFFER_NAMES, SOURCE_RATES, BernoulliBandit, Environment
+from .metrics import arm_shares, bernoulli_kl, cumulative_regret, lai_robbins_constant
+from .policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softmax
+from .posteriors import BetaPosterior
+from .simulate import History, run_policy, simulate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BetaBernoulliTS", "EpsilonGreedy", "UCB1", "Softmax", "KLUCB", "Policy",
+    "BetaPosterior",
+    "BernoulliBandit", "Environment", "SOURCE_RATES", "OFFER_NAMES",
+    "simulate", "run_policy", "History",
+    "cumulative_regret", "arm_shares", "lai_robbins_constant", "bernoulli_kl",
+]

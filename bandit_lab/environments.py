@@ -1,0 +1,96 @@
+"""Bandit problems whose answer we know: the truth a simulation is scored against.
+
+Taught in notebooks/01_explore_exploit.ipynb.
+
+An environment knows each arm's expected reward at each step (:meth:`means_at`) and draws
+rewards. :meth:`draw` returns the reward *every* arm would have paid at one step, for many
+runs at once; the simulator hands each policy the entry of the arm it chose, so every policy
+compared faces the very same outcomes (common random numbers).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._rng import resolve_rng
+from ._validation import check_arm, check_probability
+
+__all__ = ["Environment", "BernoulliBandit", "SOURCE_RATES", "OFFER_NAMES"]
+
+#: The five credit-card offers of the course's running example.
+OFFER_NAMES = (
+    "cashback_grocery_2pct",
+    "travel_miles_3x",
+    "balance_transfer_0apr",
+    "business_expense_card",
+    "premium_rewards_500bonus",
+)
+
+#: Conversion rates of the five offers used throughout notebooks 01-04 (arm 4 is best).
+SOURCE_RATES = (0.030, 0.045, 0.028, 0.015, 0.060)
+
+
+class Environment:
+    """Interface: ``n_arms``, ``means_at(t)`` and ``draw(t, n_runs, rng)``."""
+
+    n_arms: int
+
+    def means_at(self, t):
+        """Expected reward of every arm at step ``t``, shape ``(n_arms,)``."""
+        raise NotImplementedError
+
+    def draw(self, t, n_runs, rng):
+        """Rewards every arm would pay at step ``t`` in each of ``n_runs`` runs,
+        shape ``(n_runs, n_arms)``."""
+        raise NotImplementedError
+
+
+class BernoulliBandit(Environment):
+    """Arms that pay 1 with fixed probabilities ``rates`` and 0 otherwise.
+
+    Parameters
+    ----------
+    rates : sequence of float in [0, 1]
+        Success probability of each arm.
+    rng : None, int or numpy.random.Generator
+        Stream used by :meth:`pull` (the simulator uses streams of its own).
+
+    Examples
+    --------
+    >>> env = BernoulliBandit([0.030, 0.045, 0.028, 0.015, 0.060], rng=1)
+    >>> env.best_arm, env.n_arms
+    (4, 5)
+    >>> env.pull(4) in (0.0, 1.0)
+    True
+    """
+
+    def __init__(self, rates, *, rng=None):
+        arr = np.asarray(rates, dtype=float) if not np.isscalar(rates) else np.asarray([rates], dtype=float)
+        if arr.ndim != 1 or arr.size < 1:
+            raise ValueError(f"rates has shape {arr.shape}, must be a 1-D sequence of at least one "
+                             "probability.")
+        for i, p in enumerate(arr):
+            check_probability(f"rates[{i}]", p)
+        self.rates = arr
+        self.n_arms = arr.size
+        self.rng = rng
+        self._rng = resolve_rng(rng)
+
+    @property
+    def best_arm(self):
+        return int(np.argmax(self.rates))
+
+    def means_at(self, t):
+        return self.rates
+
+    def draw(self, t, n_runs, rng):
+        return (rng.random((n_runs, self.n_arms)) < self.rates).astype(float)
+
+    def pull(self, arm):
+        """One reward (0.0 or 1.0) from ``arm``, drawn from this environment's own ``rng``."""
+        arm = check_arm(arm, self.n_arms)
+        return float(self._rng.random() < self.rates[arm])
+
+    def __repr__(self):
+        return f"BernoulliBandit({self.rates.tolist()})"
+
+

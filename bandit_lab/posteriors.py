@@ -1,0 +1,118 @@
+"""Posteriors as small value objects (like ``statistics.NormalDist``).
+
+Taught in notebooks/02_beta_priors.ipynb.
+
+:class:`BetaPosterior` holds the Beta belief about the success rate of one arm or of many
+(arrays of ``alpha`` and ``beta``, arms on the last axis) and answers the questions a
+learner asks of it: mean, credible interval, a density to draw, samples.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _stats  # aliased: a local variable called `stats` can't shadow it
+
+from ._rng import resolve_rng
+from ._validation import check_positive, check_probability, check_rewards_array
+
+__all__ = ["BetaPosterior"]
+
+
+@dataclass(frozen=True)
+class BetaPosterior:
+    """Beta(alpha, beta) beliefs about success rates, one per arm.
+
+    Parameters
+    ----------
+    alpha, beta : float or array_like
+        Shape parameters, all finite and > 0. ``alpha - alpha0`` counts (possibly
+        fractional) successes, ``beta - beta0`` failures.
+
+    Examples
+    --------
+    >>> post = BetaPosterior(1.0, 1.0).update([1, 0, 1, 1])
+    >>> float(post.alpha), float(post.beta), round(float(post.mean), 3)
+    (4.0, 2.0, 0.667)
+    """
+
+    alpha: np.ndarray
+    beta: np.ndarray
+
+    def __post_init__(self):
+        a = np.asarray(self.alpha, dtype=float)
+        b = np.asarray(self.beta, dtype=float)
+        for name, arr in (("alpha", a), ("beta", b)):
+            bad = ~np.isfinite(arr) | (arr <= 0)
+            if bad.any():
+                raise ValueError(f"{name} == {arr[bad].flat[0]!r}, must be a finite number > 0.")
+        a, b = np.broadcast_arrays(a, b)
+        object.__setattr__(self, "alpha", a.copy())
+        object.__setattr__(self, "beta", b.copy())
+
+    @classmethod
+    def from_counts(cls, successes, failures, *, alpha0=1.0, beta0=1.0):
+        """The closed-form posterior after ``successes`` and ``failures`` (batch update)."""
+        alpha0 = check_positive("alpha0", alpha0)
+        beta0 = check_positive("beta0", beta0)
+        s = np.asarray(successes, dtype=float)
+        f = np.asarray(failures, dtype=float)
+        if (s < 0).any() or (f < 0).any():
+            raise ValueError("successes and failures must be counts >= 0.")
+        return cls(alpha0 + s, beta0 + f)
+
+    def update(self, rewards):
+        """The posterior after observing ``rewards`` (each in [0, 1]) for a single arm."""
+        r = check_rewards_array("rewards", rewards).ravel()
+        return BetaPosterior(self.alpha + r.sum(), self.beta + (1.0 - r).sum())
+
+    @property
+    def mean(self):
+        return self.alpha / (self.alpha + self.beta)
+
+    @property
+    def var(self):
+        n = self.alpha + self.beta
+        return self.alpha * self.beta / (n * n * (n + 1.0))
+
+    @property
+    def mode(self):
+        """Most likely rate; NaN where the density has no interior maximum (alpha or beta <= 1)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = (self.alpha - 1) / (self.alpha + self.beta - 2)
+        return np.where((self.alpha > 1) & (self.beta > 1), m, np.nan)
+
+    @property
+    def skewness(self):
+        """Positive: long tail to the right (mass near 0). Negative: long tail to the left."""
+        a, b = self.alpha, self.beta
+        return 2 * (b - a) * np.sqrt(a + b + 1) / ((a + b + 2) * np.sqrt(a * b))
+
+    def interval(self, level=0.95):
+        """Equal-tailed credible interval ``(low, high)`` holding ``level`` of the belief."""
+        level = check_probability("level", level, open_low=True, open_high=True)
+        tail = (1 - level) / 2
+        return (_stats.beta.ppf(tail, self.alpha, self.beta),
+                _stats.beta.ppf(1 - tail, self.alpha, self.beta))
+
+    def pdf(self, x):
+        """Density at points ``x``; result has shape ``x.shape + alpha.shape``."""
+        x = np.asarray(x, dtype=float)
+        return _stats.beta.pdf(x[(...,) + (None,) * self.alpha.ndim], self.alpha, self.beta)
+
+    def sample(self, size=None, *, rng=None):
+        """Draws from the posterior; shape ``size + alpha.shape`` (``size`` an int or tuple)."""
+        gen = resolve_rng(rng)
+        if size is None:
+            return gen.beta(self.alpha, self.beta)
+        size = (size,) if np.isscalar(size) else tuple(size)
+        return gen.beta(self.alpha, self.beta, size=size + self.alpha.shape)
+
+    def prob_best(self, n_samples=20_000, *, rng=None):
+        """Monte Carlo probability that each arm has the highest rate."""
+        draws = self.sample(n_samples, rng=rng)
+        winners = draws.argmax(axis=-1)
+        return np.bincount(winners.ravel(), minlength=self.alpha.shape[-1]) / winners.size
+
+    def to_dict(self):
+        return {"alpha": self.alpha.tolist(), "beta": self.beta.tolist()}
