@@ -5,5 +5,6 @@ control's ``value`` and the figure (an ``ipywidgets.Image`` holding a PNG) and t
 are redrawn, with or without a kernel, which is how the tests check them.
 """
 from ._base import FigureImage
+from .beta import beta_explorer
 
-__all__ = ["FigureImage"]
+__all__ = ["FigureImage", "beta_explorer"]
