@@ -87,6 +87,6 @@ def check_rewards_array(name: str, values) -> np.ndarray:
     arr = np.asarray(values, dtype=float)
     bad = ~np.isfinite(arr) | (arr < 0) | (arr > 1)
     if bad.any():
-        first = arr[bad].flat[0]
+        first = float(arr[bad].flat[0])
         raise ValueError(f"{name} contains {first!r}, every value must be a number in [0, 1].")
     return arr

@@ -3,9 +3,11 @@
 Taught in notebooks/01_explore_exploit.ipynb.
 
 An environment knows each arm's expected reward at each step (:meth:`means_at`) and draws
-rewards. :meth:`draw` returns the reward *every* arm would have paid at one step, for many
-runs at once; the simulator hands each policy the entry of the arm it chose, so every policy
-compared faces the very same outcomes (common random numbers).
+rewards in two moves: :meth:`draw` makes the randomness of one step for many runs at once,
+and :meth:`rewards` turns it into the reward of the arm each run chose. The simulator draws
+once per step and asks for every policy's rewards from the same draw, so every policy
+compared faces the very same outcomes (common random numbers): two policies that pull the
+same arm in the same run at the same step get the same reward.
 """
 from __future__ import annotations
 
@@ -30,7 +32,11 @@ SOURCE_RATES = (0.030, 0.045, 0.028, 0.015, 0.060)
 
 
 class Environment:
-    """Interface: ``n_arms``, ``means_at(t)`` and ``draw(t, n_runs, rng)``."""
+    """Interface: ``n_arms``, ``means_at(t)``, ``draw(t, n_runs, rng)``, ``rewards(...)``.
+
+    The default :meth:`rewards` expects :meth:`draw` to return the reward every arm would
+    pay, shape ``(n_runs, n_arms)``, and picks the chosen arm's.
+    """
 
     n_arms: int
 
@@ -39,9 +45,12 @@ class Environment:
         raise NotImplementedError
 
     def draw(self, t, n_runs, rng):
-        """Rewards every arm would pay at step ``t`` in each of ``n_runs`` runs,
-        shape ``(n_runs, n_arms)``."""
+        """The randomness of step ``t`` for ``n_runs`` runs."""
         raise NotImplementedError
+
+    def rewards(self, outcome, arms, t):
+        """Reward of ``arms`` (shape ``(n_runs,)``) given one step's ``outcome``."""
+        return outcome[np.arange(len(arms)), arms]
 
 
 class BernoulliBandit(Environment):
@@ -83,7 +92,13 @@ class BernoulliBandit(Environment):
         return self.rates
 
     def draw(self, t, n_runs, rng):
-        return (rng.random((n_runs, self.n_arms)) < self.rates).astype(float)
+        # One uniform per run: arm k pays 1 when u < rates[k]. Each arm is still
+        # Bernoulli(rates[k]); a policy sees only the arm it pulls, so sharing u across
+        # arms changes nothing it can observe, and costs one draw per run, not n_arms.
+        return rng.random(n_runs)
+
+    def rewards(self, outcome, arms, t):
+        return (outcome < self.means_at(t)[arms]).astype(float)
 
     def pull(self, arm):
         """One reward (0.0 or 1.0) from ``arm``, drawn from this environment's own ``rng``."""

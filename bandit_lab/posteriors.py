@@ -45,7 +45,7 @@ class BetaPosterior:
         for name, arr in (("alpha", a), ("beta", b)):
             bad = ~np.isfinite(arr) | (arr <= 0)
             if bad.any():
-                raise ValueError(f"{name} == {arr[bad].flat[0]!r}, must be a finite number > 0.")
+                raise ValueError(f"{name} == {float(arr[bad].flat[0])!r}, must be a finite number > 0.")
         a, b = np.broadcast_arrays(a, b)
         object.__setattr__(self, "alpha", a.copy())
         object.__setattr__(self, "beta", b.copy())

@@ -143,7 +143,6 @@ def simulate(policies, env, *, n_steps, n_runs=1, rng=None, progress=False):
     arms_log = [np.empty((n_steps, n_runs), dtype=arm_dtype) for _ in pols]
     rewards_log = [np.empty((n_steps, n_runs), dtype=np.float32) for _ in pols]
     means = np.empty((n_steps, env.n_arms))
-    rows = np.arange(n_runs)
 
     for t in _progress(range(n_steps), progress, n_steps, "simulating"):
         means[t] = env.means_at(t)
@@ -151,7 +150,7 @@ def simulate(policies, env, *, n_steps, n_runs=1, rng=None, progress=False):
         for i, p in enumerate(pols):
             prng = policy_rngs[i]
             arms = argmax_random(p.scores(states[i], prng), prng)
-            rewards = outcomes[rows, arms]
+            rewards = env.rewards(outcomes, arms, t)
             p.update_state(states[i], arms, rewards)
             arms_log[i][t] = arms
             rewards_log[i][t] = rewards
@@ -175,8 +174,9 @@ def run_policy(policy, env, *, n_steps, rng=None):
     means = np.empty((n_steps, env.n_arms))
     for t in range(n_steps):
         means[t] = env.means_at(t)
-        outcome = env.draw(t, 1, env_rng)[0]
+        outcome = env.draw(t, 1, env_rng)
         arm = policy.select()
-        policy.update(arm, float(outcome[arm]))
-        arms[t], rewards[t] = arm, outcome[arm]
+        reward = float(env.rewards(outcome, np.array([arm]), t)[0])
+        policy.update(arm, reward)
+        arms[t], rewards[t] = arm, reward
     return History(arms[None], rewards[None].astype(np.float32), means, type(policy).__name__)
