@@ -1,0 +1,266 @@
+"""Change the true rates and the horizon, and watch the strategies' regret respond.
+
+Taught in notebooks/04_comparing_strategies.ipynb.
+
+A small comparison (100 runs by default) is re-run with :func:`bandit_lab.simulate`
+whenever a rate changes, and redrawn with :func:`bandit_lab.plotting.plot_regret`. Results
+are cached per policy and per set of rates: a run to horizon T holds every shorter horizon
+too (the first t steps of a simulation do not depend on how long it goes on), so moving the
+horizon down, or back to rates already seen, only redraws.
+"""
+from __future__ import annotations
+
+import html
+import time
+from collections import OrderedDict
+
+import ipywidgets as W
+import numpy as np
+from matplotlib import ticker
+
+from .._rng import resolve_rng
+from .._validation import check_int, check_probability
+from ..environments import SOURCE_RATES, BernoulliBandit
+from ..metrics import arm_shares, cumulative_regret, lai_robbins_constant
+from ..plotting import plot_regret
+from ..policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softmax
+from ..simulate import History, simulate
+from ._base import FigureImage
+
+__all__ = ["strategy_explorer", "StrategyComparison", "default_policies"]
+
+
+def default_policies(n_arms):
+    """The five strategies of notebook 04, with the course's default settings."""
+    return {
+        "Thompson sampling": BetaBernoulliTS(n_arms),
+        "epsilon-greedy (0.1)": EpsilonGreedy(n_arms, epsilon=0.1),
+        "UCB1": UCB1(n_arms),
+        "softmax (tau 0.01)": Softmax(n_arms, tau=0.01),
+        "KL-UCB": KLUCB(n_arms),
+    }
+
+
+def _truncate(hist, n_steps):
+    return History(hist.arms[:, :n_steps], hist.rewards[:, :n_steps],
+                   hist.mean_rewards[:n_steps], hist.name)
+
+
+class StrategyComparison:
+    """The computation behind :func:`strategy_explorer`: cached small simulations.
+
+    Parameters
+    ----------
+    policies : dict of name -> Policy
+        Configurations to compare (each simulated with the same seed, so all face the
+        same reward draws).
+    n_runs : int
+        Runs per policy.
+    rng : None, int or numpy.random.Generator
+        Fixes :attr:`seed`, the root of every simulation.
+    max_cached : int
+        How many (policy, rates) results to keep.
+
+    Examples
+    --------
+    >>> from bandit_lab import BetaBernoulliTS
+    >>> comp = StrategyComparison({"TS": BetaBernoulliTS(2)}, n_runs=20, rng=0)
+    >>> comp.results((0.2, 0.5), 100)["TS"].arms.shape
+    (20, 100)
+    """
+
+    def __init__(self, policies, *, n_runs=100, rng=0, max_cached=40):
+        if not isinstance(policies, dict) or not policies:
+            raise TypeError("policies must be a non-empty dict of name -> Policy.")
+        for name, p in policies.items():
+            if not isinstance(p, Policy):
+                raise TypeError(f"policies[{name!r}] is of type {type(p).__name__}, "
+                                "must be a Policy.")
+        self.policies = dict(policies)
+        self.n_runs = check_int("n_runs", n_runs, minimum=2)
+        self.seed = int(resolve_rng(rng).integers(2**63))
+        self.max_cached = check_int("max_cached", max_cached, minimum=1)
+        self._cache = OrderedDict()
+        self.simulated = 0  # number of simulate() calls, for tests and timing notes
+
+    @staticmethod
+    def key(rates):
+        """Rates rounded so that slider noise does not defeat the cache."""
+        return tuple(round(float(r), 6) for r in rates)
+
+    def history(self, name, rates, n_steps):
+        """History of policy ``name`` on ``rates`` for ``n_steps`` steps (cached)."""
+        key = (name, self.key(rates))
+        hist = self._cache.get(key)
+        if hist is None or hist.n_steps < n_steps:
+            env = BernoulliBandit(key[1])
+            hist = simulate({name: self.policies[name]}, env, n_steps=n_steps,
+                            n_runs=self.n_runs, rng=self.seed)[name]
+            self.simulated += 1
+            self._cache[key] = hist
+            while len(self._cache) > self.max_cached:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(key)
+        return hist if hist.n_steps == n_steps else _truncate(hist, n_steps)
+
+    def results(self, rates, n_steps):
+        """dict name -> History for every policy."""
+        return {name: self.history(name, rates, n_steps) for name in self.policies}
+
+
+def summarize(results):
+    """Per policy: mean final regret, its standard error, and the best arm's share
+    (median, 5th and 95th percentile over runs)."""
+    rows = {}
+    for name, hist in results.items():
+        final = cumulative_regret(hist)[:, -1]
+        best = int(np.argmax(hist.mean_rewards[-1]))
+        share = arm_shares(hist)[:, best]
+        rows[name] = {
+            "regret": float(final.mean()),
+            "se": float(final.std(ddof=1) / np.sqrt(final.size)),
+            "share_median": float(np.median(share)),
+            "share_p5": float(np.percentile(share, 5)),
+            "share_p95": float(np.percentile(share, 95)),
+        }
+    return rows
+
+
+def _summary_html(rows, rates, n_steps, n_runs):
+    rates = np.asarray(rates, dtype=float)
+    best = int(np.argmax(rates))
+    c = lai_robbins_constant(rates)
+    head = (f"<b>{n_runs} runs, horizon T = {n_steps}</b>. Best arm: {best} "
+            f"(rate {rates[best]:.3f}). Lai-Robbins constant C = {c:.2f}, "
+            f"C log T = {c * np.log(n_steps):.1f}.")
+    th = "".join(f"<th style='padding:0 8px'>{h}</th>" for h in
+                 ("policy", "mean regret at T", "standard error",
+                  f"share of pulls to arm {best}: median", "5th-95th percentile"))
+    lines = [f"<tr>{th}</tr>"]
+    for name, r in rows.items():
+        vals = (html.escape(name), f"{r['regret']:.1f}", f"{r['se']:.1f}",
+                f"{r['share_median']:.0%}", f"{r['share_p5']:.0%} - {r['share_p95']:.0%}")
+        lines.append("<tr>" + "".join(f"<td style='padding:0 8px'>{v}</td>" for v in vals)
+                     + "</tr>")
+    return f"<div>{head}<table>{''.join(lines)}</table></div>"
+
+
+def _draw(fig_image, results, log_x):
+    fig = fig_image.figure
+    if not fig.axes:
+        fig.set_layout_engine("none")  # a fixed layout keeps redraws fast
+        fig.add_axes((0.09, 0.12, 0.89, 0.8))
+    ax = fig.axes[0]
+    ax.clear()
+    plot_regret(results, ax=ax, band=(10, 90), lai_robbins=True, log_x=log_x)
+    if log_x:  # plain tick labels (10, 100, 1000): mathtext labels cost 60 ms a redraw
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:g}"))
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+    # Keep the policies readable when the asymptote C log t runs far above them.
+    top = max(float(np.percentile(cumulative_regret(h)[:, -1], 90)) for h in results.values())
+    hist = next(iter(results.values()))
+    bound = lai_robbins_constant(hist.mean_rewards[-1]) * np.log(hist.n_steps)
+    top = max(top, min(bound, 3 * top), 1.0)
+    ax.set_ylim(0, 1.08 * top)
+    ax.set_title(f"Cumulative regret over {hist.n_runs} runs (band: 10th-90th percentile)",
+                 fontsize="medium")
+    fig_image.render()
+
+
+def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=100, horizon=1000,
+                      horizons=(250, 500, 1000, 2000, 5000), max_rate=0.2, rate_step=0.001,
+                      rng=0, figsize=(7.5, 4.2), dpi=80):
+    """A widget comparing bandit strategies on rates the learner chooses.
+
+    One slider per arm sets its true rate, a slider sets the horizon and a checkbox the
+    time axis (linear or log). Each change re-runs (or fetches from the cache) a small
+    comparison and redraws the regret curves, the Lai-Robbins asymptote and a table.
+    Sliders update on release (``continuous_update=False``). Taught in
+    notebooks/04_comparing_strategies.ipynb.
+
+    Parameters
+    ----------
+    rates : sequence of float in [0, max_rate]
+        Starting rates, one slider per arm.
+    policies : dict of name -> Policy, optional
+        Default: :func:`default_policies` (TS, epsilon-greedy, UCB1, softmax, KL-UCB).
+    n_runs : int
+        Runs per policy per setting.
+    horizon : int
+        Starting horizon, one of ``horizons``.
+    rng : None, int or numpy.random.Generator
+        Seed of every simulation.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        With attributes ``controls`` (``"rate 0"`` ... ``"rate K-1"``, ``"horizon"``,
+        ``"log time"``), ``summary`` (HTML), ``figure`` (:class:`FigureImage`), ``state``
+        (the :class:`StrategyComparison`), ``rows`` (the numbers in the table) and
+        ``timings`` (seconds taken by each redraw).
+
+    Examples
+    --------
+    >>> from bandit_lab import BetaBernoulliTS, UCB1
+    >>> w = strategy_explorer([0.1, 0.3], policies={"TS": BetaBernoulliTS(2), "UCB1": UCB1(2)},
+    ...                       n_runs=10, horizon=250, horizons=(100, 250), max_rate=0.5)
+    >>> w.controls["rate 0"].value = 0.45
+    >>> w.rows["TS"]["share_median"] > 0.5   # arm 0 is now the best
+    True
+    """
+    env = BernoulliBandit(rates)  # validates the rates
+    max_rate = check_probability("max_rate", max_rate, open_low=True)
+    for k, r in enumerate(env.rates.tolist()):
+        if r > max_rate:
+            raise ValueError(f"rates[{k}] == {r!r}, must be <= max_rate == {max_rate!r} "
+                             "(the sliders' upper end).")
+    horizons = tuple(check_int(f"horizons[{i}]", h, minimum=2) for i, h in enumerate(horizons))
+    if horizon not in horizons:
+        raise ValueError(f"horizon == {horizon!r}, must be one of {horizons}.")
+    if policies is None:
+        policies = default_policies(env.n_arms)
+    state = StrategyComparison(policies, n_runs=n_runs, rng=rng)
+    for name, p in state.policies.items():
+        if p.n_arms != env.n_arms:
+            raise ValueError(f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
+                             f"the {env.n_arms} rates.")
+
+    controls = {}
+    for k, r in enumerate(env.rates):
+        controls[f"rate {k}"] = W.FloatSlider(
+            value=float(r), min=0.0, max=max_rate, step=rate_step, readout_format=".3f",
+            description=f"arm {k} rate", continuous_update=False)
+    controls["horizon"] = W.SelectionSlider(options=horizons, value=horizon,
+                                            description="horizon T", continuous_update=False)
+    controls["log time"] = W.Checkbox(value=False, description="log time axis")
+    fig = FigureImage(figsize=figsize, dpi=dpi)
+    summary = W.HTML()
+    box = W.VBox()
+
+    def current_rates():
+        return tuple(controls[f"rate {k}"].value for k in range(env.n_arms))
+
+    def redraw(_change=None):
+        start = time.perf_counter()
+        rates_now = current_rates()
+        n_steps = controls["horizon"].value
+        results = state.results(rates_now, n_steps)
+        box.rows = summarize(results)
+        _draw(fig, results, controls["log time"].value)
+        summary.value = _summary_html(box.rows, rates_now, n_steps, state.n_runs)
+        box.timings.append(time.perf_counter() - start)
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+
+    box.controls = controls
+    box.summary = summary
+    box.figure = fig
+    box.state = state
+    box.timings = []
+    box.redraw = redraw
+    redraw()
+    sliders = [controls[f"rate {k}"] for k in range(env.n_arms)]
+    box.children = [W.HBox([W.VBox(sliders), W.VBox([controls["horizon"], controls["log time"]])]),
+                    fig.image, summary]
+    return box

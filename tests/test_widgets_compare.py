@@ -1,0 +1,126 @@
+"""The strategy explorer of notebook 04, driven by setting its controls (no kernel)."""
+import re
+
+import numpy as np
+import pytest
+
+from bandit_lab import UCB1, BernoulliBandit, BetaBernoulliTS, cumulative_regret, simulate
+from bandit_lab.metrics import arm_shares
+from bandit_lab.widgets import strategy_explorer
+from bandit_lab.widgets.compare import StrategyComparison, default_policies
+
+RATES = (0.05, 0.10, 0.15)
+
+
+def small(**kwargs):
+    args = dict(policies={"TS": BetaBernoulliTS(3), "UCB1": UCB1(3)}, n_runs=30,
+                horizon=200, horizons=(100, 200, 400), rng=0)
+    args.update(kwargs)
+    return strategy_explorer(RATES, **args)
+
+
+def recompute(policy, rates, n_steps, n_runs, seed):
+    hist = simulate(policy, BernoulliBandit(rates), n_steps=n_steps, n_runs=n_runs, rng=seed)
+    final = cumulative_regret(hist)[:, -1]
+    share = arm_shares(hist)[:, int(np.argmax(rates))]
+    return final, share
+
+
+def test_controls_and_first_drawing():
+    w = strategy_explorer(rng=0, horizon=250)
+    assert set(w.controls) == {"rate 0", "rate 1", "rate 2", "rate 3", "rate 4",
+                               "horizon", "log time"}
+    assert all(not w.controls[f"rate {k}"].continuous_update for k in range(5))
+    assert not w.controls["horizon"].continuous_update
+    assert list(w.rows) == list(default_policies(5))
+    assert w.figure.image.value[:4] == b"\x89PNG"
+    assert "Best arm: 4" in w.summary.value
+
+
+def test_summary_numbers_match_a_recomputation():
+    w = small()
+    for name, policy in (("TS", BetaBernoulliTS(3)), ("UCB1", UCB1(3))):
+        final, share = recompute(policy, RATES, 200, 30, w.state.seed)
+        row = w.rows[name]
+        assert row["regret"] == pytest.approx(final.mean())
+        assert row["se"] == pytest.approx(final.std(ddof=1) / np.sqrt(30))
+        assert row["share_median"] == pytest.approx(np.median(share))
+        assert f"<td style='padding:0 8px'>{final.mean():.1f}</td>" in w.summary.value
+
+
+def test_moving_a_rate_re_simulates_and_redraws():
+    w = small()
+    assert w.controls["rate 0"].max == 0.2  # max_rate
+    w.controls["rate 0"].value = 0.9  # beyond the slider's end: clamped to 0.2
+    assert w.controls["rate 0"].value == 0.2
+    assert "Best arm: 0" in w.summary.value
+    w = small(max_rate=0.6)
+    image, sims = w.figure.image.value, w.state.simulated
+    w.controls["rate 0"].value = 0.5  # arm 0 becomes the best by far
+    assert w.state.simulated == sims + 2
+    assert w.figure.image.value != image
+    assert "Best arm: 0" in w.summary.value
+    hist = w.state.history("TS", (0.5, 0.10, 0.15), 200)
+    np.testing.assert_allclose(hist.mean_rewards[0], [0.5, 0.10, 0.15])
+    final, share = recompute(BetaBernoulliTS(3), (0.5, 0.10, 0.15), 200, 30, w.state.seed)
+    assert w.rows["TS"]["regret"] == pytest.approx(final.mean())
+    # Thompson sampling found the new best arm: more than a uniform share, by far.
+    assert share.mean() > 1 / 3 + 4 * share.std(ddof=1) / np.sqrt(share.size)
+
+
+def test_cache_serves_shorter_horizons_and_rates_seen_before():
+    w = small()
+    sims = w.state.simulated
+    w.controls["horizon"].value = 100
+    w.controls["log time"].value = True
+    assert w.state.simulated == sims  # a shorter horizon is a slice of the longer run
+    final, _ = recompute(BetaBernoulliTS(3), RATES, 100, 30, w.state.seed)
+    assert w.rows["TS"]["regret"] == pytest.approx(final.mean())
+    w.controls["rate 1"].value = 0.2
+    w.controls["rate 1"].value = 0.10  # back to rates already simulated
+    assert w.state.simulated == sims + 2
+    w.controls["horizon"].value = 400  # longer than anything cached: simulate again
+    assert w.state.simulated == sims + 4
+    assert len(w.timings) == 6  # build + 5 changes, each timed
+
+
+def test_every_policy_faces_the_same_outcomes():
+    # Each policy is simulated on its own with the same seed, so the environment's stream
+    # is the same: wherever two policies pull the same arm at the same step of the same
+    # run, they get the same reward (independent draws would differ ~20% of the time here).
+    comp = StrategyComparison({"TS": BetaBernoulliTS(3), "UCB1": UCB1(3)}, n_runs=30, rng=5)
+    res = comp.results(RATES, 300)
+    same_arm = res["TS"].arms == res["UCB1"].arms
+    assert same_arm.sum() > 1000
+    np.testing.assert_array_equal(res["TS"].rewards[same_arm], res["UCB1"].rewards[same_arm])
+
+
+def test_same_seed_same_numbers_different_seed_different_numbers():
+    a, b, c = small(rng=3), small(rng=3), small(rng=4)
+    assert a.rows == b.rows
+    assert a.figure.image.value == b.figure.image.value
+    assert a.rows != c.rows
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"rates": (0.1, 0.5)}, ValueError),          # above max_rate
+    ({"rates": (0.1, -0.1)}, ValueError),
+    ({"horizon": 300}, ValueError),               # not one of the horizons
+    ({"n_runs": 1}, ValueError),
+    ({"policies": [BetaBernoulliTS(2)]}, TypeError),
+    ({"policies": {"TS": BetaBernoulliTS(3)}}, ValueError),  # 3 arms for 2 rates
+])
+def test_bad_input_is_rejected(kwargs, error):
+    args = dict(rates=(0.1, 0.2), policies={"TS": BetaBernoulliTS(2)}, n_runs=5,
+                horizon=100, horizons=(100,))
+    args.update(kwargs)
+    with pytest.raises(error):
+        strategy_explorer(**args)
+
+
+def test_summary_names_the_lai_robbins_constant():
+    from bandit_lab import lai_robbins_constant
+
+    w = small()
+    c = lai_robbins_constant(RATES)
+    assert re.search(rf"C = {c:.2f}, C log T = {c * np.log(200):.1f}", w.summary.value)
