@@ -6,5 +6,7 @@ are redrawn, with or without a kernel, which is how the tests check them.
 """
 from ._base import FigureImage
 from .beta import beta_explorer
+from .compare import strategy_explorer
+from .stepper import ts_stepper
 
-__all__ = ["FigureImage", "beta_explorer"]
+__all__ = ["FigureImage", "beta_explorer", "strategy_explorer", "ts_stepper"]
