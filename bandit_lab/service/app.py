@@ -1,0 +1,251 @@
+"""The decision service: a FastAPI app in front of a store.
+
+Taught in notebooks/10_serving_a_bandit.ipynb.
+
+Endpoints
+---------
+``POST /decision``  body ``{}`` (Beta bandit) or ``{"context": [x1, ..., xd]}`` (linear
+    bandit), optionally ``"arms": [names]`` to choose among eligible arms only. Returns the
+    chosen ``arm`` (name), its ``arm_index``, a ``decision_id`` and ``expires_in`` seconds.
+``POST /reward``    body ``{"decision_id": ..., "reward": 0 or 1}`` (optionally ``"arm"``,
+    checked against the decision). The reward is counted once per decision: a retry
+    returns ``"duplicate": true``; an unknown or expired decision gets 404, a second,
+    different reward 409. Malformed payloads get 422 with a one-sentence ``detail``, and
+    the state is untouched.
+``GET /stats``      per arm: decisions and traffic share, rewards, observed conversion,
+    posterior mean and credible interval (Beta) or weights (linear), last reward time.
+``GET /timeline``   decisions and rewards per arm per time bucket (for monitoring).
+``GET /health``     ``{"status": "ok", ...}`` when the store answers.
+
+Handlers are plain ``def`` functions: FastAPI runs them in its thread pool, so a store call
+that waits (a disk, a network) never blocks the event loop that serves other requests. The
+source article's ``async def`` handlers made blocking Redis calls, which serialises every
+request behind the slowest one.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+
+from .._rng import resolve_rng
+from ..posteriors import BetaPosterior
+from ..scores import argmax_random
+from .models import _short
+from .stores import ArmMismatch, RewardConflict, Store, UnknownDecision
+
+__all__ = ["create_app", "DEFAULT_TTL"]
+
+#: How long a decision waits for its reward, in seconds (one day).
+DEFAULT_TTL = 86_400.0
+
+
+class _Refused(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class DecisionRequest(BaseModel):
+    """What a caller may send with a decision request."""
+
+    model_config = ConfigDict(extra="forbid")
+    context: Any = None
+    arms: Any = None
+
+
+class RewardRequest(BaseModel):
+    """A reward for one decision."""
+
+    model_config = ConfigDict(extra="forbid")
+    decision_id: Any
+    reward: Any
+    arm: Any = None
+
+
+_FIELDS = {"DecisionRequest": "context, arms", "RewardRequest": "decision_id, reward, arm"}
+
+
+def _sentence(errors) -> str:
+    """One sentence from pydantic's first error, in the package's style."""
+    err = errors[0]
+    kind, loc = err.get("type", ""), [str(p) for p in err.get("loc", ()) if p != "body"]
+    field = ".".join(loc)
+    if kind == "json_invalid":
+        return "the body is not valid JSON, must be a JSON object."
+    if kind == "missing":
+        return f"field {field!r} is missing, it is required."
+    if kind == "extra_forbidden":
+        return f"field {field!r} is not allowed; the body takes only the fields listed in /docs."
+    if kind in ("model_attributes_type", "dict_type", "model_type"):
+        if isinstance(err.get("input"), (bytes, str)):
+            return ("the body is not a JSON object, must be JSON sent with "
+                    "Content-Type: application/json.")
+        return f"the body == {_short(err.get('input'))}, must be a JSON object."
+    return f"{field or 'body'}: {err.get('msg', 'invalid')}."
+
+
+def _float_or_none(x):
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
+               ttl: float = DEFAULT_TTL, level: float = 0.95) -> FastAPI:
+    """A FastAPI app serving bandit ``name`` from ``store``.
+
+    Parameters
+    ----------
+    store : Store
+        Where the state lives (:class:`~bandit_lab.service.stores.SQLiteStore` or
+        :class:`~bandit_lab.service.stores.RedisStore`).
+    name : str
+        The bandit's name in the store.
+    spec : BetaSpec or LinearSpec, optional
+        Created with its prior if the store does not hold ``name`` yet; must equal the stored
+        spec if it does. None: use the stored spec.
+    rng : None, int or numpy.random.Generator
+        Source of the posterior draws (one stream, shared by all requests under a lock).
+    ttl : float
+        Seconds a decision accepts its reward.
+    level : float
+        Credible level of the intervals in ``/stats``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from fastapi.testclient import TestClient
+    >>> from bandit_lab.service.models import BetaSpec
+    >>> from bandit_lab.service.stores import SQLiteStore
+    >>> store = SQLiteStore(os.path.join(tempfile.mkdtemp(), "app.sqlite3"))
+    >>> client = TestClient(create_app(store, "offers", BetaSpec(["a", "b"]), rng=0))
+    >>> d = client.post("/decision").json()
+    >>> client.post("/reward", json={"decision_id": d["decision_id"], "reward": 1}).json()["status"]
+    'recorded'
+    >>> client.post("/reward", json={"decision_id": d["decision_id"], "reward": 7}).json()["detail"]
+    'reward == 7, must be 0 or 1 (this bandit counts conversions: 1 converted, 0 did not).'
+    >>> store.close()
+    """
+    spec = store.create(name, spec)
+    ttl = float(ttl)
+    if not (ttl > 0 and math.isfinite(ttl)):
+        raise ValueError(f"ttl == {ttl!r}, must be a finite number of seconds > 0.")
+    gen = resolve_rng(rng)
+    draw_lock = threading.Lock()  # a numpy Generator is not safe to share between threads
+    store_kind = type(store).__name__.removesuffix("Store").lower()
+
+    app = FastAPI(title="bandit-lab decision service",
+                  description=f"Thompson sampling for bandit {name!r} ({spec.describe()}).",
+                  version="1")
+    app.state.store, app.state.spec, app.state.name = store, spec, name
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        return JSONResponse(status_code=422, content={"detail": _sentence(exc.errors())})
+
+    @app.exception_handler(_Refused)
+    async def _refused(request: Request, exc: _Refused):
+        return JSONResponse(status_code=exc.status, content={"detail": exc.message})
+
+    def _check(fn, *args):
+        try:
+            return fn(*args)
+        except (TypeError, ValueError) as err:
+            raise _Refused(422, str(err)) from None
+
+    def _eligible(arms):
+        if arms is None:
+            return None
+        if not isinstance(arms, list) or not arms:
+            raise _Refused(422, f"arms == {_short(arms)}, must be a non-empty list of arm names.")
+        mask = np.zeros(spec.n_arms, dtype=bool)
+        for i, a in enumerate(arms):
+            mask[_check(spec.arm_index, a, f"arms[{i}]")] = True
+        return mask
+
+    @app.post("/decision")
+    def decision(body: DecisionRequest | None = None) -> dict:
+        body = body or DecisionRequest()
+        context = _check(spec.check_context, body.context)
+        mask = _eligible(body.arms)
+        vectors = store.read_vectors(name)  # one read for all arms
+        with draw_lock:
+            scores = spec.scores(vectors, context, gen)
+            if mask is not None:
+                scores = np.where(mask, scores, -np.inf)
+            arm = int(argmax_random(scores, gen))
+        did = store.record_decision(name, arm, context=context, ttl=ttl)
+        return {"decision_id": did, "arm": spec.arms[arm], "arm_index": arm, "expires_in": ttl}
+
+    @app.post("/reward")
+    def reward(body: RewardRequest) -> dict:
+        if not isinstance(body.decision_id, str) or not body.decision_id:
+            raise _Refused(422, f"decision_id == {_short(body.decision_id)}, must be the string "
+                                "returned by POST /decision.")
+        value = _check(spec.check_reward, body.reward)
+        arm = None if body.arm is None else _check(spec.arm_index, body.arm)
+        try:
+            result = store.record_reward(name, body.decision_id, value, arm=arm)
+        except UnknownDecision as err:
+            raise _Refused(404, str(err)) from None
+        except (RewardConflict, ArmMismatch) as err:
+            raise _Refused(409, str(err)) from None
+        return {"status": "duplicate" if result.duplicate else "recorded",
+                "decision_id": result.decision_id, "arm": spec.arms[result.arm],
+                "reward": result.reward, "duplicate": result.duplicate}
+
+    @app.get("/stats")
+    def stats() -> dict:
+        return _stats(store.read(name), spec, name, level)
+
+    @app.get("/timeline")
+    def timeline() -> dict:
+        tl = store.timeline(name)
+        return {"bandit": name, "arms": list(spec.arms), "bucket_seconds": tl.bucket_seconds,
+                "starts": tl.starts.tolist(), "decisions": tl.decisions.tolist(),
+                "rewards": tl.rewards.tolist(), "reward_sums": tl.reward_sums.tolist()}
+
+    @app.get("/health")
+    def health() -> dict:
+        try:
+            ok = store.ping()
+        except Exception as err:  # the store is down: say so, with a 503
+            raise _Refused(503, f"store {store_kind} does not answer: {err}") from None
+        return {"status": "ok" if ok else "degraded", "bandit": name, "kind": spec.kind,
+                "store": store_kind, "arms": list(spec.arms)}
+
+    return app
+
+
+def _stats(state, spec, name, level) -> dict:
+    total = int(state.decisions.sum())
+    posterior = spec.summary(state.vectors, level)
+    failures = state.rewards - state.reward_sums
+    # How sure are we of each arm's *observed* conversion rate (uniform prior)?
+    observed = BetaPosterior(1.0 + state.reward_sums, 1.0 + failures)
+    obs_low, obs_high = observed.interval(level)
+    arms = []
+    for k, arm in enumerate(spec.arms):
+        n = int(state.rewards[k])
+        arms.append({
+            "name": arm, "index": k,
+            "decisions": int(state.decisions[k]),
+            "share": state.decisions[k] / total if total else None,
+            "rewards": n,
+            "reward_sum": float(state.reward_sums[k]),
+            "conversion": float(state.reward_sums[k] / n) if n else None,
+            "conversion_low": float(obs_low[k]), "conversion_high": float(obs_high[k]),
+            "last_reward_at": _float_or_none(state.last_reward_at[k]),
+            **posterior[k],
+        })
+    return {"bandit": name, "kind": spec.kind, "level": level, "now": time.time(),
+            "decisions": total, "rewards": int(state.rewards.sum()), "arms": arms}

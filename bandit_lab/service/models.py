@@ -1,0 +1,342 @@
+"""What a store keeps for one bandit, and how the service turns it into decisions.
+
+Taught in notebooks/10_serving_a_bandit.ipynb.
+
+A *spec* describes one served bandit: its kind, its arms, its prior and the rewards it
+accepts. The store keeps, for every arm, a short vector of numbers that only ever grows by
+addition, starting at the prior:
+
+* :class:`BetaSpec`: ``[alpha, beta]``, starting at ``[alpha0, beta0]``; a reward ``r``
+  adds ``[r, 1 - r]``.
+* :class:`LinearSpec`: the Gaussian posterior's precision matrix and precision-weighted
+  mean, ``[A (d*d entries), f (d entries)]``, starting at ``[I / prior_var, 0]``; a reward
+  ``r`` for context ``x`` adds ``[x x' / noise_var, r x / noise_var]``.
+
+Because every update is an addition, the store applies it as an atomic increment: two
+service instances updating the same arm at the same time both count, and nobody ever
+rewrites the whole state. The prior is the starting value, written with the spec the first
+time the bandit is created, so it cannot be lost.
+
+The maths is not here: Beta draws come from :func:`bandit_lab.scores.thompson_scores`,
+intervals from :class:`bandit_lab.posteriors.BetaPosterior`, and the contextual model is
+:class:`bandit_lab.contextual.LinearTS`, rebuilt from the stored numbers.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import check_int, check_positive, check_reward
+from ..posteriors import BetaPosterior
+from ..scores import thompson_scores
+
+__all__ = ["BetaSpec", "LinearSpec", "spec_from_config", "check_arm_names"]
+
+_FORMAT = 1
+
+
+def check_arm_names(arms) -> tuple[str, ...]:
+    """Arm names: a sequence of at least one distinct, non-empty string."""
+    if isinstance(arms, str) or not hasattr(arms, "__iter__"):
+        raise TypeError(f"arms == {arms!r}, must be a sequence of arm names (strings).")
+    names = tuple(arms)
+    if not names:
+        raise ValueError("arms == (), must name at least one arm.")
+    for i, a in enumerate(names):
+        if not isinstance(a, str) or not a or len(a) > 200:
+            raise ValueError(f"arms[{i}] == {a!r}, must be a non-empty string of at most 200 "
+                             "characters.")
+    if len(set(names)) != len(names):
+        dup = next(a for a in names if names.count(a) > 1)
+        raise ValueError(f"arms names {dup!r} twice, every arm name must be distinct.")
+    return names
+
+
+def _check_bucket(value) -> float:
+    return check_positive("bucket_seconds", value)
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+class _Spec:
+    """What every spec shares: arms, rewards, configuration as JSON-ready data."""
+
+    kind = ""
+    arms: tuple[str, ...]
+    binary: bool
+    bucket_seconds: float
+
+    @property
+    def n_arms(self) -> int:
+        return len(self.arms)
+
+    def arm_index(self, arm, name="arm") -> int:
+        """The index of ``arm`` (its name, or an integer index); ValueError if unknown."""
+        if isinstance(arm, str):
+            if arm in self.arms:
+                return self.arms.index(arm)
+            raise ValueError(f"{name} == {arm!r} is not an arm of this bandit, must be one of "
+                             f"{list(self.arms)} (or an index in [0, {self.n_arms - 1}]).")
+        if isinstance(arm, numbers.Integral) and not isinstance(arm, bool):
+            if 0 <= int(arm) < self.n_arms:
+                return int(arm)
+            raise ValueError(f"{name} == {arm!r}, must be an arm index in [0, {self.n_arms - 1}] "
+                             f"(or one of the names {list(self.arms)}).")
+        raise TypeError(f"{name} == {arm!r} is of type {type(arm).__name__}, must be an arm name "
+                        "(string) or index (integer).")
+
+    def check_reward(self, reward) -> float:
+        """The reward as a float, or a one-sentence TypeError/ValueError."""
+        if not _is_number(reward):
+            raise TypeError(f"reward == {reward!r} is of type {type(reward).__name__}, must be a "
+                            "number" + (" (0 or 1)." if self.binary else " in [0, 1]."))
+        if self.binary:
+            if reward not in (0, 1):
+                raise ValueError(f"reward == {reward!r}, must be 0 or 1 (this bandit counts "
+                                 "conversions: 1 converted, 0 did not).")
+            return float(reward)
+        return check_reward(reward)
+
+    def _base_config(self) -> dict:
+        return {"format": _FORMAT, "kind": self.kind, "arms": list(self.arms),
+                "binary": self.binary, "bucket_seconds": self.bucket_seconds}
+
+    def describe(self) -> str:
+        return f"{self.kind}, {self.n_arms} arms"
+
+
+@dataclass(frozen=True)
+class BetaSpec(_Spec):
+    """A Beta-Bernoulli Thompson-sampling bandit as the service stores it.
+
+    Parameters
+    ----------
+    arms : sequence of str
+        Arm names, in index order.
+    alpha0, beta0 : float, default 1.0
+        The prior, the same for every arm; the stored ``alpha`` and ``beta`` start here.
+    binary : bool, default True
+        Accept only rewards 0 and 1. With False, any reward in [0, 1] is accepted and a
+        fraction counts as that fraction of a success.
+    bucket_seconds : float, default 60.0
+        Width of the time buckets in which traffic is counted for monitoring.
+
+    Examples
+    --------
+    >>> spec = BetaSpec(["a", "b"], alpha0=2.0, beta0=40.0)
+    >>> spec.prior().tolist()
+    [[2.0, 40.0], [2.0, 40.0]]
+    >>> spec.increment(None, 1.0).tolist()
+    [1.0, 0.0]
+    >>> BetaSpec.from_config(spec.to_config()) == spec
+    True
+    """
+
+    arms: tuple[str, ...]
+    alpha0: float = 1.0
+    beta0: float = 1.0
+    binary: bool = True
+    bucket_seconds: float = 60.0
+    kind = "beta"
+
+    def __post_init__(self):
+        object.__setattr__(self, "arms", check_arm_names(self.arms))
+        object.__setattr__(self, "alpha0", check_positive("alpha0", self.alpha0))
+        object.__setattr__(self, "beta0", check_positive("beta0", self.beta0))
+        if not isinstance(self.binary, bool):
+            raise TypeError(f"binary == {self.binary!r}, must be True or False.")
+        object.__setattr__(self, "bucket_seconds", _check_bucket(self.bucket_seconds))
+
+    @property
+    def width(self) -> int:
+        """How many numbers the store keeps per arm."""
+        return 2
+
+    def prior(self) -> np.ndarray:
+        """The stored vectors before any reward, shape ``(n_arms, width)``."""
+        return np.tile([self.alpha0, self.beta0], (self.n_arms, 1))
+
+    def check_context(self, context):
+        """A Beta bandit takes no context: ``None`` (or an empty list) only."""
+        if context is None or (isinstance(context, list) and not context):
+            return None
+        raise ValueError(f"context == {_short(context)}, must be absent: bandit of kind 'beta' "
+                         "does not use a context.")
+
+    def increment(self, context, reward) -> np.ndarray:
+        """What one reward adds to its arm's vector."""
+        return np.array([reward, 1.0 - reward])
+
+    def scores(self, vectors, context, rng) -> np.ndarray:
+        """One posterior draw per arm (Thompson sampling)."""
+        return thompson_scores(vectors[:, 0], vectors[:, 1], rng)
+
+    def posterior(self, vectors) -> BetaPosterior:
+        return BetaPosterior(vectors[:, 0], vectors[:, 1])
+
+    def summary(self, vectors, level=0.95) -> list[dict]:
+        """Posterior mean and equal-tailed credible interval of each arm's rate."""
+        post = self.posterior(vectors)
+        low, high = post.interval(level)
+        return [{"alpha": float(vectors[k, 0]), "beta": float(vectors[k, 1]),
+                 "mean": float(post.mean[k]), "low": float(low[k]), "high": float(high[k])}
+                for k in range(self.n_arms)]
+
+    def to_config(self) -> dict:
+        return {**self._base_config(), "alpha0": self.alpha0, "beta0": self.beta0}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(tuple(config["arms"]), alpha0=config["alpha0"], beta0=config["beta0"],
+                   binary=config["binary"], bucket_seconds=config["bucket_seconds"])
+
+    def describe(self) -> str:
+        return f"beta, {self.n_arms} arms, prior Beta({self.alpha0:g}, {self.beta0:g})"
+
+
+def _short(value, limit=60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class LinearSpec(_Spec):
+    """A linear Thompson-sampling (contextual) bandit as the service stores it.
+
+    One Bayesian linear regression per arm (the model of
+    :class:`bandit_lab.contextual.LinearTS`): weights ~ N(0, prior_var I), reward = x.w +
+    noise of variance ``noise_var``. The store keeps, per arm, the posterior precision
+    ``A`` and ``f = A @ mean``; both grow by addition, so updates are atomic increments.
+
+    Parameters
+    ----------
+    arms : sequence of str
+    n_features : int
+        Length of the context vector every decision must send.
+    prior_var, noise_var : float, default 1.0 and 0.25
+    binary, bucket_seconds : as in :class:`BetaSpec`
+    feature_names : sequence of str, optional
+        Names of the context entries, for messages and documentation.
+
+    Examples
+    --------
+    >>> spec = LinearSpec(["a", "b"], n_features=2, prior_var=4.0)
+    >>> spec.prior()[0].tolist()
+    [0.25, 0.0, 0.0, 0.25, 0.0, 0.0]
+    >>> spec.increment([1.0, 2.0], 1.0).tolist()
+    [4.0, 8.0, 8.0, 16.0, 4.0, 8.0]
+    """
+
+    arms: tuple[str, ...]
+    n_features: int = 1
+    prior_var: float = 1.0
+    noise_var: float = 0.25
+    binary: bool = True
+    bucket_seconds: float = 60.0
+    feature_names: tuple[str, ...] | None = None
+    kind = "linear"
+
+    def __post_init__(self):
+        object.__setattr__(self, "arms", check_arm_names(self.arms))
+        object.__setattr__(self, "n_features", check_int("n_features", self.n_features,
+                                                         minimum=1, maximum=256))
+        object.__setattr__(self, "prior_var", check_positive("prior_var", self.prior_var))
+        object.__setattr__(self, "noise_var", check_positive("noise_var", self.noise_var))
+        if not isinstance(self.binary, bool):
+            raise TypeError(f"binary == {self.binary!r}, must be True or False.")
+        object.__setattr__(self, "bucket_seconds", _check_bucket(self.bucket_seconds))
+        if self.feature_names is not None:
+            names = tuple(self.feature_names)
+            if len(names) != self.n_features or not all(isinstance(n, str) for n in names):
+                raise ValueError(f"feature_names has {len(names)} entries, must be "
+                                 f"{self.n_features} strings (one per feature).")
+            object.__setattr__(self, "feature_names", names)
+
+    @property
+    def width(self) -> int:
+        d = self.n_features
+        return d * d + d
+
+    def prior(self) -> np.ndarray:
+        d = self.n_features
+        one = np.concatenate([(np.eye(d) / self.prior_var).ravel(), np.zeros(d)])
+        return np.tile(one, (self.n_arms, 1))
+
+    def check_context(self, context) -> np.ndarray:
+        """The context as a float array of length ``n_features``, or a one-sentence error."""
+        d = self.n_features
+        if context is None:
+            raise ValueError(f"context is missing, must be a list of {d} numbers for bandit of "
+                             "kind 'linear'.")
+        if not isinstance(context, (list, tuple)):
+            raise TypeError(f"context == {_short(context)} is of type {type(context).__name__}, "
+                            f"must be a list of {d} numbers.")
+        if len(context) != d:
+            raise ValueError(f"context has {len(context)} entries, must have {d} "
+                             f"(n_features of this bandit).")
+        for i, v in enumerate(context):
+            name = self.feature_names[i] if self.feature_names else str(i)
+            if not _is_number(v) or not math.isfinite(v):
+                raise ValueError(f"context[{i}] ({name}) == {_short(v)}, must be a finite number.")
+        return np.asarray(context, dtype=float)
+
+    def increment(self, context, reward) -> np.ndarray:
+        x = np.asarray(context, dtype=float)
+        return np.concatenate([np.outer(x, x).ravel(), reward * x]) / self.noise_var
+
+    def _split(self, vectors):
+        d = self.n_features
+        precision = vectors[:, : d * d].reshape(-1, d, d)
+        f = vectors[:, d * d:]
+        return precision, f
+
+    def model(self, vectors, rng=None):
+        """The :class:`bandit_lab.contextual.LinearTS` holding this stored posterior."""
+        from ..contextual import LinearTS
+
+        precision, f = self._split(np.asarray(vectors, dtype=float))
+        return LinearTS.from_precision(precision, f, prior_var=self.prior_var,
+                                       noise_var=self.noise_var, rng=rng)
+
+    def scores(self, vectors, context, rng) -> np.ndarray:
+        return self.model(vectors, rng=rng).sample_scores(context)
+
+    def summary(self, vectors, level=0.95) -> list[dict]:
+        model = self.model(vectors)
+        sd = np.sqrt(np.diagonal(model.cov_, axis1=-2, axis2=-1))
+        return [{"weights_mean": model.mean_[k].tolist(), "weights_sd": sd[k].tolist()}
+                for k in range(self.n_arms)]
+
+    def to_config(self) -> dict:
+        return {**self._base_config(), "n_features": self.n_features,
+                "prior_var": self.prior_var, "noise_var": self.noise_var,
+                "feature_names": list(self.feature_names) if self.feature_names else None}
+
+    @classmethod
+    def from_config(cls, config):
+        names = config.get("feature_names")
+        return cls(tuple(config["arms"]), n_features=config["n_features"],
+                   prior_var=config["prior_var"], noise_var=config["noise_var"],
+                   binary=config["binary"], bucket_seconds=config["bucket_seconds"],
+                   feature_names=tuple(names) if names else None)
+
+    def describe(self) -> str:
+        return (f"linear, {self.n_arms} arms, {self.n_features} features, "
+                f"prior_var {self.prior_var:g}, noise_var {self.noise_var:g}")
+
+
+def spec_from_config(config) -> BetaSpec | LinearSpec:
+    """Rebuild a spec from the JSON configuration a store holds."""
+    if not isinstance(config, dict) or config.get("format") != _FORMAT:
+        raise ValueError(f"stored configuration {_short(config)} is not a bandit-lab service "
+                         f"configuration of format {_FORMAT}.")
+    kinds = {"beta": BetaSpec, "linear": LinearSpec}
+    kind = config.get("kind")
+    if kind not in kinds:
+        raise ValueError(f"configuration kind == {kind!r}, must be one of {sorted(kinds)}.")
+    return kinds[kind].from_config(config)
