@@ -96,7 +96,7 @@ def _spec_from_args(args, stored):
             raise ValueError("--n-features is missing, a --contextual bandit needs it.")
         return LinearSpec(arms, n_features=n_features,
                           prior_var=pick(args.prior_var, "prior_var", 1.0),
-                          noise_var=pick(args.noise_var, "noise_var", 0.25),
+                          noise_var=pick(args.noise_var, "noise_var", 0.1),
                           binary=not args.fractional, bucket_seconds=bucket,
                           feature_names=getattr(stored, "feature_names", None)
                           if isinstance(stored, LinearSpec) else None)

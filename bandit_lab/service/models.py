@@ -28,6 +28,7 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import linalg as _linalg
 
 from .._validation import check_int, check_positive, check_reward
 from ..posteriors import BetaPosterior
@@ -218,7 +219,7 @@ class LinearSpec(_Spec):
     arms : sequence of str
     n_features : int
         Length of the context vector every decision must send.
-    prior_var, noise_var : float, default 1.0 and 0.25
+    prior_var, noise_var : float, default 1.0 and 0.1 (the defaults of ``LinearTS``)
     binary, bucket_seconds : as in :class:`BetaSpec`
     feature_names : sequence of str, optional
         Names of the context entries, for messages and documentation.
@@ -229,13 +230,13 @@ class LinearSpec(_Spec):
     >>> spec.prior()[0].tolist()
     [0.25, 0.0, 0.0, 0.25, 0.0, 0.0]
     >>> spec.increment([1.0, 2.0], 1.0).tolist()
-    [4.0, 8.0, 8.0, 16.0, 4.0, 8.0]
+    [10.0, 20.0, 20.0, 40.0, 10.0, 20.0]
     """
 
     arms: tuple[str, ...]
     n_features: int = 1
     prior_var: float = 1.0
-    noise_var: float = 0.25
+    noise_var: float = 0.1
     binary: bool = True
     bucket_seconds: float = 60.0
     feature_names: tuple[str, ...] | None = None
@@ -289,27 +290,48 @@ class LinearSpec(_Spec):
         x = np.asarray(context, dtype=float)
         return np.concatenate([np.outer(x, x).ravel(), reward * x]) / self.noise_var
 
-    def _split(self, vectors):
+    def moments(self, vectors):
+        """Posterior ``mean`` (n_arms, d) and ``cov`` (n_arms, d, d) from the stored
+        information form: ``cov = inverse(A)``, ``mean = cov @ f``."""
         d = self.n_features
+        vectors = np.asarray(vectors, dtype=float)
         precision = vectors[:, : d * d].reshape(-1, d, d)
         f = vectors[:, d * d:]
-        return precision, f
+        eye = np.eye(d)
+        cov = np.empty_like(precision)
+        mean = np.empty_like(f)
+        for k in range(precision.shape[0]):
+            factor = _linalg.cho_factor(precision[k])
+            c = _linalg.cho_solve(factor, eye)
+            cov[k] = 0.5 * (c + c.T)
+            mean[k] = _linalg.cho_solve(factor, f[k])
+        return mean, cov
 
-    def model(self, vectors, rng=None):
+    def model(self, vectors, n_obs=None, rng=None):
         """The :class:`bandit_lab.contextual.LinearTS` holding this stored posterior."""
         from ..contextual import LinearTS
 
-        precision, f = self._split(np.asarray(vectors, dtype=float))
-        return LinearTS.from_precision(precision, f, prior_var=self.prior_var,
-                                       noise_var=self.noise_var, rng=rng)
+        mean, cov = self.moments(vectors)
+        n_obs = np.zeros(self.n_arms, dtype=np.int64) if n_obs is None else n_obs
+        state = {"format": 1, "policy": "LinearTS",
+                 "params": {"n_arms": self.n_arms, "n_features": self.n_features,
+                            "prior_var": self.prior_var, "noise_var": self.noise_var},
+                 "state": {"mean_": mean.tolist(), "cov_": cov.tolist(),
+                           "n_obs_": np.asarray(n_obs).tolist()}}
+        return LinearTS.from_state(state, rng=rng)
 
     def scores(self, vectors, context, rng) -> np.ndarray:
-        return self.model(vectors, rng=rng).sample_scores(context)
+        """One draw of ``x . w`` per arm: the function :class:`LinearTS` decides with."""
+        from ..contextual import linear_ts_scores
+
+        mean, cov = self.moments(vectors)
+        return linear_ts_scores(mean, cov, context, rng)
 
     def summary(self, vectors, level=0.95) -> list[dict]:
-        model = self.model(vectors)
-        sd = np.sqrt(np.diagonal(model.cov_, axis1=-2, axis2=-1))
-        return [{"weights_mean": model.mean_[k].tolist(), "weights_sd": sd[k].tolist()}
+        """Posterior mean and standard deviation of each arm's weights."""
+        mean, cov = self.moments(vectors)
+        sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+        return [{"weights_mean": mean[k].tolist(), "weights_sd": sd[k].tolist()}
                 for k in range(self.n_arms)]
 
     def to_config(self) -> dict:

@@ -1,0 +1,215 @@
+"""Watching a served bandit: plots of what can be observed in production.
+
+Taught in notebooks/10_serving_a_bandit.ipynb.
+
+In production nobody knows which arm is truly best, so "cumulative regret" (the source
+article's alarm) cannot be computed. What the service *can* see, and what these plots show:
+
+* **traffic allocation over time**: the share of decisions each arm received in each time
+  bucket (:func:`plot_traffic`); a bandit that is learning shifts traffic, a stuck one
+  does not;
+* **conversion and posterior intervals per arm**: the observed conversion rate of each arm
+  next to the model's credible interval (:func:`plot_conversion`);
+* **time since the last reward** per arm (:func:`plot_freshness`): if rewards stop
+  arriving (a broken tracking pixel, a queue that stalled), the bandit stops learning
+  without any error.
+
+Every function takes the JSON the service returns (``GET /stats``, ``GET /timeline``), so
+the same plots work on a live service, on saved JSON, or in a test. Plots take ``ax=None``
+and return the Axes; :func:`dashboard_widget` puts all three in a widget with a refresh
+button.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..plotting import new_axes
+
+__all__ = ["fetch", "plot_traffic", "plot_conversion", "plot_freshness", "plot_dashboard",
+           "dashboard_widget", "traffic_shares"]
+
+
+def fetch(url, *, timeout=5.0):
+    """``(stats, timeline)`` from a running service at ``url`` (e.g. ``http://127.0.0.1:8000``)."""
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=timeout) as client:
+        stats = client.get("/stats").raise_for_status().json()
+        timeline = client.get("/timeline").raise_for_status().json()
+    return stats, timeline
+
+
+def traffic_shares(timeline):
+    """Share of each bucket's decisions per arm, shape ``(n_buckets, n_arms)`` (NaN rows for
+    buckets with no decision).
+
+    >>> traffic_shares({"decisions": [[1, 3], [0, 0]]}).tolist()
+    [[0.25, 0.75], [nan, nan]]
+    """
+    dec = np.asarray(timeline["decisions"], dtype=float)
+    if dec.size == 0:
+        return dec.reshape(0, 0)
+    total = dec.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, dec / np.where(total > 0, total, 1.0), np.nan)
+
+
+def _time_axis(seconds):
+    span = float(seconds.max()) if seconds.size else 0.0
+    if span >= 7200:
+        return seconds / 3600.0, "hours"
+    if span >= 120:
+        return seconds / 60.0, "minutes"
+    return seconds, "seconds"
+
+
+def plot_traffic(timeline, ax=None):
+    """Share of decisions per arm in each time bucket, stacked (traffic allocation)."""
+    ax = new_axes(ax)
+    shares = traffic_shares(timeline)
+    names = timeline["arms"]
+    if shares.shape[0] == 0:
+        ax.text(0.5, 0.5, "no decisions yet", ha="center", va="center", transform=ax.transAxes)
+    else:
+        starts = np.asarray(timeline["starts"], dtype=float)
+        t, unit = _time_axis(starts - starts[0])
+        width = float(timeline["bucket_seconds"]) / {"seconds": 1, "minutes": 60, "hours": 3600}[unit]
+        # a step per bucket: the share holds for the whole bucket
+        edges = np.concatenate([t, [t[-1] + width]])
+        filled = np.nan_to_num(shares)
+        ax.stackplot(edges, np.vstack([filled, filled[-1:]]).T, labels=names, step="post",
+                     alpha=0.85)
+        ax.set_xlim(edges[0], edges[-1])
+        ax.set_xlabel(f"time since the first bucket ({unit}; buckets of "
+                      f"{float(timeline['bucket_seconds']):g} s)")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of decisions")
+    ax.set_title("Traffic allocation over time")
+    ax.legend(loc="upper left", fontsize="x-small")
+    return ax
+
+
+def plot_conversion(stats, ax=None):
+    """Observed conversion per arm and, for a Beta bandit, the posterior mean and credible
+    interval (prior included). For a contextual bandit, whose model has no single rate per
+    arm, the observed conversion gets the interval its rewards alone support."""
+    ax = new_axes(ax)
+    arms = stats["arms"]
+    y = np.arange(len(arms))
+    level = stats.get("level", 0.95)
+    has_posterior = all("mean" in a for a in arms)
+    off = 0.15 if has_posterior else 0.0
+    obs = np.array([np.nan if a["conversion"] is None else a["conversion"] for a in arms])
+    lo = np.array([a["conversion_low"] for a in arms])
+    hi = np.array([a["conversion_high"] for a in arms])
+    if not has_posterior:  # no model interval for the rate: show how sure the data alone is
+        center = np.where(np.isnan(obs), (lo + hi) / 2, obs)
+        ax.errorbar(center, y - off, xerr=[center - lo, hi - center], fmt="none", ecolor="C0",
+                    capsize=3)
+    ax.plot(obs, y - off, "o", color="C0", label="observed conversion (successes / rewards)")
+    if has_posterior:
+        mean = np.array([a["mean"] for a in arms])
+        plo = np.array([a["low"] for a in arms])
+        phi = np.array([a["high"] for a in arms])
+        ax.errorbar(mean, y + off, xerr=[mean - plo, phi - mean], fmt="s", color="C1",
+                    capsize=3, label=f"posterior mean, {level:.0%} credible interval")
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{a['name']} (n={a['rewards']})" for a in arms], fontsize="small")
+    ax.invert_yaxis()
+    ax.set_xlim(left=0)
+    ax.set_xlabel("conversion rate")
+    ax.set_title("Conversion per arm")
+    ax.legend(loc="best", fontsize="x-small")
+    return ax
+
+
+def plot_freshness(stats, ax=None, *, now=None):
+    """Seconds since each arm's last reward (a growing bar: rewards stopped arriving)."""
+    ax = new_axes(ax)
+    arms = stats["arms"]
+    now = stats.get("now") if now is None else now
+    y = np.arange(len(arms))
+    ages = np.array([np.nan if a["last_reward_at"] is None else max(0.0, now - a["last_reward_at"])
+                     for a in arms])
+    ax.barh(y, np.nan_to_num(ages), color=["C3" if np.isnan(v) else "C2" for v in ages])
+    for k, v in enumerate(ages):
+        if np.isnan(v):
+            ax.text(0, k, " no reward yet", va="center", fontsize="small")
+    ax.set_yticks(y)
+    ax.set_yticklabels([a["name"] for a in arms], fontsize="small")
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds since the last reward")
+    ax.set_title("Time since the last reward")
+    return ax
+
+
+def plot_dashboard(stats, timeline, fig=None):
+    """The three plots side by side in ``fig`` (a new figure if None); returns the axes."""
+    if fig is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(15, 4.2), layout="constrained")
+    axes = fig.subplots(1, 3, width_ratios=[1.3, 1.1, 0.9])
+    plot_traffic(timeline, axes[0])
+    plot_conversion(stats, axes[1])
+    plot_freshness(stats, axes[2])
+    fig.suptitle(f"Bandit {stats['bandit']!r}: {stats['decisions']} decisions, "
+                 f"{stats['rewards']} rewards")
+    return axes
+
+
+def _summary_html(stats):
+    rows = "".join(
+        f"<tr><td>{a['name']}</td><td>{a['decisions']}</td>"
+        f"<td>{'' if a['share'] is None else format(a['share'], '.1%')}</td>"
+        f"<td>{a['rewards']}</td>"
+        f"<td>{'' if a['conversion'] is None else format(a['conversion'], '.3f')}</td></tr>"
+        for a in stats["arms"])
+    return ("<table><tr><th>arm</th><th>decisions</th><th>share</th><th>rewards</th>"
+            f"<th>conversion</th></tr>{rows}</table>")
+
+
+def dashboard_widget(url=None, *, fetch_fn=None):
+    """A live dashboard: the three plots and a table, redrawn by a Refresh button.
+
+    Parameters
+    ----------
+    url : str
+        The service's address; data comes from :func:`fetch`.
+    fetch_fn : callable, optional
+        Returns ``(stats, timeline)``; replaces ``fetch(url)`` (for saved data or tests).
+
+    Returns
+    -------
+    ipywidgets.VBox with attributes ``controls`` (``{"refresh": Button}``), ``summary``
+    (HTML table), ``figure`` (the FigureImage) and ``refresh()`` (fetch and redraw).
+    """
+    import ipywidgets as W
+
+    from ..widgets._base import FigureImage
+
+    if fetch_fn is None:
+        if url is None:
+            raise ValueError("url is None, must be the service's address when fetch_fn is not "
+                             "given.")
+        fetch_fn = lambda: fetch(url)  # noqa: E731
+    image = FigureImage(figsize=(15, 4.2), dpi=70)
+    summary = W.HTML()
+    button = W.Button(description="Refresh", icon="refresh")
+
+    def refresh(_=None):
+        stats, timeline = fetch_fn()
+        image.figure.clear()
+        plot_dashboard(stats, timeline, fig=image.figure)
+        image.render()
+        summary.value = _summary_html(stats)
+        return stats
+
+    button.on_click(refresh)
+    box = W.VBox([button, summary, image.image])
+    box.controls = {"refresh": button}
+    box.summary = summary
+    box.figure = image
+    box.refresh = refresh
+    refresh()
+    return box
