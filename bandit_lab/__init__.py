@@ -25,6 +25,19 @@ Metrics (notebooks 01, 04)
     lai_robbins_constant  the constant in the log(T) lower bound on regret
     bernoulli_kl          KL divergence between Bernoulli distributions
 
+Context (notebooks 05-06) -- select(x) an arm for context x, update(x, arm, reward)
+    LinearTS               Thompson sampling on an exact Bayesian linear regression per arm
+    LinUCB                 ridge regression per arm plus alpha standard deviations
+    LogisticTS             Thompson sampling on a logistic model per arm (Laplace approximation)
+    ContextualPolicy       their base class; ContextualPolicy.from_state rebuilds one from JSON
+    GaussianLinearPosterior  the closed-form belief about a linear model's weights
+    CreditCardEnv          the bank's customers, feature pipeline and hidden conversion truth
+    draw_customers         a population of customers around the four archetypes
+    simulate_contextual    many runs of many policies on the same customers and outcomes
+    run_contextual         one run of one contextual policy object (the textbook loop)
+    ContextualHistory      what a contextual simulation returns for one policy
+    PerSegment, UniformRandom, Oracle   baselines for simulate_contextual
+
 Pure maths (``bandit_lab.scores``): one score function per policy, shared by the objects
 and the simulator. Plots in ``bandit_lab.plotting``, widgets in ``bandit_lab.widgets``.
 """
@@ -34,6 +47,13 @@ from .policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softm
 from .posteriors import BetaPosterior
 from .simulate import History, run_policy, simulate
 
+# -- context (notebooks 05-06) --
+from .contextual import ContextualPolicy, LinearTS, LinUCB, LogisticTS
+from .contextual_simulate import (ContextualHistory, Oracle, PerSegment, UniformRandom,
+                                  run_contextual, simulate_contextual)
+from .credit_card import CreditCardEnv, draw_customers
+from .linear_posterior import GaussianLinearPosterior
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -42,4 +62,9 @@ __all__ = [
     "BernoulliBandit", "Environment", "SOURCE_RATES", "OFFER_NAMES",
     "simulate", "run_policy", "History",
     "cumulative_regret", "arm_shares", "lai_robbins_constant", "bernoulli_kl",
+    # -- context (notebooks 05-06) --
+    "LinearTS", "LinUCB", "LogisticTS", "ContextualPolicy", "GaussianLinearPosterior",
+    "CreditCardEnv", "draw_customers",
+    "simulate_contextual", "run_contextual", "ContextualHistory", "PerSegment", "UniformRandom",
+    "Oracle",
 ]
