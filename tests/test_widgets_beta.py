@@ -138,11 +138,13 @@ def test_add_checks_its_counts():
 
 
 def test_a_control_change_redraws_in_under_100_ms():
+    # CPU time of this process: the redraw's own cost, not the wait for other processes
+    # sharing the machine (wall-clock time on an idle machine is about the same).
     w = beta_explorer()
     w.controls["alpha"].value = 2.0  # warm the font and tick caches
     times = []
     for i in range(20):
-        start = time.perf_counter()
+        start = time.process_time()
         w.controls["beta"].value = 1.0 + 0.7 * (i + 1)
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     assert statistics.median(times) < 0.1, f"median redraw {statistics.median(times):.3f} s"
