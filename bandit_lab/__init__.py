@@ -6,6 +6,8 @@ Policies (notebooks 03-04) -- select an arm, update it with a reward in [0, 1]
     UCB1              empirical mean plus a confidence bonus
     Softmax           Boltzmann exploration with temperature tau
     KLUCB             the Kullback-Leibler upper confidence bound
+    SlidingWindowTS   Thompson sampling on the last `window` observations (notebook 07)
+    DiscountedTS      Thompson sampling whose evidence fades by `gamma` (notebook 07)
     Policy            the base class; Policy.from_state rebuilds any policy from JSON
 
 Beliefs (notebook 02)
@@ -13,9 +15,12 @@ Beliefs (notebook 02)
 
 Problems and experiments (notebooks 01, 04)
     BernoulliBandit   arms paying 1 with known probabilities
+    ScheduledBernoulliBandit  rates that jump at change points or drift (notebook 07)
     SOURCE_RATES      the five offers' conversion rates used in the course
     OFFER_NAMES       the five credit-card offers
-    simulate          many runs of many policies, vectorised, on the same outcomes
+    simulate          many runs of many policies, vectorised, on the same outcomes;
+                      delayed and batched feedback are options of it
+    geometric_delay   random reward delays for simulate (notebook 07)
     run_policy        one run of one policy object, step by step (the textbook loop)
     History           what a simulation returns for one policy
 
@@ -41,11 +46,13 @@ Context (notebooks 05-06) -- select(x) an arm for context x, update(x, arm, rewa
 Pure maths (``bandit_lab.scores``): one score function per policy, shared by the objects
 and the simulator. Plots in ``bandit_lab.plotting``, widgets in ``bandit_lab.widgets``.
 """
-from .environments import OFFER_NAMES, SOURCE_RATES, BernoulliBandit, Environment
+from .environments import (OFFER_NAMES, SOURCE_RATES, BernoulliBandit, Environment,
+                           ScheduledBernoulliBandit)
 from .metrics import arm_shares, bernoulli_kl, cumulative_regret, lai_robbins_constant
 from .policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softmax
 from .posteriors import BetaPosterior
-from .simulate import History, run_policy, simulate
+from .nonstationary import DiscountedTS, SlidingWindowTS
+from .simulate import History, geometric_delay, run_policy, simulate
 
 # -- context (notebooks 05-06) --
 from .contextual import ContextualPolicy, LinearTS, LinUCB, LogisticTS
@@ -58,9 +65,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BetaBernoulliTS", "EpsilonGreedy", "UCB1", "Softmax", "KLUCB", "Policy",
+    "SlidingWindowTS", "DiscountedTS",
     "BetaPosterior",
-    "BernoulliBandit", "Environment", "SOURCE_RATES", "OFFER_NAMES",
-    "simulate", "run_policy", "History",
+    "BernoulliBandit", "ScheduledBernoulliBandit", "Environment", "SOURCE_RATES", "OFFER_NAMES",
+    "simulate", "run_policy", "History", "geometric_delay",
     "cumulative_regret", "arm_shares", "lai_robbins_constant", "bernoulli_kl",
     # -- context (notebooks 05-06) --
     "LinearTS", "LinUCB", "LogisticTS", "ContextualPolicy", "GaussianLinearPosterior",

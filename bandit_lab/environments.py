@@ -16,7 +16,7 @@ import numpy as np
 from ._rng import resolve_rng
 from ._validation import check_arm, check_probability
 
-__all__ = ["Environment", "BernoulliBandit", "SOURCE_RATES", "OFFER_NAMES"]
+__all__ = ["Environment", "BernoulliBandit", "ScheduledBernoulliBandit", "SOURCE_RATES", "OFFER_NAMES"]
 
 #: The five credit-card offers of the course's running example.
 OFFER_NAMES = (
@@ -109,3 +109,74 @@ class BernoulliBandit(Environment):
         return f"BernoulliBandit({self.rates.tolist()})"
 
 
+
+
+class ScheduledBernoulliBandit(BernoulliBandit):
+    """Bernoulli arms whose rates change over time along a known schedule.
+
+    Taught in notebooks/07_change_and_delay.ipynb.
+
+    Parameters
+    ----------
+    schedule : array_like of shape (n_steps, n_arms)
+        ``schedule[t]`` are the rates at step ``t``; past the last row the last row holds.
+    rng : None, int or numpy.random.Generator
+
+    Use the constructors :meth:`piecewise` (rates that jump at change points) and
+    :meth:`seasonal` (rates that drift along a sine wave).
+
+    Examples
+    --------
+    >>> env = ScheduledBernoulliBandit.piecewise([[0.6, 0.4], [0.4, 0.6]], change_points=[100], n_steps=200)
+    >>> env.means_at(99).tolist(), env.means_at(100).tolist()
+    ([0.6, 0.4], [0.4, 0.6])
+    """
+
+    def __init__(self, schedule, *, rng=None):
+        sched = np.asarray(schedule, dtype=float)
+        if sched.ndim != 2 or sched.shape[0] < 1 or sched.shape[1] < 1:
+            raise ValueError(f"schedule has shape {sched.shape}, must be (n_steps, n_arms) with "
+                             "at least one step and one arm.")
+        bad = ~np.isfinite(sched) | (sched < 0) | (sched > 1)
+        if bad.any():
+            t, k = np.argwhere(bad)[0]
+            raise ValueError(f"schedule[{t}, {k}] == {float(sched[t, k])!r}, must be in [0, 1].")
+        super().__init__(sched[0], rng=rng)
+        self.schedule = sched
+
+    @classmethod
+    def piecewise(cls, rates_by_phase, *, change_points, n_steps, rng=None):
+        """Rates ``rates_by_phase[i]`` from ``change_points[i-1]`` up to ``change_points[i]``."""
+        phases = np.asarray(rates_by_phase, dtype=float)
+        cps = [int(c) for c in np.atleast_1d(change_points)]
+        if phases.ndim != 2 or len(cps) != phases.shape[0] - 1:
+            raise ValueError(f"rates_by_phase has {phases.shape[0] if phases.ndim == 2 else '?'} phases "
+                             f"and change_points has {len(cps)} entries; there must be one change "
+                             "point fewer than phases.")
+        if any(b <= a for a, b in zip([0] + cps, cps + [n_steps])):
+            raise ValueError(f"change_points == {cps}, must increase strictly within (0, n_steps={n_steps}).")
+        phase = np.searchsorted(np.asarray(cps), np.arange(n_steps), side="right")
+        return cls(phases[phase], rng=rng)
+
+    @classmethod
+    def seasonal(cls, base, *, amplitude, period, n_steps, phase=None, rng=None):
+        """Rates ``base + amplitude * sin(2 pi t / period + phase)`` per arm, clipped to [0, 1]."""
+        base = np.asarray(base, dtype=float)
+        amp = np.broadcast_to(np.asarray(amplitude, dtype=float), base.shape)
+        ph = np.zeros_like(base) if phase is None else np.broadcast_to(np.asarray(phase, dtype=float), base.shape)
+        period = float(period)
+        if not period > 0:
+            raise ValueError(f"period == {period!r}, must be > 0.")
+        t = np.arange(n_steps)[:, None]
+        return cls(np.clip(base + amp * np.sin(2 * np.pi * t / period + ph), 0.0, 1.0), rng=rng)
+
+    def means_at(self, t):
+        return self.schedule[min(t, self.schedule.shape[0] - 1)]
+
+    def pull(self, arm, t=0):
+        """One reward from ``arm`` at step ``t``."""
+        arm = check_arm(arm, self.n_arms)
+        return float(self._rng.random() < self.means_at(t)[arm])
+
+    def __repr__(self):
+        return f"ScheduledBernoulliBandit(n_steps={self.schedule.shape[0]}, n_arms={self.n_arms})"

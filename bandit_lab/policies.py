@@ -57,8 +57,12 @@ class Policy:
         """Pure: the score of every arm given ``state``; the choice is their argmax."""
         raise NotImplementedError
 
-    def update_state(self, state, arms, rewards):
-        """In place: add the reward of the chosen arm(s) to ``state``."""
+    def update_state(self, state, arms, rewards, runs=None):
+        """In place: add the reward of the chosen arm(s) to ``state``.
+
+        ``runs`` (simulator only) names the runs being updated, each at most once; by
+        default every run along the leading axis is.
+        """
         raise NotImplementedError
 
     # -- what a learner calls ----------------------------------------------------------
@@ -134,10 +138,11 @@ class Policy:
         policy = target(n_arms, rng=rng, **params)
         arrays = {}
         for key in target._state_names:
-            arr = np.asarray(state["state"][key], dtype=getattr(policy, key).dtype)
-            if arr.shape != (policy.n_arms,):
+            fresh = getattr(policy, key)
+            arr = np.asarray(state["state"][key], dtype=fresh.dtype)
+            if arr.shape != fresh.shape:
                 raise ValueError(f"state['state'][{key!r}] has shape {arr.shape}, "
-                                 f"must be ({policy.n_arms},).")
+                                 f"must be {fresh.shape}.")
             arrays[key] = arr
         policy._set_state(arrays)
         return policy
@@ -204,8 +209,8 @@ class BetaBernoulliTS(Policy):
     def scores(self, state, rng):
         return _scores.thompson_scores(state["alpha_"], state["beta_"], rng)
 
-    def update_state(self, state, arms, rewards):
-        _scores.beta_update(state["alpha_"], state["beta_"], arms, rewards)
+    def update_state(self, state, arms, rewards, runs=None):
+        _scores.beta_update(state["alpha_"], state["beta_"], arms, rewards, runs)
 
     def _update_arm_total(self, state, arm, n, total):
         state["alpha_"][arm] += total
@@ -226,8 +231,8 @@ class _CountingPolicy(Policy):
         full = tuple(shape) + (self.n_arms,)
         return {"counts_": np.zeros(full), "sums_": np.zeros(full)}
 
-    def update_state(self, state, arms, rewards):
-        _scores.count_update(state["counts_"], state["sums_"], arms, rewards)
+    def update_state(self, state, arms, rewards, runs=None):
+        _scores.count_update(state["counts_"], state["sums_"], arms, rewards, runs)
 
     def _update_arm_total(self, state, arm, n, total):
         state["counts_"][arm] += n

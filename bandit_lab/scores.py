@@ -152,10 +152,16 @@ def softmax_scores(counts, sums, tau, rng):
     return np.where(np.asarray(counts) > 0, means / tau + gumbel, np.inf)
 
 
-def _add_at_arms(arr, arms, values):
-    """``arr[..., arms] += values`` for one chosen arm per run, in place."""
+def _add_at_arms(arr, arms, values, runs=None):
+    """``arr[..., arms] += values`` for one chosen arm per run, in place.
+
+    ``runs`` (optional, for state of shape ``(n_runs, n_arms)``) names the runs that
+    receive an update, each at most once; by default every run does.
+    """
     arms = np.asarray(arms)
-    if arr.flags.c_contiguous:
+    if runs is not None:
+        arr[np.asarray(runs), arms] += values
+    elif arr.flags.c_contiguous:
         # flat indices are about twice as fast as a tuple of index arrays
         flat = np.arange(arms.size).reshape(arms.shape) * arr.shape[-1] + arms
         arr.reshape(-1)[flat] += values
@@ -163,15 +169,16 @@ def _add_at_arms(arr, arms, values):
         arr[arm_index(arms)] += values
 
 
-def beta_update(alpha, beta, arms, rewards):
+def beta_update(alpha, beta, arms, rewards, runs=None):
     """Conjugate Beta-Bernoulli update in place: ``alpha += r``, ``beta += 1 - r`` for the
-    chosen arm of each run. A fractional reward counts as that fraction of a success."""
+    chosen arm of each run (or of the ``runs`` named). A fractional reward counts as that
+    fraction of a success."""
     rewards = np.asarray(rewards, dtype=float)
-    _add_at_arms(alpha, arms, rewards)
-    _add_at_arms(beta, arms, 1.0 - rewards)
+    _add_at_arms(alpha, arms, rewards, runs)
+    _add_at_arms(beta, arms, 1.0 - rewards, runs)
 
 
-def count_update(counts, sums, arms, rewards):
+def count_update(counts, sums, arms, rewards, runs=None):
     """Pull counts and reward sums in place, for the chosen arm of each run."""
-    _add_at_arms(counts, arms, 1.0)
-    _add_at_arms(sums, arms, np.asarray(rewards, dtype=float))
+    _add_at_arms(counts, arms, 1.0, runs)
+    _add_at_arms(sums, arms, np.asarray(rewards, dtype=float), runs)

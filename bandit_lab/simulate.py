@@ -6,6 +6,11 @@ Taught in notebooks/04_comparing_strategies.ipynb.
 shape ``(n_runs, n_arms)`` and steps all runs at once with the policy's own score function.
 It spawns one random stream for the environment and one per policy, so every policy faces
 the same outcomes and adding a policy to the comparison changes none of the others.
+
+Feedback need not be immediate (taught in notebooks/07_change_and_delay.ipynb):
+``delay`` holds each decision's reward back for a number of steps (fixed, or drawn per
+decision), and ``update_every`` updates the policies only every k steps with everything
+that has arrived. Regret is always measured against what was decided when.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from .environments import Environment
 from .policies import Policy
 from .scores import argmax_random
 
-__all__ = ["History", "simulate", "run_policy"]
+__all__ = ["History", "simulate", "run_policy", "geometric_delay"]
 
 
 @dataclass
@@ -81,7 +86,82 @@ def _progress(iterable, enabled, total, desc):
     return tqdm(iterable, total=total, desc=desc, leave=False)
 
 
-def simulate(policies, env, *, n_steps, n_runs=1, rng=None, progress=False):
+def _check_delay(delay):
+    if callable(delay):
+        return delay
+    if isinstance(delay, (bool, np.bool_)) or not isinstance(delay, (int, np.integer)):
+        raise TypeError(f"delay == {delay!r} is of type {type(delay).__name__}, must be an integer "
+                        "number of steps >= 0 or a function (rng, size) -> integer delays.")
+    if delay < 0:
+        raise ValueError(f"delay == {delay}, must be >= 0 steps.")
+    return int(delay)
+
+
+def geometric_delay(mean):
+    """A delay function for :func:`simulate`: delays of 0, 1, 2, ... steps, geometric with
+    the given ``mean`` (> 0). Most rewards come quickly, a few very late.
+
+    >>> import numpy as np
+    >>> d = geometric_delay(20.0)(np.random.default_rng(0), 100_000)
+    >>> bool(abs(d.mean() - 20.0) < 0.5), int(d.min())
+    (True, 0)
+    """
+    from ._validation import check_positive
+
+    mean = check_positive("mean", mean)
+    p = 1.0 / (1.0 + mean)
+
+    def draw(rng, size):
+        return rng.geometric(p, size=size) - 1
+
+    draw.__name__ = f"geometric_delay(mean={mean:g})"
+    return draw
+
+
+class _Pending:
+    """Rewards on their way: decisions held until their reward arrives and an update is due.
+
+    Held as flat arrays (run, arm, reward, due step) in decision order; each step takes out
+    the items due then.
+    """
+
+    def __init__(self):
+        self.runs = np.empty(0, dtype=np.intp)
+        self.arms = np.empty(0, dtype=np.intp)
+        self.rewards = np.empty(0)
+        self.due = np.empty(0, dtype=np.int64)
+
+    def add(self, due, runs, arms, rewards):
+        self.runs = np.concatenate([self.runs, runs])
+        self.arms = np.concatenate([self.arms, arms])
+        self.rewards = np.concatenate([self.rewards, rewards])
+        self.due = np.concatenate([self.due, due])
+
+    def apply(self, t, policy, state, n_runs):
+        now = self.due == t
+        if not now.any():
+            return
+        runs, arms, rewards = self.runs[now], self.arms[now], self.rewards[now]
+        keep = ~now
+        self.runs, self.arms, self.rewards, self.due = (
+            self.runs[keep], self.arms[keep], self.rewards[keep], self.due[keep])
+        if runs.size == n_runs and np.array_equal(runs, np.arange(n_runs)):
+            policy.update_state(state, arms, rewards)  # one reward per run, in run order
+            return
+        # A run may receive several rewards at once: apply them in layers in which each run
+        # appears at most once, oldest decision first (items are held in decision order).
+        order = np.argsort(runs, kind="stable")
+        runs, arms, rewards = runs[order], arms[order], rewards[order]
+        idx = np.arange(runs.size)
+        first = np.r_[True, runs[1:] != runs[:-1]]
+        rank = idx - np.maximum.accumulate(np.where(first, idx, 0))
+        for layer in range(int(rank.max()) + 1):
+            m = rank == layer
+            policy.update_state(state, arms[m], rewards[m], runs=runs[m])
+
+
+def simulate(policies, env, *, n_steps, n_runs=1, rng=None, progress=False, delay=0,
+             update_every=1):
     """Run every policy ``n_runs`` times for ``n_steps`` steps on ``env``.
 
     Parameters
@@ -95,6 +175,14 @@ def simulate(policies, env, *, n_steps, n_runs=1, rng=None, progress=False):
         Root of the streams: one for the environment, one per policy.
     progress : bool
         Show a progress bar (tqdm) over the steps.
+    delay : int >= 0 or callable, default 0
+        Steps before a decision's reward reaches the policy: a fixed number, or a function
+        ``(rng, size) -> int array`` drawing one delay per run (e.g.
+        :func:`geometric_delay`). Every policy faces the same delays. Rewards still on
+        their way at the end are never seen.
+    update_every : int >= 1, default 1
+        Update the policies only at the end of every ``update_every``-th step, with all
+        the rewards that have arrived by then (batched feedback).
 
     Returns
     -------
@@ -135,8 +223,14 @@ def simulate(policies, env, *, n_steps, n_runs=1, rng=None, progress=False):
                              f"env.n_arms == {env.n_arms}.")
     n_steps = check_int("n_steps", n_steps, minimum=1)
     n_runs = check_int("n_runs", n_runs, minimum=1)
+    delay = _check_delay(delay)
+    update_every = check_int("update_every", update_every, minimum=1)
+    immediate = delay == 0 and update_every == 1
 
     env_rng, *policy_rngs = resolve_rng(rng).spawn(1 + len(named))
+    delay_rng = env_rng.spawn(1)[0]  # its own stream: leaves the outcomes unchanged
+    pending = [_Pending() for _ in named]
+    all_runs = np.arange(n_runs)
     arm_dtype = np.int16 if env.n_arms < 2**15 else np.int64
     pols = list(named.values())
     states = [p.initial_state((n_runs,)) for p in pols]
@@ -147,11 +241,21 @@ def simulate(policies, env, *, n_steps, n_runs=1, rng=None, progress=False):
     for t in _progress(range(n_steps), progress, n_steps, "simulating"):
         means[t] = env.means_at(t)
         outcomes = env.draw(t, n_runs, env_rng)
+        if not immediate:
+            d = np.full(n_runs, delay) if not callable(delay) else np.asarray(delay(delay_rng, n_runs))
+            if d.shape != (n_runs,) or d.dtype.kind not in "iu" or (d < 0).any():
+                raise ValueError(f"delay function returned {d!r}, must return {n_runs} integers >= 0.")
+            # due: the end of the first update step at or after the reward's arrival
+            due = ((t + d) // update_every + 1) * update_every - 1
         for i, p in enumerate(pols):
             prng = policy_rngs[i]
             arms = argmax_random(p.scores(states[i], prng), prng)
             rewards = env.rewards(outcomes, arms, t)
-            p.update_state(states[i], arms, rewards)
+            if immediate:
+                p.update_state(states[i], arms, rewards)
+            else:
+                pending[i].add(due, all_runs, arms, rewards)
+                pending[i].apply(t, p, states[i], n_runs)
             arms_log[i][t] = arms
             rewards_log[i][t] = rewards
 
