@@ -7,6 +7,9 @@ are redrawn, with or without a kernel, which is how the tests check them.
 from ._base import FigureImage
 from .beta import beta_explorer
 from .compare import strategy_explorer
+from .customer import customer_explorer
+from .lines import posterior_lines
 from .stepper import ts_stepper
 
-__all__ = ["FigureImage", "beta_explorer", "strategy_explorer", "ts_stepper"]
+__all__ = ["FigureImage", "beta_explorer", "strategy_explorer", "ts_stepper",
+           "posterior_lines", "customer_explorer"]
