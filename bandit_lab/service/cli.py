@@ -221,6 +221,29 @@ class ServiceProcess(_Background):
         super().__init__(proc, log_path)
         self.url = url
 
+    def wait_ready(self, timeout=60.0):
+        """Wait until the service prints its address and ``/health`` answers; return self."""
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"bandit-lab serve exited with code {self.proc.returncode}:\n"
+                                   + self.log())
+            if self.url is None:
+                m = _LISTENING.search(self.log())
+                if m:
+                    self.url = m.group(1)
+            if self.url is not None:
+                try:
+                    if httpx.get(self.url + "/health", timeout=2.0).status_code == 200:
+                        return self
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"bandit-lab serve did not answer within {timeout} s:\n" + self.log())
+
     def __repr__(self):
         return f"ServiceProcess(pid={self.pid}, url={self.url!r})"
 
@@ -228,15 +251,15 @@ class ServiceProcess(_Background):
 _LISTENING = re.compile(r"listening on (http://\S+)")
 
 
-def start_service(*args, store=None, cwd=None, timeout=30.0, env=None) -> ServiceProcess:
+def start_service(*args, store=None, cwd=None, timeout=60.0, env=None, wait=True) -> ServiceProcess:
     """Run ``bandit-lab serve ARGS`` in a subprocess on 127.0.0.1 and a free port.
 
-    Returns when ``/health`` answers. ``store`` is a store URL (``--store``); other options
-    are passed as strings, e.g. ``start_service("--seed", "1", store="sqlite:///s.db")``.
-    Use it as a context manager, or call ``.stop()`` (SIGTERM) or ``.kill()`` (SIGKILL).
+    Returns when ``/health`` answers (with ``wait=False`` at once: call ``.wait_ready()``,
+    which lets several instances start side by side). ``store`` is a store URL
+    (``--store``); other options are passed as strings, e.g.
+    ``start_service("--seed", "1", store="sqlite:///s.db")``. Use it as a context manager,
+    or call ``.stop()`` (SIGTERM) or ``.kill()`` (SIGKILL).
     """
-    import httpx
-
     argv = [sys.executable, "-m", "bandit_lab.service.cli", "--host", "127.0.0.1",
             "--port", "0", *[str(a) for a in args]]
     if store is not None:
@@ -248,27 +271,10 @@ def start_service(*args, store=None, cwd=None, timeout=30.0, env=None) -> Servic
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
                                 env=child_env, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + timeout
-    url = None
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"bandit-lab serve exited with code {proc.returncode}:\n"
-                               + log_path.read_text(errors="replace"))
-        if url is None:
-            m = _LISTENING.search(log_path.read_text(errors="replace"))
-            if m:
-                url = m.group(1)
-        if url is not None:
-            try:
-                if httpx.get(url + "/health", timeout=2.0).status_code == 200:
-                    return ServiceProcess(proc, log_path, url)
-            except httpx.TransportError:
-                pass
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    raise RuntimeError(f"bandit-lab serve did not answer within {timeout} s:\n"
-                       + log_path.read_text(errors="replace"))
+    service = ServiceProcess(proc, log_path, None)
+    if wait:
+        service.wait_ready(timeout)
+    return service
 
 
 class RedisProcess(_Background):

@@ -85,7 +85,8 @@ def plot_traffic(timeline, ax=None):
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of decisions")
     ax.set_title("Traffic allocation over time")
-    ax.legend(loc="upper left", fontsize="x-small")
+    if shares.shape[0]:
+        ax.legend(loc="upper left", fontsize="x-small")
     return ax
 
 
