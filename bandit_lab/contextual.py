@@ -122,7 +122,8 @@ def gaussian_linear_update(mean, cov, x, arms, rewards, noise_var):
     denom = noise_var + (sx * x).sum(axis=-1)        # (...,)
     resid = np.asarray(rewards, dtype=float) - (m0 * x).sum(axis=-1)
     mean[idx] = m0 + sx * (resid / denom)[..., None]
-    cov[idx] = s0 - sx[..., :, None] * (sx / denom[..., None])[..., None, :]
+    u = sx / np.sqrt(denom)[..., None]               # u u' is exactly symmetric, so is cov
+    cov[idx] = s0 - u[..., :, None] * u[..., None, :]
 
 
 def laplace_logistic_update(mean, cov, x, arms, rewards, *, tol=1e-13, max_iter=60):
@@ -167,7 +168,8 @@ def laplace_logistic_update(mean, cov, x, arms, rewards, *, tol=1e-13, max_iter=
     p = _sigmoid(mu + s * t)
     h = p * (1.0 - p)
     mean[idx] = m0 + sx * t[..., None]
-    cov[idx] = s0 - sx[..., :, None] * (sx * (h / (1.0 + h * s))[..., None])[..., None, :]
+    u = sx * np.sqrt(h / (1.0 + h * s))[..., None]
+    cov[idx] = s0 - u[..., :, None] * u[..., None, :]
 
 
 def _laplace_logistic_batch(mean, cov, X, r, tol=1e-12, max_iter=100):
@@ -223,7 +225,7 @@ def _check_context(x, n_features, name="x"):
                          "(one value per feature).")
     if not np.isfinite(arr).all():
         i = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise ValueError(f"{name}[{i}] == {arr[i]!r}, must be a finite number.")
+        raise ValueError(f"{name}[{i}] == {float(arr[i])!r}, must be a finite number.")
     return arr
 
 

@@ -134,11 +134,11 @@ def _as_customers(customers, name="customers"):
         raise TypeError(f"{name} has non-numeric values in {list(CUSTOMER_COLUMNS)}, must be numbers.") from None
     if not np.isfinite(numeric).all():
         row, col = np.argwhere(~np.isfinite(numeric))[0]
-        raise ValueError(f"{name}[{CUSTOMER_COLUMNS[col]!r}] has {numeric[row, col]!r} in row {row}, "
+        raise ValueError(f"{name}[{CUSTOMER_COLUMNS[col]!r}] has {float(numeric[row, col])!r} in row {row}, "
                          "must be a finite number.")
     if (numeric < 0).any():
         row, col = np.argwhere(numeric < 0)[0]
-        raise ValueError(f"{name}[{CUSTOMER_COLUMNS[col]!r}] has {numeric[row, col]!r} in row {row}, "
+        raise ValueError(f"{name}[{CUSTOMER_COLUMNS[col]!r}] has {float(numeric[row, col])!r} in row {row}, "
                          "must be >= 0.")
     return customers
 

@@ -43,7 +43,7 @@ def _as_design(X, n_features=None, name="X"):
         raise ValueError(f"{name} has {arr.shape[1]} columns, must have n_features == {n_features}.")
     if not np.isfinite(arr).all():
         row, col = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name}[{row}, {col}] == {arr[row, col]!r}, must be a finite number.")
+        raise ValueError(f"{name}[{row}, {col}] == {float(arr[row, col])!r}, must be a finite number.")
     return arr
 
 
@@ -57,7 +57,7 @@ def _as_targets(r, n, name="r"):
         raise ValueError(f"{name} has shape {arr.shape}, must be 1-D with one reward per row of X ({n}).")
     if not np.isfinite(arr).all():
         i = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise ValueError(f"{name}[{i}] == {arr[i]!r}, must be a finite number.")
+        raise ValueError(f"{name}[{i}] == {float(arr[i])!r}, must be a finite number.")
     return arr
 
 

@@ -31,7 +31,8 @@ def _sliders():
         "income_k": W.IntSlider(min=15, max=600, step=5, description="income (k$ / year)", **common),
         "credit_score": W.IntSlider(min=300, max=850, step=5, description="credit score", **common),
         "credit_limit_k": W.IntSlider(min=1, max=100, description="credit limit (k$)", **common),
-        "revolving_share": W.FloatSlider(min=0, max=1, step=0.01, description="balance / limit", **common),
+        "revolving_share": W.FloatSlider(min=0, max=1, step=0.005, readout_format=".3f",
+                                           description="balance / limit", **common),
         "travel_spend_pct": W.FloatSlider(min=0, max=0.9, step=0.01, description="travel share of spend", **common),
         "grocery_spend_pct": W.FloatSlider(min=0, max=0.9, step=0.01, description="grocery share of spend", **common),
         "months_as_customer": W.IntSlider(min=0, max=240, description="months as customer", **common),
@@ -102,7 +103,7 @@ class CustomerExplorer(W.VBox):
         values = {"age": a["age"], "income_k": int(round(a["annual_income"] / 1000)),
                   "credit_score": a["credit_score"],
                   "credit_limit_k": int(round(a["credit_limit"] / 1000)),
-                  "revolving_share": round(a["revolving_balance"] / a["credit_limit"], 2),
+                  "revolving_share": round(a["revolving_balance"] / a["credit_limit"], 3),
                   "travel_spend_pct": a["travel_spend_pct"], "grocery_spend_pct": a["grocery_spend_pct"],
                   "months_as_customer": a["months_as_customer"], "recent_app_count": a["recent_app_count"],
                   "has_mortgage": bool(a["has_mortgage"]), "has_business": bool(a["has_business"])}

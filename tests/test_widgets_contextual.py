@@ -1,0 +1,125 @@
+"""The widgets of notebooks 05 and 06, driven without a kernel by setting control values."""
+import re
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+from bandit_lab import CreditCardEnv, GaussianLinearPosterior, LinearTS, LogisticTS, run_contextual
+from bandit_lab.credit_card import ARCHETYPES, OFFER_NAMES, true_conversion
+from bandit_lab.widgets import customer_explorer, posterior_lines
+
+
+def _cpu_median(set_value, values):
+    """Median CPU time of a redraw: CPU time, because the test machine's cores are shared."""
+    times = []
+    for v in values:
+        start = time.process_time()
+        set_value(v)
+        times.append(time.process_time() - start)
+    return statistics.median(times)
+
+
+# -- posterior over lines (notebook 05) ------------------------------------------------------
+def test_adding_observations_tightens_the_belief_and_redraws():
+    w = posterior_lines(intercept=0.5, slope=1.2, noise_var=0.25, rng=3)
+    first = w.summary_numbers()
+    png = w.figure_image.image.value
+    assert first["n_obs"] == 0 and first["intercept"] == 0.0        # the prior
+    for _ in range(4):
+        w.controls["add"].click()
+    after = w.summary_numbers()
+    assert after["n_obs"] == 20 and "<b>20</b> observations" in w.summary.value
+    assert w.figure_image.image.value != png
+    assert after["width_at_0"] < first["width_at_0"] / 2 and after["slope_sd"] < first["slope_sd"] / 2
+    w.controls["n_obs"].value = 200
+    final = w.summary_numbers()
+    assert abs(final["slope"] - 1.2) < 4 * final["slope_sd"]
+    assert abs(final["intercept"] - 0.5) < 4 * final["intercept_sd"]
+
+
+def test_the_widget_belief_is_the_closed_form_on_the_revealed_points():
+    w = posterior_lines(rng=1)
+    w.controls["n_obs"].value = 37
+    w.controls["prior_var"].value = 0.1
+    x, r = w.data
+    want = GaussianLinearPosterior.from_data(np.column_stack([np.ones(37), x[:37]]), r[:37],
+                                             prior_var=0.1, noise_var=w.controls["noise_var"].value)
+    np.testing.assert_allclose(w.posterior.mean, want.mean, rtol=1e-12)
+    np.testing.assert_allclose(w.posterior.cov, want.cov, rtol=1e-12)
+    w.controls["reset"].click()
+    assert w.posterior.n_obs == 0
+
+
+def test_lines_widget_redraws_fast_and_checks_its_arguments():
+    w = posterior_lines(rng=0)
+    w.controls["n_obs"].value = 3  # warm the caches
+    assert _cpu_median(lambda v: setattr(w.controls["n_obs"], "value", v), range(5, 80, 8)) < 0.1
+    with pytest.raises(ValueError, match=re.escape("noise_var == 0.0, must be a finite number > 0.")):
+        posterior_lines(noise_var=0.0)
+    with pytest.raises(ValueError, match=re.escape("prior_var == 500.0, must be in [0.001, 100]")):
+        posterior_lines(prior_var=500.0)
+    with pytest.raises(ValueError, match=re.escape("intercept == nan, must be a finite number.")):
+        posterior_lines(intercept=float("nan"))
+
+
+# -- a customer's sliders (notebook 06) ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def trained():
+    env = CreditCardEnv(n_customers=3_000, n_history=1_000, rng=0)
+    policy = LinearTS(5, 11, prior_var=2.0, noise_var=0.05, rng=1)
+    run_contextual(policy, env, n_steps=1500, rng=2)
+    return policy, env
+
+
+def test_sliders_go_through_the_fitted_pipeline_and_the_policy_is_left_alone(trained):
+    policy, env = trained
+    before = policy.to_json()
+    w = customer_explorer(policy, env, archetype="frequent_traveller")
+    nums = w.numbers()
+    np.testing.assert_allclose(nums["x"], env.context_of(w.customer())[0])
+    np.testing.assert_allclose(nums["x"], env.context_of(ARCHETYPES["frequent_traveller"])[0], atol=1e-12)
+    np.testing.assert_allclose(nums["mean"], policy.expected_reward(nums["x"]))
+    np.testing.assert_allclose(nums["truth"], true_conversion(ARCHETYPES["frequent_traveller"])[0])
+    assert nums["choice"].sum() == pytest.approx(1.0)
+    assert np.all(nums["low"] <= nums["mean"]) and np.all(nums["mean"] <= nums["high"])
+    assert policy.to_json() == before
+
+
+def test_moving_a_slider_changes_the_belief_the_table_and_the_picture(trained):
+    policy, env = trained
+    w = customer_explorer(policy, env, archetype="grocery_shopper")
+    png, text = w.figure_image.image.value, w.summary.value
+    business = OFFER_NAMES.index("business_expense_card")
+    before = w.numbers()["mean"][business]
+    w.controls["has_business"].value = True
+    after = w.numbers()
+    assert after["mean"][business] > before + 0.05          # it learned the business flag matters
+    assert "the truly best offer is <b>business_expense_card</b>" in w.summary.value
+    assert w.summary.value != text and w.figure_image.image.value != png
+    row = f"<tr><td>business_expense_card</td><td>{after['mean'][business]:.3f}</td>"
+    assert row in w.summary.value
+
+
+def test_the_archetype_picker_sets_every_slider(trained):
+    policy, env = trained
+    w = customer_explorer(policy, env)
+    w.controls["archetype"].value = "small_business_owner"
+    record = w.customer()
+    for key, value in ARCHETYPES["small_business_owner"].items():
+        assert record[key] == pytest.approx(value), key
+
+
+def test_customer_widget_redraws_fast_and_checks_its_arguments(trained):
+    policy, env = trained
+    w = customer_explorer(policy, env)
+    w.controls["age"].value = 30  # warm the caches
+    assert _cpu_median(lambda v: setattr(w.controls["age"], "value", v), range(31, 41)) < 0.1
+    assert "chosen in" in customer_explorer(LogisticTS(5, 11), env).summary.value
+    with pytest.raises(TypeError, match="policy is of type str, must be a LinearTS or LogisticTS."):
+        customer_explorer("ts", env)
+    with pytest.raises(ValueError, match="env must be the CreditCardEnv whose features"):
+        customer_explorer(LinearTS(5, 3), env)
+    with pytest.raises(ValueError, match="archetype == 'student', must be one of"):
+        customer_explorer(policy, env, archetype="student")
