@@ -108,6 +108,8 @@ def test_same_seed_same_numbers_different_seed_different_numbers():
     ({"horizon": 300}, ValueError),               # not one of the horizons
     ({"n_runs": 1}, ValueError),
     ({"policies": [BetaBernoulliTS(2)]}, TypeError),
+    ({"policies": {}}, ValueError),
+    ({"policies": {"TS": "not a policy"}}, TypeError),
     ({"policies": {"TS": BetaBernoulliTS(3)}}, ValueError),  # 3 arms for 2 rates
 ])
 def test_bad_input_is_rejected(kwargs, error):

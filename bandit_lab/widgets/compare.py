@@ -70,8 +70,11 @@ class StrategyComparison:
     """
 
     def __init__(self, policies, *, n_runs=100, rng=0, max_cached=40):
-        if not isinstance(policies, dict) or not policies:
-            raise TypeError("policies must be a non-empty dict of name -> Policy.")
+        if not isinstance(policies, dict):
+            raise TypeError(f"policies is of type {type(policies).__name__}, must be a dict "
+                            "of name -> Policy.")
+        if not policies:
+            raise ValueError("policies is empty, must name at least one policy.")
         for name, p in policies.items():
             if not isinstance(p, Policy):
                 raise TypeError(f"policies[{name!r}] is of type {type(p).__name__}, "
