@@ -22,6 +22,7 @@ Problems and experiments (notebooks 01, 04)
                       delayed and batched feedback are options of it
     geometric_delay   random reward delays for simulate (notebook 07)
     run_policy        one run of one policy object, step by step (the textbook loop)
+    explore_then_commit  a fixed A/B test, then the observed winner for everyone (notebook 01)
     History           what a simulation returns for one policy
 
 Metrics (notebooks 01, 04)
@@ -53,6 +54,7 @@ from .policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softm
 from .posteriors import BetaPosterior
 from .nonstationary import DiscountedTS, SlidingWindowTS
 from .simulate import History, geometric_delay, run_policy, simulate
+from .explore_exploit import explore_then_commit
 
 # -- context (notebooks 05-06) --
 from .contextual import ContextualPolicy, LinearTS, LinUCB, LogisticTS
@@ -68,7 +70,7 @@ __all__ = [
     "SlidingWindowTS", "DiscountedTS",
     "BetaPosterior",
     "BernoulliBandit", "ScheduledBernoulliBandit", "Environment", "SOURCE_RATES", "OFFER_NAMES",
-    "simulate", "run_policy", "History", "geometric_delay",
+    "simulate", "run_policy", "History", "geometric_delay", "explore_then_commit",
     "cumulative_regret", "arm_shares", "lai_robbins_constant", "bernoulli_kl",
     # -- context (notebooks 05-06) --
     "LinearTS", "LinUCB", "LogisticTS", "ContextualPolicy", "GaussianLinearPosterior",

@@ -253,6 +253,13 @@ class EpsilonGreedy(_CountingPolicy):
     n_arms : int
     epsilon : float in [0, 1], default 0.1
     rng : None, int or numpy.random.Generator
+
+    Examples
+    --------
+    >>> eg = EpsilonGreedy(3, epsilon=0.1, rng=0)
+    >>> _ = eg.update_many([0, 1, 2], [0.0, 1.0, 0.0])
+    >>> eg.means_.tolist()
+    [0.0, 1.0, 0.0]
     """
 
     def __init__(self, n_arms, *, epsilon=0.1, rng=None):
@@ -268,7 +275,14 @@ class EpsilonGreedy(_CountingPolicy):
 
 class UCB1(_CountingPolicy):
     """Upper confidence bound: pull the arm whose mean + sqrt(2 ln t / n) is highest
-    (each arm once first). Deterministic except for ties."""
+    (each arm once first). Deterministic except for ties.
+
+    Examples
+    --------
+    >>> ucb = UCB1(2).update_many([0, 0, 0, 1], [1.0, 0.0, 0.0, 0.0])
+    >>> ucb.select()  # 0 + sqrt(2 ln 4 / 1) = 1.67 beats 1/3 + sqrt(2 ln 4 / 3) = 1.29
+    1
+    """
 
     def scores(self, state, rng):
         counts = state["counts_"]
@@ -280,6 +294,13 @@ class Softmax(_CountingPolicy):
     exp(mean_k / tau), after pulling each arm once.
 
     ``tau`` (> 0) is the temperature: small tau is nearly greedy, large tau nearly uniform.
+
+    Examples
+    --------
+    >>> sm = Softmax(2, tau=0.05, rng=1).update_many([0, 1], [0.2, 0.6])
+    >>> picks = [sm.select() for _ in range(1000)]
+    >>> 0.99 < sum(picks) / 1000 <= 1.0   # exp(0.4 / 0.05) makes arm 1 ~3000x likelier
+    True
     """
 
     def __init__(self, n_arms, *, tau=0.01, rng=None):
@@ -300,6 +321,12 @@ class KLUCB(_CountingPolicy):
 
     ``c`` (>= 0) adds ``c log log t`` to the exploration budget; ``c = 0`` is the usual
     practical choice.
+
+    Examples
+    --------
+    >>> kl = KLUCB(2).update_many([0] * 20 + [1] * 20, [1.0] * 10 + [0.0] * 10 + [1.0] * 12 + [0.0] * 8)
+    >>> kl.select()  # same pulls, higher mean: higher optimistic rate
+    1
     """
 
     def __init__(self, n_arms, *, c=0.0, rng=None):

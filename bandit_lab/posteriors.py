@@ -57,8 +57,11 @@ class BetaPosterior:
         beta0 = check_positive("beta0", beta0)
         s = np.asarray(successes, dtype=float)
         f = np.asarray(failures, dtype=float)
-        if (s < 0).any() or (f < 0).any():
-            raise ValueError("successes and failures must be counts >= 0.")
+        for name, arr in (("successes", s), ("failures", f)):
+            bad = ~np.isfinite(arr) | (arr < 0)
+            if bad.any():
+                raise ValueError(f"{name} contains {float(arr[bad].flat[0])!r}, "
+                                 "must be finite counts >= 0.")
         return cls(alpha0 + s, beta0 + f)
 
     def update(self, rewards):
@@ -77,10 +80,18 @@ class BetaPosterior:
 
     @property
     def mode(self):
-        """Most likely rate; NaN where the density has no interior maximum (alpha or beta <= 1)."""
+        """Most likely rate. 1 when alpha > 1 >= beta (the density rises to p = 1), 0 when
+        beta > 1 >= alpha; NaN when there is no single most likely value (alpha, beta <= 1:
+        flat or U-shaped)."""
+        a, b = self.alpha, self.beta
         with np.errstate(invalid="ignore", divide="ignore"):
-            m = (self.alpha - 1) / (self.alpha + self.beta - 2)
-        return np.where((self.alpha > 1) & (self.beta > 1), m, np.nan)
+            interior = (a - 1) / (a + b - 2)
+        return np.select([(a > 1) & (b > 1), (a > 1) & (b <= 1), (a <= 1) & (b > 1)],
+                         [interior, 1.0, 0.0], np.nan)
+
+    @property
+    def median(self):
+        return _stats.beta.median(self.alpha, self.beta)
 
     @property
     def skewness(self):

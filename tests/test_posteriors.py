@@ -98,3 +98,12 @@ def test_bad_rewards_and_levels_are_refused():
         post.interval(1.0)
     with pytest.raises(ValueError, match="alpha0 == -2.0"):
         BetaPosterior.from_counts(1, 1, alpha0=-2.0)
+
+
+def test_mode_and_median_at_the_edges():
+    post = BetaPosterior([5.0, 1.0, 3.0, 1.0, 0.5], [1.0, 5.0, 3.0, 1.0, 0.5])
+    np.testing.assert_array_equal(post.mode[:3], [1.0, 0.0, 0.5])
+    assert np.isnan(post.mode[3]) and np.isnan(post.mode[4])
+    np.testing.assert_allclose(post.median, stats.beta.median(post.alpha, post.beta))
+    with pytest.raises(ValueError, match=r"failures contains -1.0"):
+        BetaPosterior.from_counts(1, -1)

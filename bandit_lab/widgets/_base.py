@@ -23,8 +23,10 @@ class FigureImage:
     True
     """
 
-    def __init__(self, figsize=(7, 4), dpi=80):
-        self.figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+    def __init__(self, figsize=(7, 4), dpi=80, layout=None):
+        # layout=None: fixed margins. "constrained" looks tidier but roughly doubles the
+        # cost of every redraw, which a slider feels.
+        self.figure = Figure(figsize=figsize, dpi=dpi, layout=layout)
         self.image = W.Image(format="png")
         self.renders = 0
 
