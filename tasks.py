@@ -110,7 +110,10 @@ def test(args) -> int:
     setup()
     ensure_apt()
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
-    return subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env).returncode
+    # One worker per core; a notebook's cells share one kernel, so a file stays on one worker.
+    parallel = [] if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args) else [
+        "-n", str(min(4, os.cpu_count() or 1)), "--dist", "loadfile"]
+    return subprocess.run([str(PY), "-m", "pytest", *parallel, *args], cwd=ROOT, env=env).returncode
 
 
 def execute(args) -> None:

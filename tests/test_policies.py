@@ -202,7 +202,7 @@ def test_uniform_exploration_has_the_known_regret():
 
 def test_vectorised_simulator_agrees_with_the_step_by_step_objects():
     rates = [0.3, 0.5, 0.6]
-    T, R = 300, 300
+    T, R = 150, 200
     env = BernoulliBandit(rates)
     for make in (lambda s: BetaBernoulliTS(3, rng=s), lambda s: UCB1(3, rng=s)):
         vec = cumulative_regret(simulate(make(0), env, n_steps=T, n_runs=R, rng=1))[:, -1]
