@@ -6,7 +6,8 @@ Endpoints
 ---------
 ``POST /decision``  body ``{}`` (Beta bandit) or ``{"context": [x1, ..., xd]}`` (linear
     bandit), optionally ``"arms": [names]`` to choose among eligible arms only. Returns the
-    chosen ``arm`` (name), its ``arm_index``, a ``decision_id`` and ``expires_in`` seconds.
+    chosen ``arm`` (name), its ``arm_index``, a ``decision_id`` and ``expires_in`` seconds;
+    the ``Server-Timing`` header says how long the decision took inside the service.
 ``POST /reward``    body ``{"decision_id": ..., "reward": 0 or 1}`` (optionally ``"arm"``,
     checked against the decision). The reward is counted once per decision: a retry
     returns ``"duplicate": true``; an unknown or expired decision gets 404, a second,
@@ -17,10 +18,14 @@ Endpoints
 ``GET /timeline``   decisions and rewards per arm per time bucket (for monitoring).
 ``GET /health``     ``{"status": "ok", ...}`` when the store answers.
 
-Handlers are plain ``def`` functions: FastAPI runs them in its thread pool, so a store call
-that waits (a disk, a network) never blocks the event loop that serves other requests. The
-source article's ``async def`` handlers made blocking Redis calls, which serialises every
-request behind the slowest one.
+Where store calls run. A call that waits on the network (Redis) runs in FastAPI's thread
+pool, so a slow store never freezes the event loop that serves every other request: the
+source article's ``async def`` handlers made blocking Redis calls on the loop, which
+serialises all requests behind the slowest round trip. The embedded SQLite store is
+different: its calls are local and take about a tenth of a millisecond, and its writes are
+serialised anyway (one writer at a time), so handing each one to a thread costs more than it
+saves (thread hand-offs and GIL contention; ``benchmarks/bench_service.py`` measures it).
+Each store says which it is (``runs_inline``); ``create_app(inline=...)`` overrides it.
 """
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ import time
 from typing import Any
 
 import numpy as np
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
@@ -100,7 +106,7 @@ def _float_or_none(x):
 
 
 def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
-               ttl: float = DEFAULT_TTL, level: float = 0.95) -> FastAPI:
+               ttl: float = DEFAULT_TTL, level: float = 0.95, inline=None) -> FastAPI:
     """A FastAPI app serving bandit ``name`` from ``store``.
 
     Parameters
@@ -119,6 +125,9 @@ def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
         Seconds a decision accepts its reward.
     level : float
         Credible level of the intervals in ``/stats``.
+    inline : bool, optional
+        Run store calls on the event loop (True) or in the thread pool (False). Default:
+        the store's ``runs_inline`` (True for SQLite, False for Redis).
 
     Examples
     --------
@@ -172,29 +181,44 @@ def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
             mask[_check(spec.arm_index, a, f"arms[{i}]")] = True
         return mask
 
-    @app.post("/decision")
-    def decision(body: DecisionRequest | None = None) -> dict:
-        body = body or DecisionRequest()
-        context = _check(spec.check_context, body.context)
-        mask = _eligible(body.arms)
+    if inline is None:
+        inline = getattr(store, "runs_inline", False)
+
+    async def run(fn, *args, **kwargs):
+        """A store call: inline for a local store, in the thread pool for a networked one."""
+        if inline:
+            return fn(*args, **kwargs)
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    def decide(context, mask):
         vectors = store.read_vectors(name)  # one read for all arms
         with draw_lock:
             scores = spec.scores(vectors, context, gen)
             if mask is not None:
                 scores = np.where(mask, scores, -np.inf)
             arm = int(argmax_random(scores, gen))
-        did = store.record_decision(name, arm, context=context, ttl=ttl)
+        return arm, store.record_decision(name, arm, context=context, ttl=ttl)
+
+    @app.post("/decision")
+    async def decision(response: Response, body: DecisionRequest | None = None) -> dict:
+        started = time.perf_counter()
+        body = body or DecisionRequest()
+        context = _check(spec.check_context, body.context)
+        mask = _eligible(body.arms)
+        arm, did = await run(decide, context, mask)
+        # W3C Server-Timing: how long the decision itself took (store read, draw, store write)
+        response.headers["Server-Timing"] = f"decide;dur={(time.perf_counter() - started) * 1e3:.3f}"
         return {"decision_id": did, "arm": spec.arms[arm], "arm_index": arm, "expires_in": ttl}
 
     @app.post("/reward")
-    def reward(body: RewardRequest) -> dict:
+    async def reward(body: RewardRequest) -> dict:
         if not isinstance(body.decision_id, str) or not body.decision_id:
             raise _Refused(422, f"decision_id == {_short(body.decision_id)}, must be the string "
                                 "returned by POST /decision.")
         value = _check(spec.check_reward, body.reward)
         arm = None if body.arm is None else _check(spec.arm_index, body.arm)
         try:
-            result = store.record_reward(name, body.decision_id, value, arm=arm)
+            result = await run(store.record_reward, name, body.decision_id, value, arm=arm)
         except UnknownDecision as err:
             raise _Refused(404, str(err)) from None
         except (RewardConflict, ArmMismatch) as err:
@@ -204,24 +228,24 @@ def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
                 "reward": result.reward, "duplicate": result.duplicate}
 
     @app.get("/stats")
-    def stats() -> dict:
-        return _stats(store.read(name), spec, name, level)
+    async def stats() -> dict:
+        return _stats(await run(store.read, name), spec, name, level)
 
     @app.get("/timeline")
-    def timeline() -> dict:
-        tl = store.timeline(name)
+    async def timeline() -> dict:
+        tl = await run(store.timeline, name)
         return {"bandit": name, "arms": list(spec.arms), "bucket_seconds": tl.bucket_seconds,
                 "starts": tl.starts.tolist(), "decisions": tl.decisions.tolist(),
                 "rewards": tl.rewards.tolist(), "reward_sums": tl.reward_sums.tolist()}
 
     @app.get("/health")
-    def health() -> dict:
+    async def health() -> dict:
         try:
-            ok = store.ping()
+            ok = await run(store.ping)
         except Exception as err:  # the store is down: say so, with a 503
             raise _Refused(503, f"store {store_kind} does not answer: {err}") from None
         return {"status": "ok" if ok else "degraded", "bandit": name, "kind": spec.kind,
-                "store": store_kind, "arms": list(spec.arms)}
+                "store": store_kind, "arms": list(spec.arms), "inline": inline}
 
     return app
 

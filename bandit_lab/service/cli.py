@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ttl", type=float, default=None,
                    help="seconds a decision waits for its reward (default 86400)")
     p.add_argument("--seed", type=int, default=None, help="seed of the posterior draws")
+    p.add_argument("--store-calls", choices=["auto", "inline", "threads"], default="auto",
+                   help="run store calls on the event loop or in the thread pool (default: "
+                        "inline for SQLite, threads for Redis)")
     p.add_argument("--log-level", default="warning",
                    choices=["critical", "error", "warning", "info", "debug"])
     return p
@@ -129,7 +132,8 @@ def main(argv=None) -> int:
         store = open_store(url)
         spec = _spec_from_args(args, store.spec(args.bandit))
         app = create_app(store, args.bandit, spec, rng=args.seed,
-                         ttl=DEFAULT_TTL if args.ttl is None else args.ttl)
+                         ttl=DEFAULT_TTL if args.ttl is None else args.ttl,
+                         inline={"auto": None, "inline": True, "threads": False}[args.store_calls])
     except (StoreError, ValueError, TypeError) as err:
         print(f"bandit-lab serve: {err}", file=sys.stderr)
         return 2

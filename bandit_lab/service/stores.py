@@ -143,6 +143,9 @@ class Store:
     """The interface both stores implement (see the module docstring for the rules)."""
 
     url: str
+    #: True when calls are short local operations that the service may run on its event
+    #: loop; False when they wait on a network (run them in a thread pool).
+    runs_inline = False
 
     def create(self, name, spec):
         """Store ``spec`` and its prior if ``name`` is new; return the stored spec.
@@ -271,6 +274,8 @@ class SQLiteStore(Store):
         Seconds a writer waits for another process's write lock.
     synchronous : {"NORMAL", "FULL"}
     """
+
+    runs_inline = True
 
     def __init__(self, path, *, timeout=30.0, synchronous="NORMAL"):
         if synchronous not in ("NORMAL", "FULL"):

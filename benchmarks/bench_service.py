@@ -1,0 +1,282 @@
+"""How fast does the decision service decide? Decisions per second and latency percentiles
+at 16 concurrent clients on loopback, for each store, next to the source article's pattern
+(one store read per arm per decision, blocking calls inside ``async def``), in the same run.
+
+    .venv/bin/python benchmarks/bench_service.py                 # SQLite, and Redis if installed
+    .venv/bin/python benchmarks/bench_service.py --requests 2000 --clients 16 --stores sqlite
+
+For each configuration a fresh service runs in a subprocess on 127.0.0.1; the load comes
+from this process: ``--clients`` keep-alive HTTP/1.1 connections (asyncio, raw sockets, so
+the load generator costs little CPU), each sending its next request as soon as the last one
+is answered. Reported per configuration:
+
+* decisions/s over the measured requests;
+"ours" is ``bandit-lab serve`` (one read of all arms, a posterior draw, one write that
+records the decision under its id). On SQLite it runs with its store calls inline (the
+default) and, for comparison, in the thread pool.
+
+* p50 / p99 of the client-side latency (request sent -> response read): this includes
+  waiting behind the other clients' requests in the server;
+* p50 / p99 of the service's own time for the decision (``Server-Timing`` header: store
+  read, posterior draw, store write), without the HTTP stack and the queueing;
+* the store calls alone (no HTTP), in a loop in this process: ours (one read of all arms
+  + one write of the decision) against the source's (one read per arm).
+
+Prints figures; passes or fails nothing. The machine's load average is printed too: the
+figures move with whatever else runs on it.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from fastapi import FastAPI, Response  # module level: the handler's annotations name them
+
+ARMS = ("cashback_grocery_2pct", "travel_miles_3x", "balance_transfer_0apr",
+        "business_expense_card", "premium_rewards_500bonus")
+TARGET_P99_MS = 5.0
+
+
+# ---------------------------------------------------------------------------------------
+# The source article's service, re-created: GET /recommend/{customer_id}, async handler,
+# one blocking store read per arm, no decision id.
+# ---------------------------------------------------------------------------------------
+def source_app(store, name):
+    rng = np.random.default_rng(0)
+    app = FastAPI()
+    arms = store.spec(name).arms
+
+    @app.get("/recommend/{customer_id}")
+    async def recommend(customer_id: str, response: Response):
+        started = time.perf_counter()
+        best, best_sample = None, -1.0
+        for k, arm in enumerate(arms):
+            alpha, beta = store.read_arm(name, k)  # one blocking read per arm
+            sample = rng.beta(alpha, beta)
+            if sample > best_sample:
+                best, best_sample = arm, sample
+        response.headers["Server-Timing"] = f"decide;dur={(time.perf_counter() - started) * 1e3:.3f}"
+        return {"customer_id": customer_id, "offer": best}
+
+    return app
+
+
+def serve_source(url, name):
+    import uvicorn
+
+    from bandit_lab.service.stores import open_store
+
+    store = open_store(url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    print(f"source pattern listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    uvicorn.Server(uvicorn.Config(source_app(store, name), log_level="warning",
+                                  access_log=False, lifespan="off")).run(sockets=[sock])
+
+
+def start_source(url, name):
+    """The source-pattern server in a subprocess, wrapped like start_service's result."""
+    import subprocess
+
+    from bandit_lab.service.cli import ServiceProcess
+
+    log_dir = Path(tempfile.mkdtemp(prefix="bench-source-"))
+    log_path = log_dir / "source.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, __file__, "--serve-source", url, "--name", name],
+                                stdout=log, stderr=subprocess.STDOUT,
+                                env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    svc = ServiceProcess(proc, log_path, None)
+    deadline = time.monotonic() + 60
+    while svc.url is None and time.monotonic() < deadline:
+        text = svc.log()
+        if "listening on " in text:
+            svc.url = text.split("listening on ")[1].split()[0]
+        elif proc.poll() is not None:
+            raise RuntimeError(text)
+        time.sleep(0.05)
+    return _wait_source(svc)
+
+
+def _wait_source(svc, timeout=30.0):
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(svc.url + "/recommend/warmup", timeout=2).status_code == 200:
+                return svc
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError("source-pattern server did not answer:\n" + svc.log())
+
+
+# ---------------------------------------------------------------------------------------
+# The load: N keep-alive connections, closed loop
+# ---------------------------------------------------------------------------------------
+async def _one_client(host, port, request, n_warm, n_meas, counter, lat, srv):
+    reader, writer = await asyncio.open_connection(host, port)
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        while True:
+            i = counter[0]
+            if i >= n_warm + n_meas:
+                return
+            counter[0] += 1
+            t0 = time.perf_counter_ns()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length, timing = 0, None
+            for line in head.split(b"\r\n")[1:]:
+                key, _, value = line.partition(b":")
+                key = key.strip().lower()
+                if key == b"content-length":
+                    length = int(value)
+                elif key == b"server-timing":
+                    timing = float(value.split(b"dur=")[1])
+            await reader.readexactly(length)
+            t1 = time.perf_counter_ns()
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"server answered {head[:40]!r}")
+            if i >= n_warm:
+                lat.append((t1 - t0) / 1e6)
+                srv.append(timing)
+    finally:
+        writer.close()
+
+
+async def _load(url, request, clients, n_warm, n_meas):
+    host, port = url.removeprefix("http://").split(":")
+    counter, lat, srv = [0], [], []
+    t_start = time.perf_counter()
+    tasks = [asyncio.create_task(_one_client(host, int(port), request, n_warm, n_meas,
+                                             counter, lat, srv)) for _ in range(clients)]
+    await asyncio.gather(*tasks)
+    return lat, srv, time.perf_counter() - t_start
+
+
+def measure(url, request, clients, n_requests):
+    warm = min(500, n_requests // 4)
+    asyncio.run(_load(url, request, clients, warm, 0))  # warm-up: caches, thread pool, JIT-free
+    lat, srv, wall = asyncio.run(_load(url, request, clients, 0, n_requests))
+    lat, srv = np.array(lat), np.array(srv)
+    return {"rate": n_requests / wall, "p50": np.percentile(lat, 50), "p99": np.percentile(lat, 99),
+            "s50": np.percentile(srv, 50), "s99": np.percentile(srv, 99)}
+
+
+def store_only(url, name, n=2000):
+    """Store calls for one decision, without HTTP: ours vs the source's per-arm reads."""
+    from bandit_lab.service.stores import open_store
+
+    store = open_store(url)
+    out = {}
+    t = []
+    for _ in range(n):
+        t0 = time.perf_counter_ns()
+        store.read_vectors(name)
+        store.record_decision(name, 0, ttl=60)
+        t.append(time.perf_counter_ns() - t0)
+    out["ours"] = np.percentile(np.array(t) / 1e6, [50, 99])
+    t = []
+    for _ in range(n):
+        t0 = time.perf_counter_ns()
+        for k in range(len(ARMS)):
+            store.read_arm(name, k)
+        t.append(time.perf_counter_ns() - t0)
+    out["source"] = np.percentile(np.array(t) / 1e6, [50, 99])
+    store.close()
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--requests", type=int, default=4000, help="measured requests per config")
+    p.add_argument("--clients", type=int, default=16, help="concurrent connections")
+    p.add_argument("--stores", default="sqlite,redis", help="comma-separated: sqlite,redis")
+    p.add_argument("--serve-source", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--name", default="offers", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.serve_source:
+        serve_source(args.serve_source, args.name)
+        return 0
+
+    from bandit_lab.service.cli import start_redis, start_service
+    from bandit_lab.service.models import BetaSpec
+    from bandit_lab.service.stores import open_store
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-service-"))
+    redis = None
+    urls = {}
+    for kind in args.stores.split(","):
+        if kind == "sqlite":
+            urls["sqlite"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
+        elif kind == "redis":
+            if shutil.which("redis-server") is None:
+                print("redis: skipped, no redis-server installed")
+                continue
+            redis = start_redis(tmp / "redis", appendfsync="everysec")
+            urls["redis"] = redis.url
+        else:
+            p.error(f"unknown store {kind!r}")
+
+    print(f"bench_service: {args.clients} concurrent clients, {args.requests} measured decisions "
+          f"per row, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
+    header = (f"{'store':7} {'pattern':34} {'decisions/s':>11} {'p50 ms':>7} {'p99 ms':>7}"
+              f" {'in-service p50':>14} {'p99 ms':>7}")
+    print(header)
+    print("-" * len(header))
+    ours_req = b"POST /decision HTTP/1.1\r\nHost: bench\r\nContent-Length: 0\r\n\r\n"
+    src_req = b"GET /recommend/c42 HTTP/1.1\r\nHost: bench\r\n\r\n"
+    results = {}
+    try:
+        for kind, url in urls.items():
+            store = open_store(url)
+            store.create("offers", BetaSpec(ARMS))
+            store.close()
+            def ours(calls, url=url):
+                return lambda: start_service("--seed", "1", "--ttl", "600", "--store-calls",
+                                             calls, store=url)
+
+            rows = [(f"ours ({'inline' if kind == 'sqlite' else 'thread pool'})", ours("auto"),
+                     ours_req)]
+            if kind == "sqlite":
+                rows.append(("ours, store calls in thread pool", ours("threads"), ours_req))
+            rows.append(("source: 1 read per arm, async def",
+                         lambda url=url: start_source(url, "offers"), src_req))
+            for label, start, request in rows:
+                svc = start()
+                try:
+                    r = measure(svc.url, request, args.clients, args.requests)
+                finally:
+                    svc.stop()
+                results[(kind, label)] = r
+                print(f"{kind:7} {label:34} {r['rate']:11.0f} {r['p50']:7.2f} {r['p99']:7.2f}"
+                      f" {r['s50']:14.3f} {r['s99']:7.3f}", flush=True)
+            s = store_only(url, "offers")
+            print(f"{kind:7} store calls only, no HTTP: ours p50 {s['ours'][0]:.3f} ms "
+                  f"p99 {s['ours'][1]:.3f} ms; source (read per arm) p50 {s['source'][0]:.3f} ms "
+                  f"p99 {s['source'][1]:.3f} ms")
+        one = results.get(("sqlite", "ours (inline)"))
+        if one is not None:
+            print(f"target: p99 < {TARGET_P99_MS:g} ms for a decision with the embedded store: "
+                  f"in-service p99 {one['s99']:.3f} ms, end-to-end p99 at {args.clients} clients "
+                  f"{one['p99']:.2f} ms")
+        print(f"load average {os.getloadavg()[0]:.2f} at end")
+    finally:
+        if redis is not None:
+            redis.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
