@@ -5,6 +5,7 @@ control's ``value`` and the figure (an ``ipywidgets.Image`` holding a PNG) and t
 are redrawn, with or without a kernel, which is how the tests check them.
 """
 from ._base import FigureImage
+from .abtest import ab_test_explorer
 from .beta import beta_explorer
 from .compare import strategy_explorer
 from .customer import customer_explorer
