@@ -10,6 +10,7 @@ horizon down, or back to rates already seen, only redraws.
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 import time
 from collections import OrderedDict
@@ -24,7 +25,7 @@ from ..environments import SOURCE_RATES, BernoulliBandit
 from ..metrics import arm_shares, cumulative_regret, lai_robbins_constant
 from ..plotting import plot_regret
 from ..policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softmax
-from ..simulate import History, simulate
+from ..simulate import simulate
 from ._base import FigureImage
 
 __all__ = ["strategy_explorer", "StrategyComparison", "default_policies"]
@@ -42,8 +43,9 @@ def default_policies(n_arms):
 
 
 def _truncate(hist, n_steps):
-    return History(hist.arms[:, :n_steps], hist.rewards[:, :n_steps],
-                   hist.mean_rewards[:n_steps], hist.name)
+    """The first ``n_steps`` steps of ``hist`` (what a run of that length would have given)."""
+    return dataclasses.replace(hist, arms=hist.arms[:, :n_steps], rewards=hist.rewards[:, :n_steps],
+                               mean_rewards=hist.mean_rewards[:n_steps])
 
 
 class StrategyComparison:
