@@ -119,7 +119,8 @@ class TSStepper:
         return self
 
     def posterior(self):
-        return BetaPosterior(self.policy.alpha_, self.policy.beta_)
+        """The current belief about every arm (after the last update)."""
+        return self.policy.posterior()
 
 
 def _x_grid(posts, samples, rates):
