@@ -9,8 +9,9 @@ from .abtest import ab_test_explorer
 from .beta import beta_explorer
 from .compare import strategy_explorer
 from .customer import customer_explorer
+from .forgetting import forgetting_explorer
 from .lines import posterior_lines
 from .stepper import ts_stepper
 
 __all__ = ["FigureImage", "beta_explorer", "strategy_explorer", "ts_stepper",
-           "posterior_lines", "customer_explorer"]
+           "posterior_lines", "customer_explorer", "forgetting_explorer"]
