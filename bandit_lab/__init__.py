@@ -44,6 +44,18 @@ Context (notebooks 05-06) -- select(x) an arm for context x, update(x, arm, rewa
     ContextualHistory      what a contextual simulation returns for one policy
     PerSegment, UniformRandom, Oracle   baselines for simulate_contextual
 
+Production concerns (notebook 09)
+    MultiObjectiveTS       click, purchase given click and revenue per purchase, each with its
+                           own posterior; the score is a draw of the weighted value of an impression
+    BudgetedTS             sampled rate per unit cost among affordable arms; tracks spend
+    BudgetExhausted        raised by BudgetedTS.select() once nothing is affordable (a clean end)
+    PosteriorStoppingRule  stop on P(best) > level or expected loss < threshold
+    beta_prior             (alpha0, beta0) from a rate and how many observations it is worth
+    PerArmPriorTS          Beta-Bernoulli TS with a prior of its own per arm
+    add_arm                a running bandit plus one new arm with its own prior (cold start)
+    FunnelEnv, simulate_funnel, simulate_budget, stopping_times, with_segments
+                           simulations for the above (``bandit_lab.production_sim``)
+
 Pure maths (``bandit_lab.scores``): one score function per policy, shared by the objects
 and the simulator. Plots in ``bandit_lab.plotting``, widgets in ``bandit_lab.widgets``.
 """
@@ -63,6 +75,12 @@ from .contextual_simulate import (ContextualHistory, Oracle, PerSegment, Uniform
 from .credit_card import CreditCardEnv, draw_customers
 from .linear_posterior import GaussianLinearPosterior
 
+# -- production (notebook 09) --
+from .production import (BudgetedTS, BudgetExhausted, MultiObjectiveTS, PerArmPriorTS,
+                         PosteriorStoppingRule, add_arm, beta_prior)
+from .production_sim import (FunnelEnv, simulate_budget, simulate_funnel, stopping_times,
+                             with_segments)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -77,4 +95,8 @@ __all__ = [
     "CreditCardEnv", "draw_customers",
     "simulate_contextual", "run_contextual", "ContextualHistory", "PerSegment", "UniformRandom",
     "Oracle",
+    # -- production (notebook 09) --
+    "MultiObjectiveTS", "BudgetedTS", "BudgetExhausted", "PosteriorStoppingRule", "beta_prior",
+    "PerArmPriorTS", "add_arm", "FunnelEnv", "simulate_funnel", "simulate_budget",
+    "stopping_times", "with_segments",
 ]
