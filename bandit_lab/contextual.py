@@ -69,8 +69,11 @@ def score_moments(mean, cov, x):
     """
     xc = np.asarray(x, dtype=float)[..., :, None]    # (..., d, 1): x as a column
     m = (mean @ xc)[..., 0]                          # (..., K)
-    sx = cov @ xc[..., None, :, :]                   # (..., K, d, 1): cov x, per arm
-    v = (sx[..., 0] @ xc)[..., 0]                    # (..., K)
+    k, d = cov.shape[-3], cov.shape[-1]
+    # cov x for every arm at once: the arms' covariances stacked as one (K d, d) matrix
+    sx = (cov.reshape(cov.shape[:-3] + (k * d, d)) @ xc)[..., 0]
+    sx = sx.reshape(sx.shape[:-1] + (k, d))          # (..., K, d)
+    v = (sx @ xc)[..., 0]                            # (..., K)
     return m, np.maximum(v, 0.0)
 
 
@@ -347,7 +350,7 @@ class ContextualPolicy:
         x = _check_context(x, self.n_features)
         n_draws = check_int("n_draws", n_draws, minimum=1)
         gen = resolve_rng(rng)
-        state = {k: np.broadcast_to(v, (n_draws,) + v.shape) for k, v in self._state().items()}
+        state = {k: v[None] for k, v in self._state().items()}  # broadcast against the draws
         picks = argmax_random(self.scores(state, np.broadcast_to(x, (n_draws, x.size)), gen), gen)
         return np.bincount(picks, minlength=self.n_arms) / n_draws
 

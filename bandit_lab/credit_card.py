@@ -343,6 +343,10 @@ class CreditCardEnv:
         Size of the historical sample the pipeline is fitted on.
     weights, spread
         Passed to :func:`draw_customers`.
+    segment_rule : callable, optional
+        How the bank groups customers: a function of the customers DataFrame returning an
+        integer segment code (0, 1, ...) per customer. Default :func:`assign_segments`
+        (the four segments of :data:`SEGMENT_NAMES`).
     rng : None, int or numpy.random.Generator
         Draws the history and the population (serving uses the stream passed to :meth:`serve`).
 
@@ -370,19 +374,32 @@ class CreditCardEnv:
     feature_names = FEATURE_NAMES
     segment_names = SEGMENT_NAMES
 
-    def __init__(self, *, n_customers=20_000, n_history=5_000, weights=None, spread=1.0, rng=None):
+    def __init__(self, *, n_customers=20_000, n_history=5_000, weights=None, spread=1.0,
+                 segment_rule=None, rng=None):
         n_customers = check_int("n_customers", n_customers, minimum=1)
         n_history = check_int("n_history", n_history, minimum=2)
+        if segment_rule is not None and not callable(segment_rule):
+            raise TypeError(f"segment_rule is of type {type(segment_rule).__name__}, must be a function "
+                            "of the customers DataFrame returning one integer code per customer.")
         history_rng, population_rng = resolve_rng(rng).spawn(2)
         self.history = draw_customers(n_history, weights=weights, spread=spread, rng=history_rng)
         self.pipeline = make_feature_pipeline().fit(self.history)
         self.customers = draw_customers(n_customers, weights=weights, spread=spread, rng=population_rng)
         self.contexts = self.pipeline.transform(self.customers)
         self.expected = true_conversion(self.customers)
-        self.segments = assign_segments(self.customers)
         self.n_arms = len(OFFER_NAMES)
         self.n_features = len(FEATURE_NAMES)
-        self.n_segments = len(SEGMENT_NAMES)
+        if segment_rule is None:
+            self.segments = assign_segments(self.customers)
+            self.n_segments = len(SEGMENT_NAMES)
+        else:
+            codes = np.asarray(segment_rule(self.customers))
+            if codes.shape != (n_customers,) or not np.issubdtype(codes.dtype, np.integer) or codes.min() < 0:
+                raise ValueError(f"segment_rule returned an array of shape {codes.shape} and dtype "
+                                 f"{codes.dtype}, must return {n_customers} integer codes >= 0.")
+            self.segments = codes.astype(np.int64)
+            self.n_segments = int(codes.max()) + 1
+            self.segment_names = tuple(f"segment {k}" for k in range(self.n_segments))
 
     def serve(self, n, rng):
         """``n`` customers drawn at random from the population (one per run)."""

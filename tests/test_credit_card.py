@@ -142,3 +142,18 @@ def test_customer_records_are_checked():
         true_conversion(dict(ARCHETYPES["grocery_shopper"], revolving_balance=-5.0))
     with pytest.raises(TypeError, match="must be a pandas DataFrame"):
         true_conversion([1, 2, 3])
+
+
+def test_a_bank_can_choose_its_own_segments():
+    def age_bands(customers):
+        return np.digitize(customers["age"], [35, 45, 55])
+
+    env = CreditCardEnv(n_customers=1_000, n_history=500, segment_rule=age_bands, rng=0)
+    same = CreditCardEnv(n_customers=1_000, n_history=500, rng=0)
+    np.testing.assert_array_equal(env.contexts, same.contexts)        # the same customers
+    np.testing.assert_array_equal(env.segments, age_bands(env.customers))
+    assert env.n_segments == 4 and env.segment_names[3] == "segment 3"
+    with pytest.raises(ValueError, match="segment_rule returned an array of shape \\(1000,\\) and dtype float64"):
+        CreditCardEnv(n_customers=1_000, n_history=500, segment_rule=lambda c: c["age"] / 10.0)
+    with pytest.raises(TypeError, match="segment_rule is of type int"):
+        CreditCardEnv(segment_rule=3)
