@@ -64,29 +64,30 @@ def _time_axis(seconds):
 
 
 def plot_traffic(timeline, ax=None):
-    """Share of decisions per arm in each time bucket, stacked (traffic allocation)."""
+    """Share of decisions per arm in each time bucket, stacked (traffic allocation).
+
+    Buckets without any decision (the service was down, or idle) are left blank.
+    """
     ax = new_axes(ax)
     shares = traffic_shares(timeline)
     names = timeline["arms"]
     if shares.shape[0] == 0:
         ax.text(0.5, 0.5, "no decisions yet", ha="center", va="center", transform=ax.transAxes)
     else:
+        width = float(timeline["bucket_seconds"])
         starts = np.asarray(timeline["starts"], dtype=float)
-        t, unit = _time_axis(starts - starts[0])
-        width = float(timeline["bucket_seconds"]) / {"seconds": 1, "minutes": 60, "hours": 3600}[unit]
-        # a step per bucket: the share holds for the whole bucket
-        edges = np.concatenate([t, [t[-1] + width]])
-        filled = np.nan_to_num(shares)
-        ax.stackplot(edges, np.vstack([filled, filled[-1:]]).T, labels=names, step="post",
-                     alpha=0.85)
-        ax.set_xlim(edges[0], edges[-1])
-        ax.set_xlabel(f"time since the first bucket ({unit}; buckets of "
-                      f"{float(timeline['bucket_seconds']):g} s)")
+        index = np.rint((starts - starts[0]) / width).astype(int)
+        full = np.zeros((index[-1] + 1, shares.shape[1]))  # every bucket, empty ones at 0
+        full[index] = np.nan_to_num(shares)
+        t, unit = _time_axis(np.arange(index[-1] + 2) * width)
+        ax.stackplot(t, np.vstack([full, full[-1:]]).T, labels=names, step="post", alpha=0.85)
+        ax.set_xlim(t[0], t[-1])
+        ax.set_xlabel(f"time since the first bucket ({unit}; buckets of {width:g} s)")
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of decisions")
     ax.set_title("Traffic allocation over time")
     if shares.shape[0]:
-        ax.legend(loc="upper left", fontsize="x-small")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize="x-small")
     return ax
 
 
@@ -120,7 +121,7 @@ def plot_conversion(stats, ax=None):
     ax.set_xlim(left=0)
     ax.set_xlabel("conversion rate")
     ax.set_title("Conversion per arm")
-    ax.legend(loc="best", fontsize="x-small")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1, fontsize="x-small")
     return ax
 
 
@@ -149,7 +150,7 @@ def plot_dashboard(stats, timeline, fig=None):
     if fig is None:
         import matplotlib.pyplot as plt
 
-        fig = plt.figure(figsize=(15, 4.2), layout="constrained")
+        fig = plt.figure(figsize=(15, 5), layout="constrained")
     axes = fig.subplots(1, 3, width_ratios=[1.3, 1.1, 0.9])
     plot_traffic(timeline, axes[0])
     plot_conversion(stats, axes[1])
@@ -194,7 +195,7 @@ def dashboard_widget(url=None, *, fetch_fn=None):
             raise ValueError("url is None, must be the service's address when fetch_fn is not "
                              "given.")
         fetch_fn = lambda: fetch(url)  # noqa: E731
-    image = FigureImage(figsize=(15, 4.2), dpi=70)
+    image = FigureImage(figsize=(15, 5), dpi=70)
     summary = W.HTML()
     button = W.Button(description="Refresh", icon="refresh")
 
