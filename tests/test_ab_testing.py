@@ -346,6 +346,8 @@ def test_prob_best_rule_is_not_immune_to_peeking_under_the_null():
     (lambda: prob_b_beats_a((1, 1), (np.nan, 1)), ValueError, "b alpha == nan"),
     (lambda: prob_b_beats_a(("x", 1), (1, 1)), TypeError, "a alpha == 'x'"),
     (lambda: expected_loss((1, 1)), ValueError, "must be at least 2"),
+    (lambda: expected_loss(([1, 2], 1), ([1, 2, 3], 1)), ValueError, "must broadcast"),
+    (lambda: prob_b_beats_a(([1, 2], 1), ([1, 2, 3], 1)), ValueError, "must broadcast"),
     (lambda: prob_being_best((1, 1), (1, 1), method="exact"), ValueError, "method == 'exact'"),
     (lambda: prob_being_best((1, 1), (1, 1), method="monte_carlo", n_samples=0), ValueError,
      "n_samples == 0"),
