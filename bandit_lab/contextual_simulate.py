@@ -353,6 +353,15 @@ def run_contextual(policy, env, *, n_steps, rng=None):
     The textbook loop: serve a customer, ``policy.select(x)``, observe the conversion,
     ``policy.update(x, arm, reward)``. Slow by design (a Python loop); the policy object
     is updated in place, so afterwards it holds what it learned.
+
+    Examples
+    --------
+    >>> from bandit_lab import CreditCardEnv, LinearTS
+    >>> env = CreditCardEnv(n_customers=1_000, n_history=500, rng=0)
+    >>> policy = LinearTS(5, 11, rng=1)
+    >>> history = run_contextual(policy, env, n_steps=200, rng=2)
+    >>> history.arms.shape, int(policy.n_obs_.sum())
+    ((1, 200), 200)
     """
     if not isinstance(policy, ContextualPolicy):
         raise TypeError(f"policy is of type {type(policy).__name__}, must be a ContextualPolicy "
