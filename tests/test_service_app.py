@@ -117,13 +117,15 @@ def test_unparseable_bodies_and_non_finite_rewards(make_client):
         dict(content=b"{not json", headers={"content-type": "application/json"}),
         dict(content=b"reward=1"),
         dict(json=[did, 1]),
+        dict(),  # no body at all
         dict(content=('{"decision_id": "%s", "reward": NaN}' % did).encode(),
              headers={"content-type": "application/json"}),
     ]
     for kw in cases:
         r = client.post("/reward", **kw)
         assert r.status_code == 422, kw
-        assert isinstance(r.json()["detail"], str)
+        detail = r.json()["detail"]
+        assert isinstance(detail, str) and detail.startswith(("the body", "reward ==")), detail
     assert state(client) == before
 
 

@@ -1,15 +1,14 @@
-"""`bandit-lab serve` options, restarting on a stored spec, and the monitoring plots."""
+"""`bandit-lab serve` options and the monitoring plots (restarts: test_service_concurrency)."""
 import time
 import warnings
 
-import httpx
 import matplotlib
 import numpy as np
 import pytest
 
 from bandit_lab.cli import main as bandit_lab_main
 from bandit_lab.environments import OFFER_NAMES
-from bandit_lab.service.cli import _spec_from_args, build_parser, main, start_service
+from bandit_lab.service.cli import _spec_from_args, build_parser, main
 from bandit_lab.service.models import BetaSpec, LinearSpec
 from bandit_lab.service.monitoring import (dashboard_widget, plot_conversion, plot_dashboard,
                                            plot_freshness, plot_traffic, traffic_shares)
@@ -53,21 +52,6 @@ def test_serve_refuses_a_spec_that_contradicts_the_store(sqlite_url, capsys):
         bandit_lab_main(["serve", "--help"])
     assert exc.value.code == 0
     assert "--store" in capsys.readouterr().out
-
-
-def test_restart_keeps_the_stored_prior_and_counts(sqlite_url):
-    with start_service("--arms", "x,y", "--alpha0", "2", "--beta0", "40", store=sqlite_url) as svc:
-        assert svc.url.startswith("http://127.0.0.1:")
-        d = httpx.post(svc.url + "/decision").json()
-        httpx.post(svc.url + "/reward", json={"decision_id": d["decision_id"], "reward": 0})
-        before = httpx.get(svc.url + "/stats").json()["arms"]
-    # SIGTERM: uvicorn finishes the requests in flight, then re-raises the signal
-    assert svc.proc.returncode in (0, -15) and "Traceback" not in svc.log()
-    with start_service(store=sqlite_url) as svc:  # no options: the stored spec
-        after = httpx.get(svc.url + "/stats").json()["arms"]
-        assert httpx.get(svc.url + "/health").json()["arms"] == ["x", "y"]
-    assert after == before
-    assert sorted((a["alpha"], a["beta"]) for a in after) == [(2.0, 40.0), (2.0, 41.0)]
 
 
 # --- monitoring -------------------------------------------------------------------------

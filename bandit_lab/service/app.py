@@ -88,6 +88,8 @@ def _sentence(errors) -> str:
     field = ".".join(loc)
     if kind == "json_invalid":
         return "the body is not valid JSON, must be a JSON object."
+    if kind == "missing" and not field:
+        return "the body is missing, must be a JSON object (see /docs for its fields)."
     if kind == "missing":
         return f"field {field!r} is missing, it is required."
     if kind == "extra_forbidden":
