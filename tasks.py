@@ -109,7 +109,10 @@ def lab(args) -> None:
 def test(args) -> int:
     setup()
     ensure_apt()
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    # No MPLBACKEND here: the notebooks' kernels would inherit it and lose their inline
+    # figures (tests/conftest.py picks Agg for the test process itself).
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    env.pop("MPLBACKEND", None)
     # One worker per core; a notebook's cells share one kernel, so a file stays on one worker.
     parallel = [] if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args) else [
         "-n", str(min(4, os.cpu_count() or 1)), "--dist", "loadfile"]
