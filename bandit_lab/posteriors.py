@@ -120,10 +120,15 @@ class BetaPosterior:
         return gen.beta(self.alpha, self.beta, size=size + self.alpha.shape)
 
     def prob_best(self, n_samples=20_000, *, rng=None):
-        """Monte Carlo probability that each arm has the highest rate."""
-        draws = self.sample(n_samples, rng=rng)
-        winners = draws.argmax(axis=-1)
-        return np.bincount(winners.ravel(), minlength=self.alpha.shape[-1]) / winners.size
+        """Monte Carlo probability that each arm has the highest rate.
+
+        Arms are the last axis; any leading axes (independent runs) get their own answer,
+        of the same shape as ``alpha``.
+        """
+        draws = self.sample(n_samples, rng=rng)  # (n_samples, ..., K)
+        winners = draws.argmax(axis=-1)          # (n_samples, ...)
+        k = self.alpha.shape[-1]
+        return (winners[..., None] == np.arange(k)).mean(axis=0)
 
     def to_dict(self):
         return {"alpha": self.alpha.tolist(), "beta": self.beta.tolist()}

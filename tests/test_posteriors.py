@@ -107,3 +107,10 @@ def test_mode_and_median_at_the_edges():
     np.testing.assert_allclose(post.median, stats.beta.median(post.alpha, post.beta))
     with pytest.raises(ValueError, match=r"failures contains -1.0"):
         BetaPosterior.from_counts(1, -1)
+
+
+def test_prob_best_answers_each_run_separately():
+    post = BetaPosterior([[50.0, 1.0], [1.0, 50.0]], [[1.0, 50.0], [50.0, 1.0]])
+    p = post.prob_best(2000, rng=0)
+    assert p.shape == (2, 2)
+    np.testing.assert_allclose(p, [[1.0, 0.0], [0.0, 1.0]])
