@@ -39,7 +39,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 from .._rng import resolve_rng
@@ -65,17 +65,19 @@ class DecisionRequest(BaseModel):
     """What a caller may send with a decision request."""
 
     model_config = ConfigDict(extra="forbid")
-    context: Any = None
-    arms: Any = None
+    context: Any = Field(None, description="the customer's features (linear bandit only): a "
+                                           "list of n_features numbers")
+    arms: Any = Field(None, description="optional: the arm names eligible for this decision")
 
 
 class RewardRequest(BaseModel):
     """A reward for one decision."""
 
     model_config = ConfigDict(extra="forbid")
-    decision_id: Any
-    reward: Any
-    arm: Any = None
+    decision_id: Any = Field(..., description="the id POST /decision returned")
+    reward: Any = Field(..., description="0 or 1 (or a number in [0, 1] if the bandit "
+                                         "accepts fractions)")
+    arm: Any = Field(None, description="optional: the arm the decision chose, checked")
 
 
 _FIELDS = {"DecisionRequest": "context, arms", "RewardRequest": "decision_id, reward, arm"}
