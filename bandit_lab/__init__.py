@@ -44,6 +44,15 @@ Context (notebooks 05-06) -- select(x) an arm for context x, update(x, arm, rewa
     ContextualHistory      what a contextual simulation returns for one policy
     PerSegment, UniformRandom, Oracle   baselines for simulate_contextual
 
+Bayesian A/B testing (notebook 08) -- ``bandit_lab.ab_testing``
+    prob_b_beats_a         exact P(B > A) for Beta posteriors
+    expected_loss          expected loss of shipping each variant
+    prob_being_best        P(each variant is best), by integration or Monte Carlo
+    lift_interval          credible interval of the (relative or absolute) lift
+    sequential_ab_test     simulated experiments that peek and stop by a rule
+    two_proportion_ztest, ztest_sample_size, ztest_power, peeking_rejection_rates
+                           the classical test, its sample size, and what peeking does to it
+
 Production concerns (notebook 09)
     MultiObjectiveTS       click, purchase given click and revenue per purchase, each with its
                            own posterior; the score is a draw of the weighted value of an impression
@@ -75,6 +84,11 @@ from .contextual_simulate import (ContextualHistory, Oracle, PerSegment, Uniform
 from .credit_card import CreditCardEnv, draw_customers
 from .linear_posterior import GaussianLinearPosterior
 
+# -- Bayesian A/B testing (notebook 08) --
+from .ab_testing import (expected_loss, lift_interval, peeking_rejection_rates, prob_b_beats_a,
+                         prob_being_best, sequential_ab_test, two_proportion_ztest, ztest_power,
+                         ztest_sample_size)
+
 # -- production (notebook 09) --
 from .production import (BudgetedTS, BudgetExhausted, MultiObjectiveTS, PerArmPriorTS,
                          PosteriorStoppingRule, add_arm, beta_prior)
@@ -95,6 +109,9 @@ __all__ = [
     "CreditCardEnv", "draw_customers",
     "simulate_contextual", "run_contextual", "ContextualHistory", "PerSegment", "UniformRandom",
     "Oracle",
+    # -- Bayesian A/B testing (notebook 08) --
+    "prob_b_beats_a", "expected_loss", "prob_being_best", "lift_interval", "sequential_ab_test",
+    "two_proportion_ztest", "ztest_sample_size", "ztest_power", "peeking_rejection_rates",
     # -- production (notebook 09) --
     "MultiObjectiveTS", "BudgetedTS", "BudgetExhausted", "PosteriorStoppingRule", "beta_prior",
     "PerArmPriorTS", "add_arm", "FunnelEnv", "simulate_funnel", "simulate_budget",

@@ -14,4 +14,4 @@ from .lines import posterior_lines
 from .stepper import ts_stepper
 
 __all__ = ["FigureImage", "beta_explorer", "strategy_explorer", "ts_stepper",
-           "posterior_lines", "customer_explorer", "forgetting_explorer"]
+           "posterior_lines", "customer_explorer", "forgetting_explorer", "ab_test_explorer"]
