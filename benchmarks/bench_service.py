@@ -12,8 +12,9 @@ is answered. Reported per configuration:
 
 * decisions/s over the measured requests;
 "ours" is ``bandit-lab serve`` (one read of all arms, a posterior draw, one write that
-records the decision under its id). On SQLite it runs with its store calls inline (the
-default) and, for comparison, in the thread pool.
+records the decision under its id), with the store called as it is by default (SQLite:
+on the event loop; Redis: ``redis.asyncio`` coroutines) and, for comparison, from the
+thread pool.
 
 * p50 / p99 of the client-side latency (request sent -> response read): this includes
   waiting behind the other clients' requests in the server;
@@ -246,10 +247,9 @@ def main(argv=None) -> int:
                 return lambda: start_service("--seed", "1", "--ttl", "600", "--store-calls",
                                              calls, store=url)
 
-            rows = [(f"ours ({'inline' if kind == 'sqlite' else 'thread pool'})", ours("auto"),
-                     ours_req)]
-            if kind == "sqlite":
-                rows.append(("ours, store calls in thread pool", ours("threads"), ours_req))
+            rows = [(f"ours ({'inline' if kind == 'sqlite' else 'async client'})", ours("auto"),
+                     ours_req),
+                    ("ours, store calls in thread pool", ours("threads"), ours_req)]
             rows.append(("source: 1 read per arm, async def",
                          lambda url=url: start_source(url, "offers"), src_req))
             for label, start, request in rows:

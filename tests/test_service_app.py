@@ -231,3 +231,25 @@ def test_contextual_service(store_url, make_client):
         r = client.post("/decision", json=payload)
         assert r.status_code == 422 and words in r.json()["detail"], (payload, r.json())
     assert client.get("/stats").json()["arms"] == before
+
+
+def test_store_call_modes_agree(redis_url, tmp_path, make_client):  # noqa: F811
+    from service_fixtures import flush
+
+    def run(url, mode, name):
+        client = make_client(url=url, name=name, rng=11, store_calls=mode)
+        assert client.get("/health").json()["store_calls"] == mode
+        for i in range(25):
+            d = client.post("/decision").json()
+            body = {"decision_id": d["decision_id"], "reward": int(i % 4 == 1)}
+            assert client.post("/reward", json=body).json()["status"] == "recorded"
+            assert client.post("/reward", json=body).json()["status"] == "duplicate"
+        return state(client)
+
+    flush(redis_url)
+    sqlite = f"sqlite:///{tmp_path / 'modes.sqlite3'}"
+    results = [run(redis_url, "async", "r1"), run(redis_url, "threads", "r2"),
+               run(sqlite, "inline", "s1"), run(sqlite, "threads", "s2")]
+    assert all(r == results[0] for r in results)
+    with pytest.raises(ValueError, match="has no coroutine methods"):
+        make_client(url=sqlite, name="s3", store_calls="async")

@@ -18,14 +18,15 @@ Endpoints
 ``GET /timeline``   decisions and rewards per arm per time bucket (for monitoring).
 ``GET /health``     ``{"status": "ok", ...}`` when the store answers.
 
-Where store calls run. A call that waits on the network (Redis) runs in FastAPI's thread
-pool, so a slow store never freezes the event loop that serves every other request: the
-source article's ``async def`` handlers made blocking Redis calls on the loop, which
-serialises all requests behind the slowest round trip. The embedded SQLite store is
-different: its calls are local and take about a tenth of a millisecond, and its writes are
-serialised anyway (one writer at a time), so handing each one to a thread costs more than it
-saves (thread hand-offs and GIL contention; ``benchmarks/bench_service.py`` measures it).
-Each store says which it is (``runs_inline``); ``create_app(inline=...)`` overrides it.
+Where store calls run. A call that waits on the network must never block the event loop,
+the one thread that accepts and answers every request: the source article's ``async def``
+handlers made blocking Redis calls, which serialises all requests behind the slowest round
+trip. The Redis store therefore offers coroutines (``redis.asyncio``) that the handlers
+await: while one request waits for Redis, the loop serves the others. The embedded SQLite
+store is different: its calls are local and take about a tenth of a millisecond, and its
+writes are serialised anyway (one writer at a time), so they run directly on the loop; a
+hand-off to a thread costs more than it saves. Any store can also be called from the thread
+pool (``store_calls="threads"``); ``benchmarks/bench_service.py`` measures the three.
 """
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ def _float_or_none(x):
 
 
 def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
-               ttl: float = DEFAULT_TTL, level: float = 0.95, inline=None) -> FastAPI:
+               ttl: float = DEFAULT_TTL, level: float = 0.95, store_calls=None) -> FastAPI:
     """A FastAPI app serving bandit ``name`` from ``store``.
 
     Parameters
@@ -129,9 +130,10 @@ def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
         Seconds a decision accepts its reward.
     level : float
         Credible level of the intervals in ``/stats``.
-    inline : bool, optional
-        Run store calls on the event loop (True) or in the thread pool (False). Default:
-        the store's ``runs_inline`` (True for SQLite, False for Redis).
+    store_calls : {"inline", "async", "threads"}, optional
+        How store calls are made: on the event loop (``"inline"``), as coroutines of the
+        store's async client (``"async"``), or in the thread pool (``"threads"``). Default:
+        the store's ``store_calls`` (SQLite: inline; Redis: async).
 
     Examples
     --------
@@ -185,23 +187,35 @@ def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
             mask[_check(spec.arm_index, a, f"arms[{i}]")] = True
         return mask
 
-    if inline is None:
-        inline = getattr(store, "runs_inline", False)
+    if store_calls is None:
+        store_calls = getattr(store, "store_calls", "threads")
+    if store_calls not in ("inline", "async", "threads"):
+        raise ValueError(f"store_calls == {store_calls!r}, must be 'inline', 'async' or "
+                         "'threads'.")
+    if store_calls == "async" and not hasattr(store, "aread_vectors"):
+        raise ValueError(f"store_calls == 'async', but {type(store).__name__} has no coroutine "
+                         "methods; use 'inline' or 'threads'.")
 
     async def run(fn, *args, **kwargs):
-        """A store call: inline for a local store, in the thread pool for a networked one."""
-        if inline:
+        """A blocking store call: inline for a local store, else in the thread pool."""
+        if store_calls == "inline":
             return fn(*args, **kwargs)
         return await run_in_threadpool(fn, *args, **kwargs)
 
-    def decide(context, mask):
-        vectors = store.read_vectors(name)  # one read for all arms
+    def draw(vectors, context, mask):
         with draw_lock:
             scores = spec.scores(vectors, context, gen)
             if mask is not None:
                 scores = np.where(mask, scores, -np.inf)
-            arm = int(argmax_random(scores, gen))
+            return int(argmax_random(scores, gen))
+
+    def decide(context, mask):
+        arm = draw(store.read_vectors(name), context, mask)  # one read for all arms
         return arm, store.record_decision(name, arm, context=context, ttl=ttl)
+
+    async def decide_async(context, mask):
+        arm = draw(await store.aread_vectors(name), context, mask)
+        return arm, await store.arecord_decision(name, arm, context=context, ttl=ttl)
 
     @app.post("/decision")
     async def decision(response: Response, body: DecisionRequest | None = None) -> dict:
@@ -209,7 +223,10 @@ def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
         body = body or DecisionRequest()
         context = _check(spec.check_context, body.context)
         mask = _eligible(body.arms)
-        arm, did = await run(decide, context, mask)
+        if store_calls == "async":
+            arm, did = await decide_async(context, mask)
+        else:
+            arm, did = await run(decide, context, mask)
         # W3C Server-Timing: how long the decision itself took (store read, draw, store write)
         response.headers["Server-Timing"] = f"decide;dur={(time.perf_counter() - started) * 1e3:.3f}"
         return {"decision_id": did, "arm": spec.arms[arm], "arm_index": arm, "expires_in": ttl}
@@ -222,7 +239,10 @@ def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
         value = _check(spec.check_reward, body.reward)
         arm = None if body.arm is None else _check(spec.arm_index, body.arm)
         try:
-            result = await run(store.record_reward, name, body.decision_id, value, arm=arm)
+            if store_calls == "async":
+                result = await store.arecord_reward(name, body.decision_id, value, arm=arm)
+            else:
+                result = await run(store.record_reward, name, body.decision_id, value, arm=arm)
         except UnknownDecision as err:
             raise _Refused(404, str(err)) from None
         except (RewardConflict, ArmMismatch) as err:
@@ -249,7 +269,7 @@ def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
         except Exception as err:  # the store is down: say so, with a 503
             raise _Refused(503, f"store {store_kind} does not answer: {err}") from None
         return {"status": "ok" if ok else "degraded", "bandit": name, "kind": spec.kind,
-                "store": store_kind, "arms": list(spec.arms), "inline": inline}
+                "store": store_kind, "arms": list(spec.arms), "store_calls": store_calls}
 
     return app
 

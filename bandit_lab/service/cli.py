@@ -62,9 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ttl", type=float, default=None,
                    help="seconds a decision waits for its reward (default 86400)")
     p.add_argument("--seed", type=int, default=None, help="seed of the posterior draws")
-    p.add_argument("--store-calls", choices=["auto", "inline", "threads"], default="auto",
-                   help="run store calls on the event loop or in the thread pool (default: "
-                        "inline for SQLite, threads for Redis)")
+    p.add_argument("--store-calls", choices=["auto", "inline", "async", "threads"],
+                   default="auto",
+                   help="how store calls are made: on the event loop, as coroutines, or in "
+                        "the thread pool (default: inline for SQLite, async for Redis)")
     p.add_argument("--log-level", default="warning",
                    choices=["critical", "error", "warning", "info", "debug"])
     return p
@@ -133,7 +134,7 @@ def main(argv=None) -> int:
         spec = _spec_from_args(args, store.spec(args.bandit))
         app = create_app(store, args.bandit, spec, rng=args.seed,
                          ttl=DEFAULT_TTL if args.ttl is None else args.ttl,
-                         inline={"auto": None, "inline": True, "threads": False}[args.store_calls])
+                         store_calls=None if args.store_calls == "auto" else args.store_calls)
     except (StoreError, ValueError, TypeError) as err:
         print(f"bandit-lab serve: {err}", file=sys.stderr)
         return 2

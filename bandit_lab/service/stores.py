@@ -143,9 +143,11 @@ class Store:
     """The interface both stores implement (see the module docstring for the rules)."""
 
     url: str
-    #: True when calls are short local operations that the service may run on its event
-    #: loop; False when they wait on a network (run them in a thread pool).
-    runs_inline = False
+    #: How the service should call this store: "inline" (short local calls, run on the
+    #: event loop), "async" (the store has coroutine methods ``aread_vectors``,
+    #: ``arecord_decision``, ``arecord_reward`` that wait without blocking the loop) or
+    #: "threads" (blocking calls, run in the thread pool).
+    store_calls = "threads"
 
     def create(self, name, spec):
         """Store ``spec`` and its prior if ``name`` is new; return the stored spec.
@@ -275,7 +277,7 @@ class SQLiteStore(Store):
     synchronous : {"NORMAL", "FULL"}
     """
 
-    runs_inline = True
+    store_calls = "inline"
 
     def __init__(self, path, *, timeout=30.0, synchronous="NORMAL"):
         if synchronous not in ("NORMAL", "FULL"):
@@ -554,6 +556,8 @@ redis.call('HINCRBYFLOAT', KEYS[3], ARGV[4] .. ':' .. arm .. ':s', ARGV[1])
 return {1}
 """
 
+_LUA = {"create": _LUA_CREATE, "decide": _LUA_DECIDE, "reward": _LUA_REWARD}
+
 
 class RedisStore(Store):
     """The shared store: a Redis server that several service instances use at once.
@@ -568,7 +572,13 @@ class RedisStore(Store):
     url : str, default "redis://127.0.0.1:6379/0"
     namespace : str, default "bandit-lab"
         Prefix of every key.
+
+    The decision and reward paths also exist as coroutines (``aread_vectors``,
+    ``arecord_decision``, ``arecord_reward``) on ``redis.asyncio``, which the service
+    awaits on its event loop: many requests wait for Redis at once, none blocks the loop.
     """
+
+    store_calls = "async"
 
     def __init__(self, url="redis://127.0.0.1:6379/0", *, namespace="bandit-lab"):
         import redis
@@ -576,11 +586,48 @@ class RedisStore(Store):
         self.url = url
         self.namespace = namespace
         self._r = redis.Redis.from_url(url, decode_responses=True)
-        self._create = self._r.register_script(_LUA_CREATE)
-        self._decide = self._r.register_script(_LUA_DECIDE)
-        self._reward = self._r.register_script(_LUA_REWARD)
+        self._scripts = {k: self._r.register_script(v) for k, v in _LUA.items()}
+        self._async = None  # (event loop, client, scripts), made on first async call
         self._specs: dict = {}
         self._fields: dict = {}
+
+    # -- one logic, two drivers ----------------------------------------------------------
+    # The decision and reward paths are generators that *yield* Redis commands and receive
+    # their results; _run_sync executes them with the blocking client (thread pool, tests,
+    # notebooks), _run_async with redis.asyncio on the service's event loop. A command is
+    # ("hmget", key, fields) or ("script", name, keys, args).
+    def _run_sync(self, steps):
+        try:
+            command = next(steps)
+            while True:
+                if command[0] == "hmget":
+                    result = self._r.hmget(command[1], command[2])
+                else:
+                    result = self._scripts[command[1]](keys=command[2], args=command[3])
+                command = steps.send(result)
+        except StopIteration as done:
+            return done.value
+
+    async def _run_async(self, steps):
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop:  # clients belong to one loop
+            import redis.asyncio
+
+            client = redis.asyncio.Redis.from_url(self.url, decode_responses=True)
+            self._async = (loop, client, {k: client.register_script(v) for k, v in _LUA.items()})
+        _, client, scripts = self._async
+        try:
+            command = next(steps)
+            while True:
+                if command[0] == "hmget":
+                    result = await client.hmget(command[1], command[2])
+                else:
+                    result = await scripts[command[1]](keys=command[2], args=command[3])
+                command = steps.send(result)
+        except StopIteration as done:
+            return done.value
 
     def _key(self, name, part):
         return f"{self.namespace}:{{{name}}}:{part}"
@@ -607,8 +654,9 @@ class RedisStore(Store):
             for i in range(spec.width):
                 fields += [f"v{k}.{i}", repr(float(prior[k, i]))]
             fields += [f"n{k}", "0", f"r{k}", "0", f"s{k}", "0"]
-        existing = self._create(keys=[self._key(name, "config"), self._key(name, "state")],
-                                args=[json.dumps(spec.to_config()), *fields])
+        existing = self._scripts["create"](keys=[self._key(name, "config"),
+                                                 self._key(name, "state")],
+                                           args=[json.dumps(spec.to_config()), *fields])
         if existing is not None:
             stored = spec_from_config(json.loads(existing))
             if stored != spec:
@@ -620,10 +668,17 @@ class RedisStore(Store):
         text = self._r.get(self._key(name, "config"))
         return None if text is None else spec_from_config(json.loads(text))
 
-    def read_vectors(self, name):
+    def _read_vectors_steps(self, name):
         spec = self._stored_spec(name)
-        values = self._r.hmget(self._key(name, "state"), self._vector_fields(name, spec))
+        values = yield ("hmget", self._key(name, "state"), self._vector_fields(name, spec))
         return np.array(values, dtype=float).reshape(spec.n_arms, spec.width)
+
+    def read_vectors(self, name):
+        return self._run_sync(self._read_vectors_steps(name))
+
+    async def aread_vectors(self, name):
+        """:meth:`read_vectors` on the running event loop (redis.asyncio)."""
+        return await self._run_async(self._read_vectors_steps(name))
 
     def read_arm(self, name, arm):
         spec = self._stored_spec(name)
@@ -642,26 +697,33 @@ class RedisStore(Store):
             reward_sums=np.array([float(h[f"s{k}"]) for k in k_range]),
             last_reward_at=np.array([float(h.get(f"t{k}", "nan")) for k in k_range]))
 
-    def record_decision(self, name, arm, *, context=None, ttl=3600.0):
+    def _decision_steps(self, name, arm, context, ttl):
         spec = self._stored_spec(name)
         arm = spec.arm_index(arm)
         ttl_ms = max(1, int(round(_check_ttl(ttl) * 1000)))
         did = new_decision_id()
         now = time.time()
         ctx = "" if context is None else json.dumps(np.asarray(context, float).tolist())
-        self._decide(keys=[self._key(name, "state"), self._key(name, "d:" + did),
-                           self._key(name, "traffic")],
-                     args=[arm, ctx, repr(now), ttl_ms, int(now // spec.bucket_seconds)])
+        yield ("script", "decide", [self._key(name, "state"), self._key(name, "d:" + did),
+                                    self._key(name, "traffic")],
+               [arm, ctx, repr(now), ttl_ms, int(now // spec.bucket_seconds)])
         return did
 
-    def record_reward(self, name, decision_id, reward, *, arm=None):
+    def record_decision(self, name, arm, *, context=None, ttl=3600.0):
+        return self._run_sync(self._decision_steps(name, arm, context, ttl))
+
+    async def arecord_decision(self, name, arm, *, context=None, ttl=3600.0):
+        """:meth:`record_decision` on the running event loop (redis.asyncio)."""
+        return await self._run_async(self._decision_steps(name, arm, context, ttl))
+
+    def _reward_steps(self, name, decision_id, reward, arm):
         spec = self._stored_spec(name)
         reward = spec.check_reward(reward)
         expected = None if arm is None else spec.arm_index(arm)
         if not isinstance(decision_id, str) or not decision_id.isalnum():
             raise UnknownDecision(f"decision_id == {decision_id!r} is unknown or has expired.")
         dkey = self._key(name, "d:" + decision_id)
-        stored = self._r.hmget(dkey, ["arm", "context", "reward"])
+        stored = yield ("hmget", dkey, ["arm", "context", "reward"])
         if stored[0] is None:
             raise UnknownDecision(f"decision_id == {decision_id!r} is unknown or has expired.")
         d_arm = int(stored[0])
@@ -676,13 +738,20 @@ class RedisStore(Store):
         for i, v in enumerate(inc):
             if v != 0.0:
                 args += [i, repr(float(v))]
-        out = self._reward(keys=[dkey, self._key(name, "state"), self._key(name, "traffic")],
-                           args=args)
+        out = yield ("script", "reward", [dkey, self._key(name, "state"),
+                                          self._key(name, "traffic")], args)
         if out[0] == 0:
             raise UnknownDecision(f"decision_id == {decision_id!r} is unknown or has expired.")
         if out[0] == 2:  # another request recorded it between our read and the script
             return self._repeat(decision_id, d_arm, reward, float(out[1]))
         return RewardResult(decision_id, d_arm, reward, False)
+
+    def record_reward(self, name, decision_id, reward, *, arm=None):
+        return self._run_sync(self._reward_steps(name, decision_id, reward, arm))
+
+    async def arecord_reward(self, name, decision_id, reward, *, arm=None):
+        """:meth:`record_reward` on the running event loop (redis.asyncio)."""
+        return await self._run_async(self._reward_steps(name, decision_id, reward, arm))
 
     @staticmethod
     def _repeat(decision_id, arm, reward, stored):
