@@ -102,12 +102,14 @@ def test_forgetting_helps_after_a_large_change_and_costs_when_nothing_changes():
     w.controls["change"].value = 0.4
     runs = {name: w.state.history(name, 30, 0.95, 0.4) for name in POLICY_NAMES}
     cp = N_STEPS // 2
-    after = {k: cumulative_regret(h)[:, -1] - cumulative_regret(h)[:, cp - 1] for k, h in runs.items()}
+    after = {k: cumulative_regret(h)[:, -1] - cumulative_regret(h)[:, cp - 1]
+             for k, h in runs.items()}
     diff = after["plain TS"] - after["sliding-window TS"]
     assert diff.mean() > 4 * diff.std(ddof=1) / np.sqrt(diff.size)
     w.controls["change"].value = 0.0
     still = {name: w.state.history(name, 30, 0.95, 0.0) for name in POLICY_NAMES}
-    diff = cumulative_regret(still["discounted TS"])[:, -1] - cumulative_regret(still["plain TS"])[:, -1]
+    final = {k: cumulative_regret(h)[:, -1] for k, h in still.items()}
+    diff = final["discounted TS"] - final["plain TS"]
     assert diff.mean() > 4 * diff.std(ddof=1) / np.sqrt(diff.size)
 
 
@@ -156,7 +158,8 @@ def test_redraw_times():
         start = time.process_time()
         w.controls["window"].value = window
         cached.append(time.process_time() - start)
-    assert statistics.median(cached) < 0.1, f"median cached redraw {statistics.median(cached):.3f} s"
+    median = statistics.median(cached)
+    assert median < 0.1, f"median cached redraw {median:.3f} s"
     assert statistics.median(fresh) < 0.25, f"median fresh redraw {statistics.median(fresh):.3f} s"
 
 
@@ -175,6 +178,12 @@ def test_redraw_times():
 def test_bad_input_is_rejected_with_a_sentence(kwargs, error, words):
     with pytest.raises(error, match=re.escape(words)):
         small(**kwargs)
+
+
+def test_unknown_policy_name_is_named():
+    comp = ForgettingComparison(RATES, n_steps=20, n_runs=2)
+    with pytest.raises(ValueError, match="name == 'UCB1', must be one of"):
+        comp.history("UCB1", 10, 0.9, 0.1)
 
 
 def test_bad_rates_are_named():

@@ -9,7 +9,9 @@ gap between them hands the lead to arm 1 (a change of 0 is a world that never ch
 negative change makes the leader stronger). A small simulation (100 runs by default) is
 run with :func:`bandit_lab.simulate` for the one policy a control concerns: the window
 re-runs sliding-window TS only, the discount discounted TS only, the change all three.
-Results are cached by control values, so returning to a setting only redraws.
+Results are cached by control values, so returning to a setting only redraws. With the
+defaults (800 steps, 100 runs) a redraw that re-runs one policy costs about 0.1 s of CPU,
+one that re-runs all three about 0.2 s, and a cached one about 0.04 s (drawing only).
 """
 from __future__ import annotations
 
@@ -131,6 +133,8 @@ class ForgettingComparison:
     def _entry(self, name, window, gamma, change):
         # A cached result keeps what every redraw needs: the history, its row of the table
         # and its regret curve (mean and 10th/90th percentile at every `stride`-th step).
+        if name not in POLICY_NAMES:
+            raise ValueError(f"name == {name!r}, must be one of {POLICY_NAMES}.")
         setting = {"plain TS": None, "sliding-window TS": window, "discounted TS": gamma}[name]
         key = (name, setting, self.key(change))
         entry = self._cache.get(key)
@@ -189,7 +193,8 @@ def _summary_html(rows, comp, change, labels):
                 f"{r['after']:.1f} ± {r['after_se']:.1f}", f"{r['share_after']:.0%}")
         lines.append("<tr>" + "".join(f"<td style='padding:0 8px'>{v}</td>" for v in vals)
                      + "</tr>")
-    note = "(mean ± standard error over runs; regret counts every decision at the step it was made)"
+    note = ("(mean ± standard error over runs; regret counts every decision at the step it "
+            "was made)")
     return f"<div>{head}<table>{''.join(lines)}</table>{note}</div>"
 
 
@@ -206,7 +211,8 @@ class _Picture:
         fig.set_layout_engine("none")  # a fixed layout keeps redraws fast
         ax = self.ax = fig.add_axes((0.09, 0.12, 0.89, 0.8))
         self.t = np.arange(1, comp.n_steps + 1)[comp.stride - 1::comp.stride]
-        self.lines = {name: ax.plot([], [], color=f"C{i}")[0] for i, name in enumerate(POLICY_NAMES)}
+        self.lines = {name: ax.plot([], [], color=f"C{i}")[0]
+                      for i, name in enumerate(POLICY_NAMES)}
         self.bands = {}
         ax.axvline(comp.change_point, color="k", linestyle=":", linewidth=1)
         ax.set_xlim(0, comp.n_steps)
@@ -286,7 +292,8 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
     """
     comp = ForgettingComparison(rates, n_steps=n_steps, n_runs=n_runs, rng=rng)
     windows = tuple(check_int(f"windows[{i}]", w, minimum=1) for i, w in enumerate(windows))
-    gammas = tuple(check_probability(f"gammas[{i}]", g, open_low=True) for i, g in enumerate(gammas))
+    gammas = tuple(check_probability(f"gammas[{i}]", g, open_low=True)
+                   for i, g in enumerate(gammas))
     if window not in windows:
         raise ValueError(f"window == {window!r}, must be one of {windows}.")
     if gamma not in gammas:
