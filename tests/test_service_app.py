@@ -22,16 +22,18 @@ ARMS = ("a", "b", "c")
 
 @pytest.fixture
 def make_client(sqlite_url):
-    stores = []
+    opened = []
 
     def make(spec=BetaSpec(ARMS), url=sqlite_url, name="t", **kw):
         store = open_store(url)
-        stores.append(store)
-        return TestClient(create_app(store, name, spec, **kw))
+        client = TestClient(create_app(store, name, spec, **kw))
+        opened.append((store, client))
+        return client.__enter__()  # one event loop per client, and the app's shutdown runs
 
     yield make
-    for s in stores:
-        s.close()
+    for store, client in opened:
+        client.__exit__(None, None, None)
+        store.close()
 
 
 def state(client):

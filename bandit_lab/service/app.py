@@ -30,6 +30,7 @@ pool (``store_calls="threads"``); ``benchmarks/bench_service.py`` measures the t
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -158,9 +159,15 @@ def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
     draw_lock = threading.Lock()  # a numpy Generator is not safe to share between threads
     store_kind = type(store).__name__.removesuffix("Store").lower()
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        if hasattr(store, "aclose"):  # the async client lives on this loop: close it here
+            await store.aclose()
+
     app = FastAPI(title="bandit-lab decision service",
                   description=f"Thompson sampling for bandit {name!r} ({spec.describe()}).",
-                  version="1")
+                  version="1", lifespan=lifespan)
     app.state.store, app.state.spec, app.state.name = store, spec, name
 
     @app.exception_handler(RequestValidationError)

@@ -159,7 +159,7 @@ def main(argv=None) -> int:
     shown = f"[{args.host}]" if family == socket.AF_INET6 else args.host
     print(f"bandit-lab serve: bandit {args.bandit!r} ({app.state.spec.describe()}) on "
           f"{store.url}, listening on http://{shown}:{port}", flush=True)
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="off")
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])

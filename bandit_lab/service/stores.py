@@ -788,6 +788,14 @@ class RedisStore(Store):
     def ping(self):
         return bool(self._r.ping())
 
+    async def aclose(self):
+        """Close the async client (call it on the event loop that used it)."""
+        import asyncio
+
+        if self._async is not None and self._async[0] is asyncio.get_running_loop():
+            await self._async[1].aclose()
+        self._async = None
+
     def close(self):
         self._r.close()
 
