@@ -13,8 +13,8 @@ is answered. Reported per configuration:
 * decisions/s over the measured requests;
 "ours" is ``bandit-lab serve`` (one read of all arms, a posterior draw, one write that
 records the decision under its id), with the store called as it is by default (SQLite:
-on the event loop; Redis: ``redis.asyncio`` coroutines) and, for comparison, from the
-thread pool.
+on the event loop; Redis: ``redis.asyncio`` coroutines), from the thread pool for
+comparison, and as two instances sharing the store (the clients split between them).
 
 * p50 / p99 of the client-side latency (request sent -> response read): this includes
   waiting behind the other clients' requests in the server;
@@ -155,20 +155,23 @@ async def _one_client(host, port, request, n_warm, n_meas, counter, lat, srv):
         writer.close()
 
 
-async def _load(url, request, clients, n_warm, n_meas):
-    host, port = url.removeprefix("http://").split(":")
+async def _load(urls, request, clients, n_warm, n_meas):
+    """``clients`` connections spread over ``urls`` (several instances: a load balancer)."""
+    addresses = [u.removeprefix("http://").split(":") for u in urls]
     counter, lat, srv = [0], [], []
     t_start = time.perf_counter()
-    tasks = [asyncio.create_task(_one_client(host, int(port), request, n_warm, n_meas,
-                                             counter, lat, srv)) for _ in range(clients)]
+    tasks = [asyncio.create_task(_one_client(addresses[i % len(urls)][0],
+                                             int(addresses[i % len(urls)][1]), request,
+                                             n_warm, n_meas, counter, lat, srv))
+             for i in range(clients)]
     await asyncio.gather(*tasks)
     return lat, srv, time.perf_counter() - t_start
 
 
-def measure(url, request, clients, n_requests):
+def measure(urls, request, clients, n_requests):
     warm = min(500, n_requests // 4)
-    asyncio.run(_load(url, request, clients, warm, 0))  # warm-up: caches, thread pool, JIT-free
-    lat, srv, wall = asyncio.run(_load(url, request, clients, 0, n_requests))
+    asyncio.run(_load(urls, request, clients, warm, 0))  # warm-up: connections, caches
+    lat, srv, wall = asyncio.run(_load(urls, request, clients, 0, n_requests))
     lat, srv = np.array(lat), np.array(srv)
     return {"rate": n_requests / wall, "p50": np.percentile(lat, 50), "p99": np.percentile(lat, 99),
             "s50": np.percentile(srv, 50), "s99": np.percentile(srv, 99)}
@@ -231,7 +234,7 @@ def main(argv=None) -> int:
 
     print(f"bench_service: {args.clients} concurrent clients, {args.requests} measured decisions "
           f"per row, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
-    header = (f"{'store':7} {'pattern':34} {'decisions/s':>11} {'p50 ms':>7} {'p99 ms':>7}"
+    header = (f"{'store':7} {'pattern':36} {'decisions/s':>11} {'p50 ms':>7} {'p99 ms':>7}"
               f" {'in-service p50':>14} {'p99 ms':>7}")
     print(header)
     print("-" * len(header))
@@ -243,23 +246,28 @@ def main(argv=None) -> int:
             store = open_store(url)
             store.create("offers", BetaSpec(ARMS))
             store.close()
-            def ours(calls, url=url):
-                return lambda: start_service("--seed", "1", "--ttl", "600", "--store-calls",
-                                             calls, store=url)
+            def ours(calls, n=1, url=url):
+                def start():
+                    procs = [start_service("--seed", str(i), "--ttl", "600", "--store-calls",
+                                           calls, store=url, wait=False) for i in range(n)]
+                    return [p.wait_ready() for p in procs]
+                return start
 
-            rows = [(f"ours ({'inline' if kind == 'sqlite' else 'async client'})", ours("auto"),
-                     ours_req),
-                    ("ours, store calls in thread pool", ours("threads"), ours_req)]
-            rows.append(("source: 1 read per arm, async def",
-                         lambda url=url: start_source(url, "offers"), src_req))
+            default = "inline" if kind == "sqlite" else "async client"
+            rows = [(f"ours ({default})", ours("auto"), ours_req),
+                    ("ours, store calls in thread pool", ours("threads"), ours_req),
+                    (f"ours ({default}), 2 instances", ours("auto", 2), ours_req),
+                    ("source: 1 read per arm, async def",
+                     lambda url=url: [start_source(url, "offers")], src_req)]
             for label, start, request in rows:
-                svc = start()
+                services = start()
                 try:
-                    r = measure(svc.url, request, args.clients, args.requests)
+                    r = measure([s.url for s in services], request, args.clients, args.requests)
                 finally:
-                    svc.stop()
+                    for svc in services:
+                        svc.stop()
                 results[(kind, label)] = r
-                print(f"{kind:7} {label:34} {r['rate']:11.0f} {r['p50']:7.2f} {r['p99']:7.2f}"
+                print(f"{kind:7} {label:36} {r['rate']:11.0f} {r['p50']:7.2f} {r['p99']:7.2f}"
                       f" {r['s50']:14.3f} {r['s99']:7.3f}", flush=True)
             s = store_only(url, "offers")
             print(f"{kind:7} store calls only, no HTTP: ours p50 {s['ours'][0]:.3f} ms "
