@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._rng import resolve_rng
-from ._validation import check_arm, check_probability
+from ._validation import check_arm, check_int, check_probability
 
 __all__ = ["Environment", "BernoulliBandit", "ScheduledBernoulliBandit", "SOURCE_RATES", "OFFER_NAMES"]
 
@@ -88,6 +88,10 @@ class BernoulliBandit(Environment):
     def best_arm(self):
         return int(np.argmax(self.rates))
 
+    def best_arm_at(self, t):
+        """The arm with the highest expected reward at step ``t``."""
+        return int(np.argmax(self.means_at(t)))
+
     def means_at(self, t):
         return self.rates
 
@@ -141,12 +145,18 @@ class ScheduledBernoulliBandit(BernoulliBandit):
         if bad.any():
             t, k = np.argwhere(bad)[0]
             raise ValueError(f"schedule[{t}, {k}] == {float(sched[t, k])!r}, must be in [0, 1].")
-        super().__init__(sched[0], rng=rng)
+        super().__init__(sched[0], rng=rng)  # .rates: the rates at step 0
         self.schedule = sched
+
+    @property
+    def best_arm(self):
+        raise AttributeError("a ScheduledBernoulliBandit has no single best arm: the best arm "
+                             "changes with time, use best_arm_at(t).")
 
     @classmethod
     def piecewise(cls, rates_by_phase, *, change_points, n_steps, rng=None):
         """Rates ``rates_by_phase[i]`` from ``change_points[i-1]`` up to ``change_points[i]``."""
+        n_steps = check_int("n_steps", n_steps, minimum=1)
         phases = np.asarray(rates_by_phase, dtype=float)
         cps = [int(c) for c in np.atleast_1d(change_points)]
         if phases.ndim != 2 or len(cps) != phases.shape[0] - 1:
@@ -161,6 +171,7 @@ class ScheduledBernoulliBandit(BernoulliBandit):
     @classmethod
     def seasonal(cls, base, *, amplitude, period, n_steps, phase=None, rng=None):
         """Rates ``base + amplitude * sin(2 pi t / period + phase)`` per arm, clipped to [0, 1]."""
+        n_steps = check_int("n_steps", n_steps, minimum=1)
         base = np.asarray(base, dtype=float)
         amp = np.broadcast_to(np.asarray(amplitude, dtype=float), base.shape)
         ph = np.zeros_like(base) if phase is None else np.broadcast_to(np.asarray(phase, dtype=float), base.shape)

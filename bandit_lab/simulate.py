@@ -121,30 +121,50 @@ def geometric_delay(mean):
 class _Pending:
     """Rewards on their way: decisions held until their reward arrives and an update is due.
 
-    Held as flat arrays (run, arm, reward, due step) in decision order; each step takes out
-    the items due then.
+    Held in growable flat arrays (run, arm, reward, due step) in decision order. Each step
+    takes out the items due then; taken items are marked and the arrays are compacted only
+    once most of them are dead, so a step costs one comparison over what is pending.
     """
 
-    def __init__(self):
-        self.runs = np.empty(0, dtype=np.intp)
-        self.arms = np.empty(0, dtype=np.intp)
-        self.rewards = np.empty(0)
-        self.due = np.empty(0, dtype=np.int64)
+    def __init__(self, capacity=1024):
+        self.runs = np.empty(capacity, dtype=np.intp)
+        self.arms = np.empty(capacity, dtype=np.intp)
+        self.rewards = np.empty(capacity)
+        self.due = np.empty(capacity, dtype=np.int64)
+        self.n = 0      # slots used
+        self.dead = 0   # used slots already delivered
 
     def add(self, due, runs, arms, rewards):
-        self.runs = np.concatenate([self.runs, runs])
-        self.arms = np.concatenate([self.arms, arms])
-        self.rewards = np.concatenate([self.rewards, rewards])
-        self.due = np.concatenate([self.due, due])
+        k = len(due)
+        if self.n + k > self.due.size:
+            self._compact()
+            if self.n + k > self.due.size:
+                size = max(2 * self.due.size, self.n + k)
+                for name in ("runs", "arms", "rewards", "due"):
+                    old = getattr(self, name)
+                    new = np.empty(size, dtype=old.dtype)
+                    new[:self.n] = old[:self.n]
+                    setattr(self, name, new)
+        sl = slice(self.n, self.n + k)
+        self.runs[sl], self.arms[sl], self.rewards[sl], self.due[sl] = runs, arms, rewards, due
+        self.n += k
+
+    def _compact(self):
+        live = np.flatnonzero(self.due[:self.n] >= 0)
+        for name in ("runs", "arms", "rewards", "due"):
+            arr = getattr(self, name)
+            arr[:live.size] = arr[live]
+        self.n, self.dead = live.size, 0
 
     def apply(self, t, policy, state, n_runs):
-        now = self.due == t
-        if not now.any():
+        now = np.flatnonzero(self.due[:self.n] == t)
+        if now.size == 0:
             return
         runs, arms, rewards = self.runs[now], self.arms[now], self.rewards[now]
-        keep = ~now
-        self.runs, self.arms, self.rewards, self.due = (
-            self.runs[keep], self.arms[keep], self.rewards[keep], self.due[keep])
+        self.due[now] = -1
+        self.dead += now.size
+        if self.dead > self.n // 2:
+            self._compact()
         if runs.size == n_runs and np.array_equal(runs, np.arange(n_runs)):
             policy.update_state(state, arms, rewards)  # one reward per run, in run order
             return

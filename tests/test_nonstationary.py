@@ -167,3 +167,29 @@ def test_bad_delay_arguments():
         simulate(BetaBernoulliTS(2), env, n_steps=5, n_runs=3, delay=lambda rng, n: np.full(n, -2))
     with pytest.raises(ValueError, match=r"mean == 0.0, must be a finite number > 0"):
         geometric_delay(0.0)
+
+
+def test_scheduled_bandit_has_no_single_best_arm():
+    env = ScheduledBernoulliBandit.piecewise([[0.6, 0.4], [0.3, 0.7]], change_points=[10], n_steps=20)
+    assert env.best_arm_at(9) == 0 and env.best_arm_at(10) == 1 and env.best_arm_at(500) == 1
+    with pytest.raises(AttributeError, match="best_arm_at"):
+        env.best_arm
+    with pytest.raises(TypeError, match="n_steps == 2.5 is of type float"):
+        ScheduledBernoulliBandit.seasonal([0.5], amplitude=0.1, period=10, n_steps=2.5)
+
+
+def test_long_random_delays_deliver_in_decision_order_per_run():
+    # A policy whose state is the sequence of rewards it saw per run: with delays, a run's
+    # rewards that arrive together must come oldest first.
+    class Recorder(Spy):
+        def update_state(self, state, arms, rewards, runs=None):
+            super().update_state(state, arms, rewards, runs)
+            runs_ = np.arange(len(arms)) if runs is None else np.asarray(runs)
+            self.seen.extend(zip(runs_.tolist(), [self.step] * len(runs_)))
+
+    rec = Recorder(2)
+    rec.seen = []
+    simulate(rec, BernoulliBandit([0.5, 0.5]), n_steps=300, n_runs=20, rng=3,
+             delay=geometric_delay(40.0), update_every=7)
+    total = sum(n for _, n in rec.log)
+    assert total == len(rec.seen) > 3000
