@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 from .._rng import resolve_rng
+from .._validation import check_probability
 from ..posteriors import BetaPosterior
 from ..scores import argmax_random
 from .models import _short
@@ -80,9 +81,6 @@ class RewardRequest(BaseModel):
     reward: Any = Field(..., description="0 or 1 (or a number in [0, 1] if the bandit "
                                          "accepts fractions)")
     arm: Any = Field(None, description="optional: the arm the decision chose, checked")
-
-
-_FIELDS = {"DecisionRequest": "context, arms", "RewardRequest": "decision_id, reward, arm"}
 
 
 def _sentence(errors) -> str:
@@ -151,6 +149,7 @@ def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
     'reward == 7, must be 0 or 1 (this bandit counts conversions: 1 converted, 0 did not).'
     >>> store.close()
     """
+    level = check_probability("level", level, open_low=True, open_high=True)
     spec = store.create(name, spec)
     ttl = float(ttl)
     if not (ttl > 0 and math.isfinite(ttl)):
@@ -294,7 +293,7 @@ def _stats(state, spec, name, level) -> dict:
         arms.append({
             "name": arm, "index": k,
             "decisions": int(state.decisions[k]),
-            "share": state.decisions[k] / total if total else None,
+            "share": float(state.decisions[k] / total) if total else None,
             "rewards": n,
             "reward_sum": float(state.reward_sums[k]),
             "conversion": float(state.reward_sums[k] / n) if n else None,
