@@ -19,7 +19,9 @@ comparison, and as two instances sharing the store (the clients split between th
 * p50 / p99 of the client-side latency (request sent -> response read): this includes
   waiting behind the other clients' requests in the server;
 * p50 / p99 of the service's own time for the decision (``Server-Timing`` header: store
-  read, posterior draw, store write), without the HTTP stack and the queueing;
+  read, posterior draw, store write), without the HTTP stack. With store calls inline this
+  is pure work; with async or thread-pool calls it also holds the time the request waits
+  for the event loop or a thread while the other clients' requests are served;
 * the store calls alone (no HTTP), in a loop in this process: ours (one read of all arms
   + one write of the decision) against the source's (one read per arm).
 
