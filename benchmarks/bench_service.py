@@ -98,15 +98,19 @@ def start_source(url, name):
                                 stdout=log, stderr=subprocess.STDOUT,
                                 env=dict(os.environ, PYTHONUNBUFFERED="1"))
     svc = ServiceProcess(proc, log_path, None)
-    deadline = time.monotonic() + 60
-    while svc.url is None and time.monotonic() < deadline:
-        text = svc.log()
-        if "listening on " in text:
-            svc.url = text.split("listening on ")[1].split()[0]
-        elif proc.poll() is not None:
-            raise RuntimeError(text)
-        time.sleep(0.05)
-    return _wait_source(svc)
+    try:
+        deadline = time.monotonic() + 60
+        while svc.url is None and time.monotonic() < deadline:
+            text = svc.log()
+            if "listening on " in text:
+                svc.url = text.split("listening on ")[1].split()[0]
+            elif proc.poll() is not None:
+                raise RuntimeError(text)
+            time.sleep(0.05)
+        return _wait_source(svc)
+    except BaseException:
+        svc.kill()  # never leave a server behind
+        raise
 
 
 def _wait_source(svc, timeout=30.0):

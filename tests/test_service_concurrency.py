@@ -36,9 +36,9 @@ def test_clients_in_parallel_through_two_instances_count_exactly(store_url):
     opts = ("--arms", ARMS, "--alpha0", "2", "--beta0", "5", "--seed", "1")
     first = start_service(*opts, store=store_url, wait=False)
     second = start_service(*opts, store=store_url, wait=False)  # both start side by side
-    first.wait_ready()
-    second.wait_ready()
     try:
+        first.wait_ready()
+        second.wait_ready()
         ctx = multiprocessing.get_context("fork")
         out = ctx.Queue()
         n, n_procs = 60, 4
@@ -89,14 +89,16 @@ def test_sigkill_mid_load_keeps_every_acknowledged_reward(sqlite_url, tmp_path):
     ctx = multiprocessing.get_context("fork")
     logs = [tmp_path / f"acks{i}.jsonl" for i in range(3)]
     procs = [ctx.Process(target=_load, args=(svc.url, i, logs[i])) for i in range(3)]
-    for p in procs:
-        p.start()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # let a few hundred rewards through, then kill
-        time.sleep(0.1)
-        if sum(len(p.read_text().splitlines()) for p in logs if p.exists()) >= 150:
-            break
-    assert svc.kill() == -signal.SIGKILL
+    try:
+        for p in procs:
+            p.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # let a few hundred rewards through, then kill
+            time.sleep(0.1)
+            if sum(len(p.read_text().splitlines()) for p in logs if p.exists()) >= 150:
+                break
+    finally:
+        assert svc.kill() == -signal.SIGKILL
     for p in procs:
         p.join(30)
         assert p.exitcode == 0
