@@ -1,7 +1,7 @@
 """The widgets as a learner meets them: JupyterLab in headless Chromium, every cell run.
 
-Every notebook whose code uses ``bandit_lab.widgets`` is covered (found when the tests are
-collected, so a notebook is covered as soon as it lands). One JupyterLab page opens them
+Every notebook that uses widgets is covered (found when the tests are collected, see
+:func:`widget_notebooks`, so a notebook is covered as soon as it lands). One JupyterLab page opens them
 as tabs from the file browser, a few at a time; each has its stored outputs cleared (Edit
 menu) and all its cells run (Run menu), and the test waits for its kernel to go idle.
 Then, per notebook:
@@ -27,6 +27,7 @@ import json
 import pkgutil
 import re
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -53,28 +54,46 @@ def _code(nb_path):
     return ["".join(c["source"]) for c in _cells(nb_path) if c["cell_type"] == "code"]
 
 
+BUILDER_SUFFIXES = ("_explorer", "_stepper", "_lines", "_widget", "_dashboard")
+
+
+def _imported_from_bandit_lab(src):
+    names = set()
+    for m in re.finditer(r"from\s+bandit_lab(?:\.\w+)*\s+import\s+(\([^)]*\)|[^\n]+)", src):
+        names |= set(re.findall(r"\b([A-Za-z_]\w*)\b", re.sub(r"#[^\n]*", "", m.group(1))))
+    return names
+
+
 def widget_notebooks():
-    """Course notebooks whose code uses bandit_lab.widgets."""
+    """Course notebooks that use widgets: their code uses bandit_lab.widgets or imports a
+    widget builder from bandit_lab (such as the service's dashboard_widget), or their
+    committed outputs show a widget."""
     uses = re.compile(r"\bbandit_lab\.widgets\b|from\s+bandit_lab\s+import\s+[^\n]*\bwidgets\b")
-    return sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")
-                  if any(uses.search(src) for src in _code(p)))
+    found = []
+    for p in sorted(NOTEBOOKS.glob("*.ipynb")):
+        code = _code(p)
+        if (any(uses.search(src) for src in code)
+                or any(n.endswith(BUILDER_SUFFIXES) for src in code for n in _imported_from_bandit_lab(src))
+                or any(WIDGET_MIME in out.get("data", {}) for c in _cells(p) for out in c.get("outputs", []))):
+            found.append(p.name)
+    return found
 
 
 def builder_names(nb_path):
-    """Names the notebook imports from bandit_lab.widgets, and the package's exported
-    functions (the widget builders)."""
+    """Widget builders the notebook may call: what it imports from bandit_lab.widgets, the
+    builders it imports from elsewhere in bandit_lab, and the package's exported functions."""
     names = set()
     for src in _code(nb_path):
         for m in re.finditer(r"from\s+bandit_lab\.widgets(?:\.\w+)?\s+import\s+(\([^)]*\)|[^\n]+)", src):
-            names |= set(re.findall(r"\b([A-Za-z_]\w*)\b", m.group(1).split("#")[0]))
+            names |= set(re.findall(r"\b([A-Za-z_]\w*)\b", re.sub(r"#[^\n]*", "", m.group(1))))
+        names |= {n for n in _imported_from_bandit_lab(src) if n.endswith(BUILDER_SUFFIXES)}
     try:
         import bandit_lab.widgets as w
         names |= {n for n in getattr(w, "__all__", []) if inspect.isfunction(getattr(w, n, None))}
         for mod in pkgutil.iter_modules(w.__path__):
             if not mod.name.startswith("_"):
                 sub = importlib.import_module(f"bandit_lab.widgets.{mod.name}")
-                names |= {n for n in getattr(sub, "__all__", []) if n.endswith(
-                    ("_explorer", "_stepper", "_lines", "_dashboard"))}
+                names |= {n for n in getattr(sub, "__all__", []) if n.endswith(BUILDER_SUFFIXES)}
     except ImportError:
         pass
     return names
@@ -236,21 +255,36 @@ class NotebookRun:
 
 NOTEBOOK_NAMES = widget_notebooks()
 
+# Problems seen in the browser that the notebook's or widget's author must fix:
+# notebook -> (pattern every problem matches, reason). The test is marked xfail only while
+# *all* its problems match; anything else still fails it.
+KNOWN_PROBLEMS = {
+    "10_serving_a_bandit.ipynb": (
+        r"ConnectError",
+        "after Run All, the notebook's last code cell has stopped the service, so the "
+        "dashboard's Refresh button raises httpx.ConnectError in the kernel (shown only in "
+        "JupyterLab's log console) and the widget does not change; the widget should say "
+        "the service is not reachable instead (to fix in bandit_lab/service/monitoring.py "
+        "or notebook 10)"),
+}
+
 
 @pytest.fixture(scope="module")
-def notebook_runs(lab_server, browser_context):
-    """Every widget notebook, opened and run to the end, a few side by side: name ->
-    NotebookRun, plus the page's kernel errors."""
+def notebook_runs(request, lab_server, browser_context):
+    """Every widget notebook whose test was selected, opened and run to the end, a few side
+    by side: (the page, name -> NotebookRun, the page's kernel errors)."""
+    selected = [n for n in NOTEBOOK_NAMES
+                if any(item.name.endswith(f"[{n}]") for item in request.session.items)]
     page = browser_context.new_page()
     errors = KernelErrors(page)
     runs = {}
     limit = (OPEN_TIMEOUT_MS + RUN_TIMEOUT_MS) / 1000
     try:
         # ?reset: a fresh workspace; the first notebook opens with the page
-        page.goto(f"{lab_server.url}/lab/tree/{NOTEBOOK_NAMES[0]}?reset", timeout=OPEN_TIMEOUT_MS)
+        page.goto(f"{lab_server.url}/lab/tree/{selected[0]}?reset", timeout=OPEN_TIMEOUT_MS)
         page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=OPEN_TIMEOUT_MS)
         page.locator(".jp-DirListing-item").first.wait_for(timeout=OPEN_TIMEOUT_MS)
-        waiting, pending = list(NOTEBOOK_NAMES), []
+        waiting, pending = list(selected), []
         while waiting or pending:
             while waiting and len(pending) < MAX_PARALLEL:
                 name = waiting.pop(0)
@@ -278,7 +312,7 @@ def notebook_runs(lab_server, browser_context):
         yield page, runs, errors
     finally:
         page.close()
-        for name in NOTEBOOK_NAMES:
+        for name in selected:
             try:
                 lab_server.shutdown_kernels(name)
             except OSError:
@@ -294,9 +328,18 @@ def _snap(root):
     return root.evaluate(f"(el) => {{ {SNAP} return snap(el); }}")
 
 
-def _wait_for_change(page, root, before):
-    page.wait_for_function(f"([el, before]) => {{ {SNAP} return snap(el) !== before; }}",
-                           arg=[root.element_handle(), before], timeout=REACT_TIMEOUT_MS)
+def _wait_for_change(page, root, before, errors):
+    """Wait until the widget shows something new; stop early if the kernel reports an
+    error (the change will not come). Returns None, or why nothing changed."""
+    n_errors = len(errors)
+    deadline = time.monotonic() + REACT_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        if _snap(root) != before:
+            return None
+        if len(errors) > n_errors:
+            return f"the kernel answered with an error: {errors[n_errors]}"
+        page.wait_for_timeout(100)
+    return f"nothing changed within {REACT_TIMEOUT_MS / 1000:.0f} s"
 
 
 def _images_loaded(root):
@@ -317,7 +360,7 @@ def _save_screenshot(root, path):
     return len(png)
 
 
-def _exercise(page, root, label):
+def _exercise(page, root, label, errors):
     """Move the widget's first slider (keyboard) and click its first button; return the
     problems seen and what was done."""
     problems, done = [], []
@@ -360,12 +403,11 @@ def _exercise(page, root, label):
         else:
             root.locator("input[type=checkbox]").first.click()
             what = "checkbox (click)"
-        try:
-            _wait_for_change(page, root, before)
+        why = _wait_for_change(page, root, before, errors)
+        if why is None:
             done.append(what)
-        except Exception as err:  # playwright's TimeoutError
-            problems.append(f"{label}: {what} changed nothing it draws or prints within "
-                            f"{REACT_TIMEOUT_MS / 1000:.0f} s ({type(err).__name__})")
+        else:
+            problems.append(f"{label}: {what} changed nothing it draws or prints ({why})")
     if not _images_loaded(root):
         problems.append(f"{label}: an image did not load after the changes")
     return problems, done
@@ -381,7 +423,7 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, notebook_runs):
     run.activate()
     nb_path = NOTEBOOKS / notebook
     expected = expected_widgets(nb_path)
-    errors = kernel_errors.by_kernel.get(run.kernel, [])
+    errors = kernel_errors.by_kernel.setdefault(run.kernel, [])
 
     problems = list(page.evaluate(PROBLEMS, run.panel))
     stderr = page.evaluate(STDERR, run.panel)
@@ -410,7 +452,7 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, notebook_runs):
         label = f"cell {cell} ({builder})"
         if not _images_loaded(root):
             problems.append(f"{label}: an image did not load")
-        p, done = _exercise(page, root, label)
+        p, done = _exercise(page, root, label, errors)
         problems += p
         suffix = "" if names[builder] == 1 else f"-{names[builder]}"
         shot = SCREENSHOTS / f"{nb_path.stem}-{builder}{suffix}.png"
@@ -423,4 +465,10 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, notebook_runs):
           f"widgets checked in {time.monotonic() - checks_start:.1f} s; screenshots: {shots}")
     if stderr:
         print(f"{notebook}: stderr outputs (not failures unless they hold a traceback): {stderr}")
+    known = KNOWN_PROBLEMS.get(notebook)
+    if known and problems and all(re.search(known[0], p) for p in problems):
+        pytest.xfail(f"known problem: {known[1]}. Seen: {problems}")
+    if known and not problems:
+        warnings.warn(f"{notebook}: the known problem no longer shows; remove its entry from "
+                      f"KNOWN_PROBLEMS in {Path(__file__).name}", UserWarning)
     assert not problems, f"{notebook}:\n- " + "\n- ".join(problems)
