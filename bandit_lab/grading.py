@@ -73,6 +73,7 @@ EXERCISES_DIR = ROOT / "exercises"
 SOLUTIONS_DIR = ROOT / "solutions"
 
 CELL_TIMEOUT = 60
+NOTE_SEPARATOR = " | "  # between the notes of one student in the grade sheet
 TEST_TIMEOUT = 60
 DEADLINE = 600
 
@@ -82,7 +83,7 @@ _EXERCISE_STEM = re.compile(r"ex(\d{2})(_[a-z0-9_]+)?", re.IGNORECASE)
 
 # -- generating exercises/ and solutions/ from the masters ------------------------------------
 
-def _stable_ids(nb, master_ids):
+def _stable_ids(nb, master_ids, prefix):
     """Give the cells otter adds (init and check cells, with random ids) stable ids."""
     taken = set(master_ids)
     for i, cell in enumerate(nb.cells):
@@ -91,11 +92,11 @@ def _stable_ids(nb, master_ids):
         src = cell.source if isinstance(cell.source, str) else "".join(cell.source)
         check = re.match(r'grader\.check\("([^"]+)"\)', src.strip())
         if src.startswith("# Initialize Otter"):
-            new = "otter-init"
+            new = f"{prefix}-otter-init"
         elif check:
-            new = f"{check.group(1)}-check"
+            new = f"{prefix}-{check.group(1)}-check"
         else:
-            new = f"otter-cell-{i}"
+            new = f"{prefix}-otter-cell-{i}"
         while new in taken:
             new += "-x"
         taken.add(new)
@@ -114,7 +115,8 @@ def _assign_one(master, workdir):
     texts = []
     for sub in ("student", "autograder"):
         nb = nbformat.read(out / sub / master.name, as_version=4)
-        _stable_ids(nb, master_ids)
+        m = _EXERCISE_STEM.match(master.stem)
+        _stable_ids(nb, master_ids, f"ex{m.group(1)}" if m else master.stem)
         texts.append(nbformat.writes(nb) + "\n")
     return tuple(texts)
 
@@ -295,8 +297,8 @@ def _identify(nb, path, keys):
                 break
         else:
             return None, (f"could not tell which exercise {path.name!r} is (no otter metadata, "
-                          "no exercise name in the file name); not graded")
-    if path.stem != name:
+                          "no exercise name in the file name), not graded")
+    if name not in path.stem:
         return name, f"file renamed: {path.name!r} graded as {name}"
     return name, None
 
@@ -309,7 +311,7 @@ def _structure_notes(nb, key):
     missing = [i for i in expected if i not in set(ids)]
     if missing:
         shown = ", ".join(missing[:6]) + (" ..." if len(missing) > 6 else "")
-        notes.append(f"{len(missing)} cell(s) deleted ({shown}); graded without them")
+        notes.append(f"{len(missing)} cell(s) deleted ({shown}), graded without them")
     order = {cid: k for k, cid in enumerate(expected)}
     seq = [order[i] for i in present]
     matcher = difflib.SequenceMatcher(a=sorted(seq), b=seq, autojunk=False)
@@ -317,7 +319,7 @@ def _structure_notes(nb, key):
     moved = [expected[s] for s in seq if s not in kept]
     if moved:
         shown = ", ".join(moved[:6]) + (" ..." if len(moved) > 6 else "")
-        notes.append(f"cell(s) moved out of order ({shown}); graded in the order submitted")
+        notes.append(f"cell(s) moved out of order ({shown}), graded in the order submitted")
     return notes
 
 
@@ -339,6 +341,44 @@ def _prepare(nb):
                 lines[j] = f"{m.group(1)}pass  # {line.strip()}: graded after the last cell"
         cell.source = "\n".join(lines)
     return nb
+
+
+def _imported_modules(nb):
+    """The modules a notebook imports (``import a.b``, ``from a import b``), in order."""
+    import ast
+
+    names = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module)
+    return list(dict.fromkeys(names))
+
+
+# Imports the submission's modules before any of its cells is timed, so that the time a busy
+# machine takes to import numpy or matplotlib is never mistaken for an endless loop. Only
+# installed modules are imported here; anything else is left to the learner's own cell.
+_WARM_UP_CELL = '''\
+import importlib as _bl_importlib
+import importlib.util as _bl_util
+import os as _bl_os
+
+for _bl_name in {modules!r}:
+    try:
+        _bl_spec = _bl_util.find_spec(_bl_name.split(".")[0])
+        if _bl_spec is not None and not str(_bl_spec.origin or "").startswith(_bl_os.getcwd()):
+            _bl_importlib.import_module(_bl_name)
+    except Exception:
+        pass
+'''
 
 
 _TEST_LIMIT_CELL = '''\
@@ -368,6 +408,7 @@ _BLTestFile.run = _bl_run_with_limit
 
 
 def _executor_class():
+    from nbclient.util import run_sync
     from nbconvert.preprocessors import ExecutePreprocessor
 
     class _Executor(ExecutePreprocessor):
@@ -396,6 +437,9 @@ def _executor_class():
                 self._watchdog = threading.Timer(self.deadline, kill)
                 self._watchdog.daemon = True
                 self._watchdog.start()
+
+        # nbclient binds its sync wrapper to the base coroutine: rebind it to this one
+        start_new_kernel = run_sync(async_start_new_kernel)
 
         def stop_watchdog(self):
             dog = getattr(self, "_watchdog", None)
@@ -429,11 +473,11 @@ def _error_notes(nb, cell_timeout):
             if out.get("output_type") != "error":
                 continue
             if out.get("ename") == "KeyboardInterrupt":
-                notes.append(f"{_cell_label(cell)} was stopped after {cell_timeout} s "
-                             "(an endless loop?); the cells after it still ran")
+                notes.append(f"{_cell_label(cell)} was stopped after {cell_timeout:g} s "
+                             "(an endless loop?), the cells after it still ran")
             else:
                 value = str(out.get("evalue", "")).strip().splitlines()
-                value = value[0][:120] if value else ""
+                value = re.sub(r"\(\d+\.py, line (\d+)\)", r"(line \1)", value[0][:160]) if value else ""
                 notes.append(f"{_cell_label(cell)} raised {out.get('ename')}: {value}")
     return notes
 
@@ -493,14 +537,17 @@ def _execute_and_grade(nb, key, result, cell_timeout, test_timeout, deadline):
             c.GradingPreprocessor.logging_server_host = host
             c.GradingPreprocessor.logging_server_port = port
             c.GradingPreprocessor.force_python3_kernel = True
+            warm_up = nbformat.v4.new_code_cell(_WARM_UP_CELL.format(modules=_imported_modules(nb)))
+            runnable.cells.insert(0, warm_up)
             runnable, _ = GradingPreprocessor(config=c).preprocess(runnable)
             limit = nbformat.v4.new_code_cell(_TEST_LIMIT_CELL.format(limit=int(test_timeout)))
             runnable.cells.insert(len(runnable.cells) - 1, limit)
-            runnable.cells[-1].metadata["bandit_lab_tests"] = True
 
             def timeout_for(cell):
-                # the tests cell is bounded per question by the SIGALRM limit instead
-                return None if cell.metadata.get("bandit_lab_tests") else cell_timeout
+                # Only the submission's own cells are timed. otter's set-up and the imports
+                # are not (a busy machine must not cost marks), and the tests are bounded
+                # per question by the SIGALRM limit instead; the deadline bounds it all.
+                return cell_timeout if "bandit_lab_cell" in cell.metadata else None
 
             executor = _executor_class()(
                 timeout_func=timeout_for, interrupt_on_timeout=True, allow_errors=True,
@@ -513,7 +560,7 @@ def _execute_and_grade(nb, key, result, cell_timeout, test_timeout, deadline):
                     executor.preprocess(runnable, {"metadata": {"path": str(work)}})
             except Exception as exc:
                 if executor.killed:
-                    result.notes.append(f"stopped after {deadline:g} s in total (--deadline); "
+                    result.notes.append(f"stopped after {deadline:g} s in total (--deadline), "
                                         "the questions not yet graded score 0")
                 else:
                     last = _last_line(log_path)
@@ -606,7 +653,7 @@ def gradebook(results, keys):
             elif len(subs) > 1:
                 others = ", ".join(r.path.name for r in subs if r is not best)
                 notes.append(f"{keys[e].short}: {len(subs)} submissions, kept the best "
-                             f"({best.path.name}; also {others})")
+                             f"({best.path.name}, also {others})")
             for q in keys[e].questions:
                 score = best.scores.get(q, 0.0) if best else 0.0
                 row[f"{keys[e].short}.{q}"] = score
@@ -617,7 +664,7 @@ def gradebook(results, keys):
             if r.exercise is None:
                 notes += r.notes
         row["total"] = total
-        row["notes"] = "; ".join(notes)
+        row["notes"] = NOTE_SEPARATOR.join(notes)
         rows.append(row)
     return columns, rows
 
@@ -656,7 +703,7 @@ def format_summary(columns, rows, keys):
         lines.append("")
         lines.append("Notes:")
         for student, text in noted:
-            for note in text.split("; "):
+            for note in text.split(NOTE_SEPARATOR):
                 lines.append(f"  {student}: {note}")
     return "\n".join(lines)
 

@@ -1,0 +1,165 @@
+"""The graded exercises: generated files are current, solutions earn every mark, blank
+notebooks earn none, and each planted mistake costs exactly the marks it should.
+
+The solutions run through the real grader (a kernel each, as an instructor's batch would);
+the blank notebooks and the planted answers (tests/exercise_fixtures/wrong_answers.yaml) run
+in this process, cell by cell, and are scored with the very same otter test files: that
+keeps the suite fast and still exercises every public and hidden test.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shutil
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import nbformat
+import pytest
+import yaml
+
+pytest.importorskip("otter", reason="the grading extra (otter-grader) is not installed")
+
+from otter.test_files import ExceptionTestFile  # noqa: E402
+
+from bandit_lab import grading  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "exercise_fixtures" / "wrong_answers.yaml"
+ANSWERS = yaml.safe_load(FIXTURES.read_text(encoding="utf-8"))
+NAMES = sorted(p.stem for p in (ROOT / "exercises_src").glob("ex*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return grading.load_keys(ROOT / "solutions", ROOT / "exercises")
+
+
+def run_in_process(nb):
+    """Execute a notebook's code cells in one fresh namespace, skipping otter's own cells.
+
+    Returns the namespace and the ``(cell id, error)`` of every cell that raised."""
+    env = {"__name__": "__main__"}
+    errors = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or str(cell.get("id")).endswith("otter-init") or re.match(r"\s*grader\.", cell.source):
+            continue
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(compile(cell.source, f"<cell {cell.get('id')}>", "exec"), env)
+        except Exception as exc:  # a blank or wrong answer may raise: that is the point
+            errors.append((cell.get("id"), f"{type(exc).__name__}: {exc}"))
+        finally:
+            plt.close("all")
+    return env, errors
+
+
+def score_in_process(env, key):
+    """{question: (score, possible, report)} from otter's test files for ``key``."""
+    out = {}
+    for q, source in key.tests.items():
+        tf = ExceptionTestFile.from_string(source, path=f"{q}.py")
+        tf.run(env)
+        out[q] = (tf.score, tf.possible, tf.summary())
+    return out
+
+
+# -- the generated notebooks ------------------------------------------------------------------
+
+def test_committed_exercises_and_solutions_match_the_masters():
+    stale = grading.assign(check=True)
+    assert not stale, ("exercises/ or solutions/ differ from what exercises_src/ generates; run "
+                       f"`python -m bandit_lab.grading assign` and commit: {stale}")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_exercise_has_a_story_a_picture_and_graded_questions(name, keys):
+    learner = nbformat.read(ROOT / "exercises" / f"{name}.ipynb", as_version=4)
+    solution = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
+    first_md = next(c for c in learner.cells if c.cell_type == "markdown")
+    assert first_md.source.startswith("# Exercise "), "the story starts with an 'Exercise N' title"
+    assert "By the end of this exercise you will be able to" in first_md.source
+    assert "minutes" in first_md.source, "the story says how long the exercise takes"
+    assert any(c.cell_type == "code" and "plt.show()" in c.source for c in learner.cells), "a picture"
+    key = keys[name]
+    assert len(key.questions) >= 2
+    public = learner.metadata["otter"]["tests"]
+    for q, source in key.tests.items():
+        cases = ExceptionTestFile.from_string(source).test_cases
+        assert any(not c.hidden for c in cases), f"{q} has public tests for instant feedback"
+        assert any(c.hidden for c in cases), f"{q} has hidden tests for grading"
+        assert not any(c.hidden for c in ExceptionTestFile.from_string(public[q]).test_cases), \
+            f"the learner's notebook must not carry {q}'s hidden tests"
+        assert any(c.source.strip() == f'grader.check("{q}")' for c in learner.cells)
+    # the learner sees prompts, never the solution
+    for cell in learner.cells:
+        assert "SOLUTION" not in cell.source
+    assert any("# END SOLUTION" in c.source for c in solution.cells)
+
+
+def test_learner_check_gives_feedback_from_public_tests(tmp_path, monkeypatch):
+    """What a learner sees: grader.check runs the public tests and says what is wrong."""
+    import otter
+
+    shutil.copy(ROOT / "exercises" / "ex01_beta_update.ipynb", tmp_path)
+    monkeypatch.chdir(tmp_path)  # otter writes a .OTTER_LOG next to the notebook
+    grader = otter.Notebook("ex01_beta_update.ipynb")
+    env = {}
+    exec("import numpy as np\n"
+         "def beta_update(alpha, beta, rewards):\n"
+         "    r = np.asarray(rewards, dtype=float)\n"
+         "    return float(alpha + (r > 0).sum()), float(beta + (r == 0).sum())\n", env)
+    result = grader.check("q1", global_env=env)
+    assert result.possible == 2, "only the two public tests run for the learner"
+    assert result.score == 1
+    assert "A click (reward 0.1) was counted as a whole success" in result.summary()
+
+
+# -- blank notebooks, planted mistakes, answers written differently ----------------------------
+
+@pytest.mark.parametrize("name", NAMES)
+def test_untouched_exercise_scores_zero(name, keys):
+    nb = nbformat.read(ROOT / "exercises" / f"{name}.ipynb", as_version=4)
+    env, errors = run_in_process(nb)
+    scores = score_in_process(env, keys[name])
+    assert {q: s for q, (s, _, _) in scores.items()} == {q: 0 for q in scores}
+    assert errors, "a blank notebook's answer cells hold `...`, and using them fails"
+
+
+@pytest.mark.parametrize("answer", ANSWERS, ids=[a["id"] for a in ANSWERS])
+def test_planted_answer_earns_exactly_what_it_should(answer, keys):
+    key = keys[answer["exercise"]]
+    nb = nbformat.read(ROOT / "solutions" / f"{answer['exercise']}.ipynb", as_version=4)
+    target = [c for c in nb.cells if c.get("id") == answer["cell"]]
+    assert len(target) == 1, f"no cell {answer['cell']!r} in the solution"
+    target[0].source = answer["source"]
+    env, errors = run_in_process(nb)
+    assert not errors, f"the planted answer should run without errors: {errors}"
+    scores = score_in_process(env, key)
+    for q, (score, possible, report) in scores.items():
+        want = answer["expect"].get(q, possible)
+        assert score == pytest.approx(want), f"{q}: {score}/{possible}, want {want}\n{report}"
+
+
+def test_every_exercise_has_planted_mistakes():
+    planted = {a["exercise"] for a in ANSWERS if a["expect"]}
+    assert planted >= {n for n in NAMES}, f"no wrong answers for {set(NAMES) - planted}"
+
+
+# -- the solutions, through the real grader ----------------------------------------------------
+
+def test_every_solution_scores_full_marks_in_the_grader(keys, tmp_path):
+    subs = []
+    for name in NAMES:
+        folder = tmp_path / "key"
+        folder.mkdir(exist_ok=True)
+        shutil.copy(ROOT / "solutions" / f"{name}.ipynb", folder)
+        subs.append(grading.Submission(folder / f"{name}.ipynb", "key"))
+    results = grading.grade_many(subs, keys, jobs=2, cell_timeout=120, test_timeout=120,
+                                 deadline=400)
+    for r in results:
+        assert r.exercise == r.path.stem
+        assert r.scores == {q: p for q, p in keys[r.exercise].questions.items()}, \
+            f"{r.exercise}: {r.scores}\n{r.notes}\n{r.feedback}"
+        assert r.notes == [], f"{r.exercise}: the solution ran with problems: {r.notes}"
