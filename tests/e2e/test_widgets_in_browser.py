@@ -115,13 +115,11 @@ def expected_widgets(nb_path):
 
 
 # -- JavaScript run in the page (``panel`` is a notebook panel's element id) ---------------
-RUN_STATE = """(panelId) => {
+PROMPTS = """(panelId) => {
   const panel = document.getElementById(panelId);
-  if (!panel) return {status: 'no-panel', prompts: []};
-  const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator');
-  const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea .jp-InputPrompt')]
+  if (!panel) return [];
+  return [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea .jp-InputPrompt')]
       .map(e => e.textContent.trim());
-  return {status: ind ? ind.getAttribute('data-status') : null, prompts};
 }"""
 
 SNAP = """function snap(root) {
@@ -203,8 +201,8 @@ class NotebookRun:
     """One notebook, opened as a tab from the file browser, outputs cleared, all cells run.
     Several runs advance side by side in one JupyterLab page."""
 
-    def __init__(self, name, page):
-        self.name, self.page = name, page
+    def __init__(self, name, page, server):
+        self.name, self.page, self.server = name, page, server
         self.phase, self.error = "opening", None
         self.panel = self.kernel = None
         self.started = time.monotonic()
@@ -216,7 +214,14 @@ class NotebookRun:
         self.panel = tab.get_attribute("data-id")
 
     def state(self):
-        return self.page.evaluate(RUN_STATE, self.panel)
+        """The kernel's state as the server knows it (a hidden tab's indicator may never
+        have been drawn) and the cells' prompts ("[3]:", "[*]:", "[ ]:")."""
+        status = None
+        for s in self.server.api("GET", "/api/sessions"):
+            if Path(s.get("path", "")).name == self.name and s.get("kernel"):
+                self.kernel = s["kernel"]["id"]
+                status = s["kernel"].get("execution_state")
+        return {"status": status, "prompts": self.page.evaluate(PROMPTS, self.panel)}
 
     def advance(self):
         """Take the next step if the notebook is ready for it; True once done (or failed)."""
@@ -289,7 +294,7 @@ def notebook_runs(request, lab_server, browser_context):
             while waiting and len(pending) < MAX_PARALLEL:
                 name = waiting.pop(0)
                 try:
-                    runs[name] = NotebookRun(name, page)
+                    runs[name] = NotebookRun(name, page, lab_server)
                 except Exception as err:
                     runs[name] = type("Failed", (), {"error": f"could not open its tab: {err}",
                                                      "phase": "failed"})()
@@ -306,9 +311,6 @@ def notebook_runs(request, lab_server, browser_context):
                         f"prompts {state['prompts']}")
             pending = [r for r in pending if r.phase not in ("done", "failed")]
             time.sleep(0.25)
-        for name, kernel in _kernels_by_notebook(lab_server).items():
-            if name in runs:
-                runs[name].kernel = kernel
         yield page, runs, errors
     finally:
         page.close()
@@ -317,11 +319,6 @@ def notebook_runs(request, lab_server, browser_context):
                 lab_server.shutdown_kernels(name)
             except OSError:
                 pass
-
-
-def _kernels_by_notebook(server):
-    return {Path(s["path"]).name: s["kernel"]["id"] for s in server.api("GET", "/api/sessions")
-            if s.get("kernel")}
 
 
 def _snap(root):
