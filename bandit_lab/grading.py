@@ -634,6 +634,18 @@ def gradebook(results, keys):
     Columns are ``student``, ``exNN.qK`` for every question of every exercise that anyone
     submitted, ``total`` and ``notes``. A student who submitted an exercise twice keeps the
     better grade; one who did not submit it scores 0 there, with a note.
+
+    Examples
+    --------
+    >>> key = ExerciseKey("ex01_beta_update", {"q1": 3, "q2": 3}, {}, [])
+    >>> graded = GradeResult("alice", Path("ex01_beta_update.ipynb"), key.name, {"q1": 3.0, "q2": 1.0})
+    >>> columns, rows = gradebook([graded], {key.name: key})
+    >>> columns
+    ['student', 'ex01.q1', 'ex01.q2', 'total', 'notes']
+    >>> print(format_summary(columns, rows, {key.name: key}))
+    student  ex01  total
+    -------  ----  -----
+    alice    4/6   4/6
     """
     exercises = [k for k in keys if any(r.exercise == k for r in results)]
     columns = ["student"] + [f"{keys[e].short}.{q}" for e in exercises for q in keys[e].questions]
