@@ -77,23 +77,46 @@ from .nonstationary import DiscountedTS, SlidingWindowTS
 from .simulate import History, geometric_delay, run_policy, simulate
 from .explore_exploit import explore_then_commit
 
-# -- context (notebooks 05-06) --
-from .contextual import ContextualPolicy, LinearTS, LinUCB, LogisticTS
-from .contextual_simulate import (ContextualHistory, Oracle, PerSegment, UniformRandom,
-                                  run_contextual, simulate_contextual)
-from .credit_card import CreditCardEnv, draw_customers
-from .linear_posterior import GaussianLinearPosterior
+# The context, A/B-testing and production names pull in pandas, scikit-learn and
+# scipy.stats; they are imported on first use (PEP 562), so `import bandit_lab` stays quick
+# for a kernel, a test worker or the service.
+_LAZY = {
+    # -- context (notebooks 05-06) --
+    "ContextualPolicy": "contextual", "LinearTS": "contextual", "LinUCB": "contextual",
+    "LogisticTS": "contextual",
+    "ContextualHistory": "contextual_simulate", "Oracle": "contextual_simulate",
+    "PerSegment": "contextual_simulate", "UniformRandom": "contextual_simulate",
+    "run_contextual": "contextual_simulate", "simulate_contextual": "contextual_simulate",
+    "CreditCardEnv": "credit_card", "draw_customers": "credit_card",
+    "GaussianLinearPosterior": "linear_posterior",
+    # -- Bayesian A/B testing (notebook 08) --
+    **{name: "ab_testing" for name in (
+        "expected_loss", "lift_interval", "peeking_rejection_rates", "prob_b_beats_a",
+        "prob_being_best", "sequential_ab_test", "two_proportion_ztest", "ztest_power",
+        "ztest_sample_size")},
+    # -- production (notebook 09) --
+    **{name: "production" for name in (
+        "BudgetedTS", "BudgetExhausted", "MultiObjectiveTS", "PerArmPriorTS",
+        "PosteriorStoppingRule", "add_arm", "beta_prior")},
+    **{name: "production_sim" for name in (
+        "FunnelEnv", "simulate_budget", "simulate_funnel", "stopping_times", "with_segments")},
+}
 
-# -- Bayesian A/B testing (notebook 08) --
-from .ab_testing import (expected_loss, lift_interval, peeking_rejection_rates, prob_b_beats_a,
-                         prob_being_best, sequential_ab_test, two_proportion_ztest, ztest_power,
-                         ztest_sample_size)
 
-# -- production (notebook 09) --
-from .production import (BudgetedTS, BudgetExhausted, MultiObjectiveTS, PerArmPriorTS,
-                         PosteriorStoppingRule, add_arm, beta_prior)
-from .production_sim import (FunnelEnv, simulate_budget, simulate_funnel, stopping_times,
-                             with_segments)
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bandit_lab' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

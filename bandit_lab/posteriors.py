@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as _stats  # aliased: a local variable called `stats` can't shadow it
+from scipy import special as _special  # aliased: a local variable can't shadow it (the source's
+                                        # `stats = ...` hid scipy.stats and crashed)
 
 from ._rng import resolve_rng
 from ._validation import check_positive, check_probability, check_rewards_array
@@ -91,7 +92,7 @@ class BetaPosterior:
 
     @property
     def median(self):
-        return _stats.beta.median(self.alpha, self.beta)
+        return _special.betaincinv(self.alpha, self.beta, 0.5)
 
     @property
     def skewness(self):
@@ -103,13 +104,18 @@ class BetaPosterior:
         """Equal-tailed credible interval ``(low, high)`` holding ``level`` of the belief."""
         level = check_probability("level", level, open_low=True, open_high=True)
         tail = (1 - level) / 2
-        return (_stats.beta.ppf(tail, self.alpha, self.beta),
-                _stats.beta.ppf(1 - tail, self.alpha, self.beta))
+        return (_special.betaincinv(self.alpha, self.beta, tail),
+                _special.betaincinv(self.alpha, self.beta, 1 - tail))
 
     def pdf(self, x):
         """Density at points ``x``; result has shape ``x.shape + alpha.shape``."""
         x = np.asarray(x, dtype=float)
-        return _stats.beta.pdf(x[(...,) + (None,) * self.alpha.ndim], self.alpha, self.beta)
+        x = x[(...,) + (None,) * self.alpha.ndim]
+        a, b = self.alpha, self.beta
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_pdf = (_special.xlogy(a - 1, x) + _special.xlog1py(b - 1, -x) - _special.betaln(a, b))
+        inside = (x >= 0) & (x <= 1)
+        return np.where(inside, np.exp(np.where(inside, log_pdf, 0.0)), 0.0)
 
     def sample(self, size=None, *, rng=None):
         """Draws from the posterior; shape ``size + alpha.shape`` (``size`` an int or tuple)."""
