@@ -98,6 +98,16 @@ def test_each_exercise_has_a_story_a_picture_and_graded_questions(name, keys):
     assert any("# END SOLUTION" in c.source for c in solution.cells)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_links_lead_somewhere(name):
+    nb = nbformat.read(ROOT / "exercises" / f"{name}.ipynb", as_version=4)
+    links = [link for c in nb.cells if c.cell_type == "markdown"
+             for link in re.findall(r"\]\(([^)#]+\.ipynb)\)", c.source)]
+    assert links, "each exercise links back to the notebook it goes with"
+    for link in links:
+        assert (ROOT / "exercises" / link).resolve().is_file(), f"{name}: broken link {link}"
+
+
 def test_learner_check_gives_feedback_from_public_tests(tmp_path, monkeypatch):
     """What a learner sees: grader.check runs the public tests and says what is wrong."""
     import otter
