@@ -307,6 +307,9 @@ def _structure_notes(nb, key):
     notes = []
     ids = [c.get("id") for c in nb.cells]
     expected = [i for i in key.cell_ids if i]
+    if expected and not set(ids) & set(expected):
+        return ["its cells carry none of the handed-out cell ids (saved by an old Jupyter, or "
+                "copied into a new notebook?), so deleted or moved cells were not checked"]
     present = [i for i in ids if i in set(expected)]
     missing = [i for i in expected if i not in set(ids)]
     if missing:
@@ -403,7 +406,8 @@ def _bl_run_with_limit(self, global_environment):
     finally:
         _bl_signal.setitimer(_bl_signal.ITIMER_REAL, 0)
 
-_BLTestFile.run = _bl_run_with_limit
+if hasattr(_bl_signal, "setitimer"):  # POSIX; elsewhere only --deadline bounds the tests
+    _BLTestFile.run = _bl_run_with_limit
 '''
 
 
@@ -431,7 +435,7 @@ def _executor_class():
                 def kill():
                     self.killed = True
                     try:
-                        os.kill(pid, signal.SIGKILL)
+                        os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
                     except OSError:
                         pass
                 self._watchdog = threading.Timer(self.deadline, kill)
@@ -748,9 +752,11 @@ def _grade_parser():
     p.add_argument("--jobs", "-j", type=int, default=None,
                    help="notebooks graded at once (default: the number of cores, at most 4)")
     p.add_argument("--timeout", type=float, default=CELL_TIMEOUT,
-                   help=f"seconds a cell may run before it is interrupted (default {CELL_TIMEOUT})")
+                   help=f"seconds a cell may run before it is interrupted (default {CELL_TIMEOUT}, "
+                        "whole seconds, at least 1)")
     p.add_argument("--test-timeout", type=float, default=TEST_TIMEOUT,
-                   help=f"seconds one question's tests may run (default {TEST_TIMEOUT})")
+                   help=f"seconds one question's tests may run (default {TEST_TIMEOUT}, whole "
+                        "seconds, at least 1)")
     p.add_argument("--deadline", type=float, default=DEADLINE,
                    help=f"seconds one notebook may take in all (default {DEADLINE})")
     p.add_argument("--key", metavar="DIR", default=str(SOLUTIONS_DIR),
@@ -787,8 +793,8 @@ def main(argv=None):
             print(f"[{done}/{total}] {r.student} {r.path.name}: {what} ({r.seconds:.1f} s)",
                   file=sys.stderr, flush=True)
 
-    results = grade_many(subs, keys, jobs=args.jobs, cell_timeout=int(args.timeout),
-                         test_timeout=int(max(1, args.test_timeout)), deadline=args.deadline,
+    results = grade_many(subs, keys, jobs=args.jobs, cell_timeout=max(1, round(args.timeout)),
+                         test_timeout=max(1, round(args.test_timeout)), deadline=args.deadline,
                          progress=progress)
     columns, rows = gradebook(results, keys)
     if args.out:
