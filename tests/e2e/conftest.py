@@ -136,12 +136,6 @@ class LabServer:
             body = r.read()
         return json.loads(body) if body else None
 
-    def shutdown_kernels(self, notebook_name: str) -> None:
-        """End the sessions (and kernels) of one notebook, to free memory and CPU."""
-        for s in self.api("GET", "/api/sessions"):
-            if s.get("path", "").endswith(notebook_name):
-                self.api("DELETE", f"/api/sessions/{s['id']}")
-
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()  # JupyterLab shuts its kernels down on SIGTERM

@@ -99,6 +99,23 @@ def builder_names(nb_path):
     return names
 
 
+def recorded_seconds(nb_path):
+    """How long the notebook's cells took when it was last executed (nbclient records each
+    cell's start and end in its metadata); 0 when not recorded."""
+    from datetime import datetime
+
+    total = 0.0
+    for cell in _cells(nb_path):
+        e = cell.get("metadata", {}).get("execution", {})
+        try:
+            start = datetime.fromisoformat(e["iopub.execute_input"].replace("Z", "+00:00"))
+            end = datetime.fromisoformat(e["shell.execute_reply"].replace("Z", "+00:00"))
+        except (KeyError, ValueError):
+            continue
+        total += max(0.0, (end - start).total_seconds())
+    return total
+
+
 def expected_widgets(nb_path):
     """(cell index among all cells, builder name or None) for each widget the committed
     notebook displays."""
@@ -280,6 +297,8 @@ def notebook_runs(request, lab_server, browser_context):
     by side: (the page, name -> NotebookRun, the page's kernel errors)."""
     selected = [n for n in NOTEBOOK_NAMES
                 if any(item.name.endswith(f"[{n}]") for item in request.session.items)]
+    # the longest first, so that the last to finish is a short one
+    selected.sort(key=lambda n: -recorded_seconds(NOTEBOOKS / n))
     page = browser_context.new_page()
     errors = KernelErrors(page)
     runs = {}
@@ -313,12 +332,7 @@ def notebook_runs(request, lab_server, browser_context):
             time.sleep(0.25)
         yield page, runs, errors
     finally:
-        page.close()
-        for name in selected:
-            try:
-                lab_server.shutdown_kernels(name)
-            except OSError:
-                pass
+        page.close()  # the kernels end with the server
 
 
 def _snap(root):
