@@ -39,10 +39,8 @@ from __future__ import annotations
 import argparse
 import csv
 import difflib
-import json
 import os
 import re
-import shutil
 import signal
 import sys
 import tempfile
@@ -178,7 +176,6 @@ class ExerciseKey:
     questions: dict  # question -> points possible, in notebook order
     tests: dict  # question -> otter test file source (public and hidden test cases)
     cell_ids: list  # cell ids of the handed-out notebook, in order
-    locked_ids: set = field(default_factory=set)
 
     @property
     def short(self):
@@ -210,10 +207,8 @@ def load_keys(solutions=SOLUTIONS_DIR, exercises=EXERCISES_DIR):
         name = meta.get("assignment_name") or path.stem
         handed_out = Path(exercises) / path.name
         src = nbformat.read(handed_out, as_version=4) if handed_out.exists() else nb
-        ids = [c.get("id") for c in src.cells]
-        locked = {c.get("id") for c in src.cells if c.metadata.get("deletable") is False}
         keys[name] = ExerciseKey(name, {q: _test_points(t) for q, t in tests.items()}, tests,
-                                 ids, locked)
+                                 [c.get("id") for c in src.cells])
     if not keys:
         raise ValueError(f"solutions == {str(solutions)!r} holds no otter solution notebooks; "
                          "run `python -m bandit_lab.grading assign` first.")
@@ -224,6 +219,8 @@ def load_keys(solutions=SOLUTIONS_DIR, exercises=EXERCISES_DIR):
 
 @dataclass
 class Submission:
+    """One notebook handed in, and the student it belongs to."""
+
     path: Path
     student: str
 
@@ -263,6 +260,8 @@ def find_submissions(paths):
 
 @dataclass
 class GradeResult:
+    """The grade of one submission: points per question, and what went wrong."""
+
     student: str
     path: Path
     exercise: str | None
@@ -597,7 +596,7 @@ def grade_many(submissions, keys, *, jobs=None, cell_timeout=CELL_TIMEOUT,
     jobs = jobs or min(os.cpu_count() or 1, 4)
     results = [None] * len(submissions)
 
-    def one(i, sub):
+    def one(sub):
         try:
             nb = nbformat.read(sub.path, as_version=4)
         except Exception as exc:
@@ -618,7 +617,7 @@ def grade_many(submissions, keys, *, jobs=None, cell_timeout=CELL_TIMEOUT,
         return r
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(one, i, s): i for i, s in enumerate(submissions)}
+        futures = {pool.submit(one, s): i for i, s in enumerate(submissions)}
         for done, fut in enumerate(as_completed(futures), 1):
             i = futures[fut]
             try:

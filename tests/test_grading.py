@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import json
 import shutil
 import time
 from pathlib import Path
