@@ -802,7 +802,7 @@ def main(argv=None):
         _write_feedback(args.feedback, results)
     print(format_summary(columns, rows, keys))
     if args.out:
-        print(f"\nGrade sheet written to {args.out} ({len(rows)} students).")
+        print(f"\nGrade sheet written to {args.out} ({len(rows)} student{'s' if len(rows) != 1 else ''}).")
     return 0
 
 
