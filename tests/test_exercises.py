@@ -17,9 +17,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import nbformat
 import pytest
-import yaml
 
 pytest.importorskip("otter", reason="the grading extra (otter-grader) is not installed")
+
+import yaml  # noqa: E402  (comes with otter-grader)
 
 from otter.test_files import ExceptionTestFile  # noqa: E402
 
