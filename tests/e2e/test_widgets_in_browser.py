@@ -358,8 +358,13 @@ def _images_loaded(root):
                          "i => i.complete && i.naturalWidth > 0)")
 
 
-def _save_screenshot(root, path):
+def _save_screenshot(page, root, path):
+    """A screenshot clipped to the widget, with no focus ring or hover on it (so the same
+    picture gives the same file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(400)  # the slider handle's transition
     png = root.screenshot(animations="disabled")
     if len(png) > MAX_SCREENSHOT_BYTES:  # a palette image is a third of the size
         from PIL import Image
@@ -467,7 +472,7 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, notebook_runs):
         problems += p
         suffix = "" if names[builder] == 1 else f"-{names[builder]}"
         shot = SCREENSHOTS / f"{nb_path.stem}-{builder}{suffix}.png"
-        size = _save_screenshot(root, shot)
+        size = _save_screenshot(page, root, shot)
         shots.append(f"{shot.name} ({size // 1000} KB; {', '.join(done) or 'no change'})")
     problems += [f"kernel error message while moving a control: {e}"
                  for e in errors[n_errors_after_run:]]
