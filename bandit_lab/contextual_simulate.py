@@ -30,6 +30,7 @@ from ._validation import check_int, check_probability
 from .contextual import ContextualPolicy
 from .policies import Policy
 from .scores import argmax_random
+from .simulate import _named_policies as _named, _progress
 
 __all__ = [
     "ContextualHistory",
@@ -251,29 +252,6 @@ def _runner_for(name, policy, env):
         raise ValueError(f"policies[{name!r}] has n_arms == {policy.n_arms}, must match "
                          f"env.n_arms == {env.n_arms}.")
     return kind
-
-
-def _named(policies):
-    if isinstance(policies, dict):
-        named = dict(policies)
-    elif isinstance(policies, (list, tuple)):
-        named = {}
-        for p in policies:
-            name = repr(p)
-            named[name if name not in named else f"{name} #{len(named)}"] = p
-    else:
-        named = {repr(policies): policies}
-    if not named:
-        raise ValueError("policies is empty, must name at least one policy.")
-    return named
-
-
-def _progress(iterable, enabled, total):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm  # imported only when asked for
-
-    return tqdm(iterable, total=total, desc="simulating", leave=False)
 
 
 def simulate_contextual(policies, env, *, n_steps, n_runs=1, rng=None, progress=False):

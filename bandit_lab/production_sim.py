@@ -28,6 +28,7 @@ from ._rng import resolve_rng
 from ._validation import check_int, check_positive, check_probability
 from .environments import Environment
 from .scores import argmax_random
+from .simulate import _named_policies as _named
 
 __all__ = [
     "FunnelEnv",
@@ -40,21 +41,6 @@ __all__ = [
     "stopping_times",
     "with_segments",
 ]
-
-
-def _named(policies):
-    if isinstance(policies, dict):
-        named = dict(policies)
-    elif isinstance(policies, (list, tuple)):
-        named = {}
-        for p in policies:
-            name = repr(p)
-            named[name if name not in named else f"{name} #{len(named)}"] = p
-    else:
-        named = {repr(policies): policies}
-    if not named:
-        raise ValueError("policies is empty, must name at least one policy.")
-    return named
 
 
 def _require(name, policy, methods, what):

@@ -78,7 +78,23 @@ class History:
                 f"n_arms={self.n_arms})")
 
 
-def _progress(iterable, enabled, total, desc):
+def _named_policies(policies):
+    """``{name: policy}`` from a dict, a list (named by their repr) or a single policy."""
+    if isinstance(policies, dict):
+        named = dict(policies)
+    elif isinstance(policies, (list, tuple)):
+        named = {}
+        for p in policies:
+            name = repr(p)
+            named[name if name not in named else f"{name} #{len(named)}"] = p
+    else:
+        named = {repr(policies): policies}
+    if not named:
+        raise ValueError("policies is empty, must name at least one policy.")
+    return named
+
+
+def _progress(iterable, enabled, total, desc="simulating"):
     if not enabled:
         return iterable
     from tqdm.auto import tqdm  # imported only when asked for
@@ -217,20 +233,10 @@ def simulate(policies, env, *, n_steps, n_runs=1, rng=None, progress=False, dela
     (10, 50)
     """
     single = isinstance(policies, Policy)
-    if single:
-        named = {type(policies).__name__: policies}
-    elif isinstance(policies, dict):
-        named = dict(policies)
-    elif isinstance(policies, (list, tuple)):
-        named = {}
-        for p in policies:
-            name = repr(p)
-            named[name if name not in named else f"{name} #{len(named)}"] = p
-    else:
+    if not single and not isinstance(policies, (dict, list, tuple)):
         raise TypeError(f"policies is of type {type(policies).__name__}, must be a Policy, "
                         "a dict of name -> Policy or a list of Policy.")
-    if not named:
-        raise ValueError("policies is empty, must name at least one policy.")
+    named = {type(policies).__name__: policies} if single else _named_policies(policies)
     for name, p in named.items():
         if not isinstance(p, Policy):
             raise TypeError(f"policies[{name!r}] is of type {type(p).__name__}, must be a Policy.")
