@@ -280,15 +280,7 @@ NOTEBOOK_NAMES = widget_notebooks()
 # Problems seen in the browser that the notebook's or widget's author must fix:
 # notebook -> (pattern every problem matches, reason). The test is marked xfail only while
 # *all* its problems match; anything else still fails it.
-KNOWN_PROBLEMS = {
-    "10_serving_a_bandit.ipynb": (
-        r"ConnectError",
-        "after Run All, the notebook's last code cell has stopped the service, so the "
-        "dashboard's Refresh button raises httpx.ConnectError in the kernel (shown only in "
-        "JupyterLab's log console) and the widget does not change; the widget should say "
-        "the service is not reachable instead (to fix in bandit_lab/service/monitoring.py "
-        "or notebook 10)"),
-}
+KNOWN_PROBLEMS = {}
 
 
 @pytest.fixture(scope="module")

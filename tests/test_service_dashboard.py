@@ -1,0 +1,64 @@
+"""The service dashboard widget when the service is down (no kernel, no browser)."""
+import socket
+
+import matplotlib.pyplot
+import pytest
+
+from bandit_lab.service import monitoring
+from bandit_lab.service.monitoring import dashboard_widget
+
+
+def closed_port():
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fake_data(decisions=20):
+    arm = {"name": "a", "decisions": decisions, "share": 1.0, "rewards": 10, "successes": 3,
+           "conversion": 0.3, "conversion_low": 0.1, "conversion_high": 0.6, "mean": 0.3,
+           "low": 0.1, "high": 0.6, "last_reward_at": 990.0}
+    stats = {"bandit": "t", "decisions": decisions, "rewards": 10, "now": 1000.0,
+             "level": 0.95, "arms": [arm]}
+    timeline = {"arms": ["a"], "bucket_seconds": 1.0, "starts": [0.0, 1.0],
+                "decisions": [[decisions // 2], [decisions - decisions // 2]]}
+    return stats, timeline
+
+
+def test_refresh_on_a_stopped_service_says_so_and_keeps_the_picture(monkeypatch):
+    url = f"http://127.0.0.1:{closed_port()}"
+    # The first refresh finds the service up (answered from saved data) ...
+    monkeypatch.setattr(monitoring, "fetch", lambda u: fake_data())
+    w = dashboard_widget(url)
+    picture, table = w.figure.image.value, w.summary.value
+    assert picture[:4] == b"\x89PNG" and "<td>a</td><td>20</td>" in table
+    assert "not running" not in w.status.value
+    # ... then it stops: Refresh reaches the real closed port.
+    monkeypatch.undo()
+    w.controls["refresh"].click()  # must not raise httpx.ConnectError
+    assert (f"The service at {url} is not running: start it and press Refresh"
+            in w.status.value)
+    assert w.figure.image.value == picture and w.summary.value == table
+    assert w.figure.renders == 1
+    # Started again: the next Refresh redraws and the message goes away.
+    monkeypatch.setattr(monitoring, "fetch", lambda u: fake_data(decisions=30))
+    w.controls["refresh"].click()
+    assert "not running" not in w.status.value
+    assert "<td>a</td><td>30</td>" in w.summary.value and w.figure.renders == 2
+    matplotlib.pyplot.close("all")
+
+
+def test_a_service_never_started_gives_the_message_at_once():
+    url = f"http://127.0.0.1:{closed_port()}"
+    w = dashboard_widget(url)
+    assert f"The service at {url} is not running" in w.status.value
+    assert w.refresh() is None and w.figure.renders == 0
+
+
+def test_other_errors_are_not_hidden():
+    def broken():
+        raise RuntimeError("bad data")
+
+    with pytest.raises(RuntimeError, match="bad data"):
+        dashboard_widget(fetch_fn=broken)
