@@ -102,8 +102,18 @@ def _stable_ids(nb, master_ids, prefix):
     return nb
 
 
-def _assign_one(master, workdir):
-    """Run ``otter assign`` on one master; return (learner notebook, solution notebook) text."""
+# The "passed!" line otter shows for a passing check ends in a randomly chosen emoji. The
+# solutions are executed by strict nbval, so their init cell seeds Python's ``random``: the
+# same check then shows the same line on every run. (Learners' notebooks are left alone.)
+_SOLUTION_SEED_LINE = 'import random; random.seed(0)  # the same "passed!" emoji on every run'
+
+
+def _assign_one(master, workdir, *, execute=False):
+    """Run ``otter assign`` on one master; return (learner notebook, solution notebook) text.
+
+    With ``execute=True`` both are executed top to bottom in a fresh kernel, in the folder
+    otter wrote them to (so ``grader.check`` finds the notebook it reads its tests from).
+    """
     import nbformat
     from otter.assign import main as otter_assign
 
@@ -112,15 +122,56 @@ def _assign_one(master, workdir):
     master_ids = {c.get("id") for c in nbformat.read(master, as_version=4).cells}
     texts = []
     for sub in ("student", "autograder"):
-        nb = nbformat.read(out / sub / master.name, as_version=4)
+        path = out / sub / master.name
+        nb = nbformat.read(path, as_version=4)
         m = _EXERCISE_STEM.match(master.stem)
         _stable_ids(nb, master_ids, f"ex{m.group(1)}" if m else master.stem)
+        if sub == "autograder":
+            init = next(c for c in nb.cells if c.source.startswith("# Initialize Otter"))
+            init.source = init.source.rstrip("\n") + "\n" + _SOLUTION_SEED_LINE
+        if execute:
+            nbformat.write(nb, path)
+            _execute(nb, path.parent)
         texts.append(nbformat.writes(nb) + "\n")
     return tuple(texts)
 
 
+def _execute(nb, folder, timeout=120):
+    """Execute ``nb`` in place in a fresh ``python3`` kernel whose working folder is ``folder``."""
+    from nbclient import NotebookClient
+
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    return nb
+
+
+def _up_to_date(path, text):
+    """Whether the notebook at ``path`` is ``text`` up to what executing adds, and executed."""
+    import nbformat
+
+    if not path.exists():
+        return False
+    old = path.read_text(encoding="utf-8")
+    executed = all(c.execution_count is not None for c in nbformat.reads(old, as_version=4).cells
+                   if c.cell_type == "code" and c.source.strip())
+    return executed and _comparable(old) == _comparable(text)
+
+
+def _comparable(text):
+    """A notebook's text without what executing it adds (outputs, counts, timings)."""
+    import nbformat
+
+    nb = nbformat.reads(text, as_version=4)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    return nbformat.writes(nb)
+
+
 def assign(names=None, *, source=SOURCE_DIR, exercises=EXERCISES_DIR, solutions=SOLUTIONS_DIR,
-           check=False):
+           check=False, force=False):
     """Generate the learner and solution notebooks from the master notebooks.
 
     Parameters
@@ -130,12 +181,22 @@ def assign(names=None, *, source=SOURCE_DIR, exercises=EXERCISES_DIR, solutions=
     source, exercises, solutions : path
         Where the masters are, and where the learner and solution notebooks go.
     check : bool
-        Write nothing; report which generated files differ from the ones on disk.
+        Write nothing; report which generated files differ from the ones on disk. Outputs
+        and execution counts are not compared (they are what executing adds; the
+        solutions' outputs are compared by nbval when the test suite runs them). A file
+        that was never executed counts as out of date.
+    force : bool
+        Execute and write every notebook, even those that are up to date (for instance
+        after a change to ``bandit_lab`` that changes what they print).
 
     Returns
     -------
     list of Path
         The files written (or, with ``check=True``, the files that are out of date).
+
+    Without ``check``, the generated notebooks are executed top to bottom in a fresh kernel
+    before they are written, so they are committed with their outputs; a file whose
+    sources and metadata did not change is left as it is.
     """
     source, exercises, solutions = Path(source), Path(exercises), Path(solutions)
     masters = sorted(source.glob("ex*.ipynb"))
@@ -150,15 +211,16 @@ def assign(names=None, *, source=SOURCE_DIR, exercises=EXERCISES_DIR, solutions=
     changed = []
     with tempfile.TemporaryDirectory(prefix="bandit-lab-assign-") as tmp:
         for master in masters:
-            learner, solution = _assign_one(master, tmp)
-            for folder, text in ((exercises, learner), (solutions, solution)):
-                target = folder / master.name
-                old = target.read_text(encoding="utf-8") if target.exists() else None
-                if old != text:
-                    changed.append(target)
-                    if not check:
-                        folder.mkdir(parents=True, exist_ok=True)
+            texts = _assign_one(master, tmp)
+            targets = [folder / master.name for folder in (exercises, solutions)]
+            stale = [t for t, text in zip(targets, texts) if force or not _up_to_date(t, text)]
+            if stale and not check:
+                texts = _assign_one(master, Path(tmp) / "executed", execute=True)
+                for target, text in zip(targets, texts):
+                    if target in stale:
+                        target.parent.mkdir(parents=True, exist_ok=True)
                         target.write_text(text, encoding="utf-8")
+            changed += stale
         if not names and check:
             expected = {m.name for m in masters}
             for folder in (exercises, solutions):
@@ -810,13 +872,16 @@ def _assign_main(argv):
     p = argparse.ArgumentParser(
         prog="python -m bandit_lab.grading assign",
         description="Regenerate exercises/ and solutions/ from the masters in exercises_src/ "
-                    "with otter assign.")
+                    "with otter assign, and execute them (fresh kernel) so they are committed "
+                    "with their outputs.")
     p.add_argument("names", nargs="*", help="master notebooks to do (default: all)")
     p.add_argument("--check", action="store_true",
                    help="write nothing; fail if the committed files differ from what the "
                         "masters generate")
+    p.add_argument("--force", action="store_true",
+                   help="execute and rewrite every notebook, even those that are up to date")
     args = p.parse_args(argv)
-    changed = assign(args.names or None, check=args.check)
+    changed = assign(args.names or None, check=args.check, force=args.force)
     rel = [str(c.relative_to(ROOT)) if c.is_relative_to(ROOT) else str(c) for c in changed]
     if args.check:
         if changed:
