@@ -92,7 +92,7 @@ def _dashboard_widget():
 RECIPES = {
     "beta_explorer": lambda: widgets.beta_explorer(1.0, 1.0),
     "ts_stepper": lambda: widgets.ts_stepper(rng=0),
-    "strategy_explorer": lambda: widgets.strategy_explorer(n_runs=100, horizon=1000, rng=0),
+    "strategy_explorer": lambda: widgets.strategy_explorer(rng=0),
     "posterior_lines": lambda: widgets.posterior_lines(rng=0),
     "customer_explorer": _customer_explorer,
     "dashboard_widget": _dashboard_widget,

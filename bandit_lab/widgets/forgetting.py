@@ -242,7 +242,7 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
                         windows=(25, 50, 100, 200, 400, 800), gamma=0.99,
                         gammas=(0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 1.0), change=0.06,
                         change_range=(-0.04, 0.08), change_step=0.01, n_steps=800,
-                        n_runs=100, rng=0, figsize=(7.5, 4.0), dpi=80):
+                        n_runs=60, rng=0, figsize=(7.5, 4.0), dpi=80):
     """A widget for choosing how fast to forget, on a world whose best arm may change.
 
     Sliders set the sliding window, the discount ``gamma`` and the size of the change half
