@@ -158,10 +158,12 @@ def _up_to_date(path, text):
 
 
 def _comparable(text):
-    """A notebook's text without what executing it adds (outputs, counts, timings)."""
+    """A notebook's text without what executing it adds (outputs, counts, the kernel's
+    language_info)."""
     import nbformat
 
     nb = nbformat.reads(text, as_version=4)
+    nb.metadata.pop("language_info", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":

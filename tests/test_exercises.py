@@ -99,6 +99,28 @@ def test_each_exercise_has_a_story_a_picture_and_graded_questions(name, keys):
     assert any("# END SOLUTION" in c.source for c in solution.cells)
 
 
+@pytest.mark.parametrize("folder", ["exercises", "solutions"])
+def test_committed_notebooks_are_executed_top_to_bottom_without_errors(folder):
+    """Both are committed executed (what `assign` writes); a blank picture asks for answers."""
+    for name in NAMES:
+        nb = nbformat.read(ROOT / folder / f"{name}.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+        assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), \
+            f"{folder}/{name} was not executed top to bottom in one kernel"
+        errors = [c.get("id") for c in code for o in c.outputs if o.output_type == "error"]
+        assert not errors, f"{folder}/{name}: stored errors in {errors}"
+        picture = next(c for c in code if c.get("id", "").endswith("-picture"))
+        kinds = {k for o in picture.outputs for k in o.get("data", {})}
+        text = "".join(o.get("text", "") for o in picture.outputs)
+        if folder == "exercises":
+            assert "image/png" not in kinds and re.match(r"Fill in q.* above to see your picture", text), \
+                f"{name}: the blank exercise's picture cell should ask for the answers: {text!r}"
+        else:
+            assert "image/png" in kinds, f"{name}: the solution's picture is missing"
+        checks = [c for c in code if c.source.startswith("grader.check")]
+        assert checks and all(c.outputs for c in checks), f"{name}: the check cells show their feedback"
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_links_lead_somewhere(name):
     nb = nbformat.read(ROOT / "exercises" / f"{name}.ipynb", as_version=4)
@@ -135,7 +157,8 @@ def test_untouched_exercise_scores_zero(name, keys):
     env, errors = run_in_process(nb)
     scores = score_in_process(env, keys[name])
     assert {q: s for q, (s, _, _) in scores.items()} == {q: 0 for q in scores}
-    assert errors, "a blank notebook's answer cells hold `...`, and using them fails"
+    assert not errors, ("a blank notebook runs top to bottom without an error: a cell that "
+                        f"needs an answer says so instead: {errors}")
 
 
 @pytest.mark.parametrize("answer", ANSWERS, ids=[a["id"] for a in ANSWERS])

@@ -125,6 +125,49 @@ def test_assign_rejects_unknown_masters_and_checks_without_writing(tmp_path):
     assert not (tmp_path / "e").exists(), "--check writes nothing"
 
 
+def test_assign_check_compares_sources_not_outputs(tmp_path):
+    e, s = tmp_path / "e", tmp_path / "s"
+    for folder, target in (("exercises", e), ("solutions", s)):
+        target.mkdir()
+        shutil.copy(ROOT / folder / f"{EX01}.ipynb", target)
+    assert grading.assign([EX01], exercises=e, solutions=s, check=True) == []
+    nb = nbformat.read(s / f"{EX01}.ipynb", as_version=4)
+    printed = next(c for c in nb.cells if c.cell_type == "code" and c.outputs)
+    printed.outputs = [nbformat.v4.new_output("stream", name="stdout", text="something else\n")]
+    write(nb, s / f"{EX01}.ipynb")
+    assert grading.assign([EX01], exercises=e, solutions=s, check=True) == [], \
+        "outputs are not compared (nbval compares the solutions' outputs)"
+    printed.source += "\nprint('one more line')"
+    write(nb, s / f"{EX01}.ipynb")
+    assert grading.assign([EX01], exercises=e, solutions=s, check=True) == [s / f"{EX01}.ipynb"]
+    nb = nbformat.read(e / f"{EX01}.ipynb", as_version=4)
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    write(nb, e / f"{EX01}.ipynb")
+    assert e / f"{EX01}.ipynb" in grading.assign([EX01], exercises=e, solutions=s, check=True), \
+        "a notebook that was never executed is out of date"
+
+
+def test_assign_writes_executed_notebooks_that_match_the_committed_ones(tmp_path):
+    e, s = tmp_path / "e", tmp_path / "s"
+    written = grading.assign([EX01], exercises=e, solutions=s)
+    assert sorted(written) == [e / f"{EX01}.ipynb", s / f"{EX01}.ipynb"]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(["e", "s", f"{EX01}.ipynb", f"{EX01}.ipynb"]), \
+        "executing leaves no by-products (.OTTER_LOG) next to the notebooks"
+
+    def printed(path):
+        nb = nbformat.read(path, as_version=4)
+        return [(c.execution_count, [(o.output_type, o.get("text"), o.get("data", {}).get("text/plain"))
+                                     for o in c.outputs]) for c in nb.cells if c.cell_type == "code"]
+
+    for folder, new in (("exercises", e), ("solutions", s)):
+        got = printed(new / f"{EX01}.ipynb")
+        assert got == printed(ROOT / folder / f"{EX01}.ipynb")
+        assert all(count is not None for count, _ in got)
+    assert grading.assign([EX01], exercises=e, solutions=s) == [], "up to date: nothing rewritten"
+
+
 # -- the grade sheet ---------------------------------------------------------------------------
 
 def fake(student, exercise, scores, notes=(), name=None):
