@@ -106,14 +106,14 @@ def plot_conversion(stats, ax=None):
     hi = np.array([a["conversion_high"] for a in arms])
     if not has_posterior:  # no model interval for the rate: show how sure the data alone is
         center = np.where(np.isnan(obs), (lo + hi) / 2, obs)
-        ax.errorbar(center, y - off, xerr=[center - lo, hi - center], fmt="none", ecolor="C0",
+        ax.errorbar(center, y - off, xerr=np.vstack([center - lo, hi - center]), fmt="none", ecolor="C0",
                     capsize=3)
     ax.plot(obs, y - off, "o", color="C0", label="observed conversion (successes / rewards)")
     if has_posterior:
         mean = np.array([a["mean"] for a in arms])
         plo = np.array([a["low"] for a in arms])
         phi = np.array([a["high"] for a in arms])
-        ax.errorbar(mean, y + off, xerr=[mean - plo, phi - mean], fmt="s", color="C1",
+        ax.errorbar(mean, y + off, xerr=np.vstack([mean - plo, phi - mean]), fmt="s", color="C1",
                     capsize=3, label=f"posterior mean, {level:.0%} credible interval")
     ax.set_yticks(y)
     ax.set_yticklabels([f"{a['name']} (n={a['rewards']})" for a in arms], fontsize="small")
