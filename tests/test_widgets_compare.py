@@ -27,7 +27,7 @@ def recompute(policy, rates, n_steps, n_runs, seed):
 
 
 def test_controls_and_first_drawing():
-    w = strategy_explorer(rng=0, horizon=250)
+    w = strategy_explorer(rng=0, horizon=200)
     assert set(w.controls) == {"rate 0", "rate 1", "rate 2", "rate 3", "rate 4",
                                "horizon", "log time"}
     assert all(not w.controls[f"rate {k}"].continuous_update for k in range(5))

@@ -187,8 +187,8 @@ def _draw(fig_image, results, log_x):
     fig_image.render()
 
 
-def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=50, horizon=250,
-                      horizons=(100, 250, 500, 1000), max_rate=0.2, rate_step=0.001,
+def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=50, horizon=200,
+                      horizons=(100, 200, 500, 1000), max_rate=0.2, rate_step=0.001,
                       rng=0, figsize=(7.5, 4.2), dpi=80):
     """A widget comparing bandit strategies on rates the learner chooses.
 
@@ -196,8 +196,8 @@ def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=50, horizon=2
     time axis (linear or log). Each change re-runs (or fetches from the cache) a small
     comparison and redraws the regret curves, the Lai-Robbins asymptote and a table.
     Sliders update on release (``continuous_update=False``). The caption above the table
-    says what is simulated. The defaults (four strategies, 50 runs, T = 250) keep a change
-    of rate near 0.1 s; each longer horizon costs proportionally more (the simulation
+    says what is simulated. The defaults (four strategies, 50 runs, T = 200) keep a change
+    of rate under 0.1 s on a quiet laptop-class core; each longer horizon costs proportionally more (the simulation
     steps every run at once, so the number of steps, not of runs, sets the cost). Taught in
     notebooks/04_comparing_strategies.ipynb.
 
