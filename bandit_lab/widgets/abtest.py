@@ -269,7 +269,7 @@ class ABTestExplorer(W.VBox):
         self.timings.append(time.perf_counter() - start)
 
 
-def ab_test_explorer(rate_a=0.05, rate_b=0.06, *, threshold=0.0005, n_experiments=200,
+def ab_test_explorer(rate_a=0.05, rate_b=0.06, *, threshold=0.0005, n_experiments=120,
                      check_every=250, max_samples=10_000, max_rate=0.2, rng=0,
                      figsize=(8, 3.8), dpi=80):
     """A widget: two true rates and a threshold of caring -> when do A/B tests stop?
