@@ -54,7 +54,7 @@ def test_controls_and_first_drawing():
     assert w.figure.image.value[:4] == b"\x89PNG"
     assert w.figure.image in w.children and w.summary in w.children
     text = re.sub(r"<[^>]+>", " ", w.summary.value)
-    assert "60 runs of 800 steps" in text
+    assert "60 runs of 600 steps" in text
     assert "rates (0.100, 0.060, 0.040) become (0.040, 0.120, 0.040)" in text
     assert "Best arm before: 0, after: 1" in text
 

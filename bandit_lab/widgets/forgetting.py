@@ -6,12 +6,12 @@ Taught in notebooks/07_change_and_delay.ipynb.
 The world is the notebook's in miniature: arm 0 leads until half way; at the change arm
 0's rate drops by ``change`` and arm 1's rises by as much, so a change larger than half the
 gap between them hands the lead to arm 1 (a change of 0 is a world that never changes; a
-negative change makes the leader stronger). A small simulation (100 runs by default) is
+negative change makes the leader stronger). A small simulation (600 steps, 60 runs by default) is
 run with :func:`bandit_lab.simulate` for the one policy a control concerns: the window
 re-runs sliding-window TS only, the discount discounted TS only, the change all three.
 Results are cached by control values, so returning to a setting only redraws. With the
-defaults (800 steps, 100 runs) a redraw that re-runs one policy costs about 0.1 s of CPU,
-one that re-runs all three about 0.2 s, and a cached one about 0.04 s (drawing only).
+defaults a redraw that re-runs one policy costs well under 0.1 s of CPU, one that re-runs
+all three about twice that, and a cached one about 0.04 s (drawing only).
 """
 from __future__ import annotations
 
@@ -241,7 +241,7 @@ class _Picture:
 def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
                         windows=(25, 50, 100, 200, 400, 800), gamma=0.99,
                         gammas=(0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 1.0), change=0.06,
-                        change_range=(-0.04, 0.08), change_step=0.01, n_steps=800,
+                        change_range=(-0.04, 0.08), change_step=0.01, n_steps=600,
                         n_runs=60, rng=0, figsize=(7.5, 4.0), dpi=80):
     """A widget for choosing how fast to forget, on a world whose best arm may change.
 
