@@ -107,8 +107,12 @@ def ensure_apt() -> None:
 def lab(args) -> None:
     setup()
     target = args[0] if args else "notebooks/01_explore_exploit.ipynb"
+    extra = list(args[1:])
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
+        say("running as root (a container?): passing --allow-root to JupyterLab")
+        extra.append("--allow-root")
     os.chdir(ROOT)
-    os.execv(str(BIN / "jupyter"), [str(BIN / "jupyter"), "lab", target, *args[1:]])
+    os.execv(str(BIN / "jupyter"), [str(BIN / "jupyter"), "lab", target, *extra])
 
 
 def test(args) -> int:
