@@ -30,7 +30,7 @@ from ._validation import check_int, check_probability
 from .contextual import ContextualPolicy
 from .policies import Policy
 from .scores import argmax_random
-from .simulate import _named_policies as _named, _progress
+from .simulate import _RunsBySteps, _named_policies as _named, _progress
 
 __all__ = [
     "ContextualHistory",
@@ -90,7 +90,7 @@ class PerSegment:
 # What a simulation returns
 # ---------------------------------------------------------------------------------------
 @dataclass
-class ContextualHistory:
+class ContextualHistory(_RunsBySteps):
     """What happened in ``n_runs`` runs of one policy.
 
     Attributes
@@ -115,14 +115,6 @@ class ContextualHistory:
     segments: np.ndarray
     name: str = ""
     final_state: dict | None = field(default=None, repr=False)
-
-    @property
-    def n_runs(self):
-        return self.arms.shape[0]
-
-    @property
-    def n_steps(self):
-        return self.arms.shape[1]
 
     @property
     def n_arms(self):

@@ -28,7 +28,7 @@ from ._rng import resolve_rng
 from ._validation import check_int, check_positive, check_probability
 from .environments import Environment
 from .scores import argmax_random
-from .simulate import _named_policies as _named
+from .simulate import _RunsBySteps, _named_policies as _named
 
 __all__ = [
     "FunnelEnv",
@@ -135,7 +135,7 @@ class FunnelEnv:
 
 
 @dataclass
-class FunnelHistory:
+class FunnelHistory(_RunsBySteps):
     """What happened in ``n_runs`` runs of one policy on a :class:`FunnelEnv`.
 
     ``arms``, ``clicks``, ``purchases`` (n_runs, n_steps); ``revenue`` (n_runs, n_steps),
@@ -148,14 +148,6 @@ class FunnelHistory:
     revenue: np.ndarray
     values: np.ndarray
     name: str = ""
-
-    @property
-    def n_runs(self):
-        return self.arms.shape[0]
-
-    @property
-    def n_steps(self):
-        return self.arms.shape[1]
 
     def revenue_per_impression(self, *, expected=True):
         """Per run: revenue per impression (expected value of the arms chosen by default,
@@ -235,7 +227,7 @@ def simulate_funnel(policies, env, *, n_steps, n_runs=1, rng=None):
 # Budgets
 # ---------------------------------------------------------------------------------------
 @dataclass
-class BudgetHistory:
+class BudgetHistory(_RunsBySteps):
     """What happened in ``n_runs`` runs of one budgeted policy, each until its budget ran out.
 
     ``arms`` (n_runs, n_steps) is -1 after a run's end; ``rewards`` 0 there. ``spent``
@@ -249,10 +241,6 @@ class BudgetHistory:
     costs: np.ndarray
     budget: float
     name: str = ""
-
-    @property
-    def n_runs(self):
-        return self.arms.shape[0]
 
     @property
     def decisions(self):

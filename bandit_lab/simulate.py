@@ -27,8 +27,20 @@ from .scores import argmax_random
 __all__ = ["History", "simulate", "run_policy", "geometric_delay"]
 
 
+class _RunsBySteps:
+    """``n_runs`` and ``n_steps`` of a record whose ``arms`` has shape (n_runs, n_steps)."""
+
+    @property
+    def n_runs(self):
+        return self.arms.shape[0]
+
+    @property
+    def n_steps(self):
+        return self.arms.shape[1]
+
+
 @dataclass
-class History:
+class History(_RunsBySteps):
     """What happened in ``n_runs`` runs of one policy.
 
     Attributes
@@ -46,14 +58,6 @@ class History:
     rewards: np.ndarray
     mean_rewards: np.ndarray
     name: str = ""
-
-    @property
-    def n_runs(self):
-        return self.arms.shape[0]
-
-    @property
-    def n_steps(self):
-        return self.arms.shape[1]
 
     @property
     def n_arms(self):
