@@ -9,11 +9,23 @@ from __future__ import annotations
 import io
 
 import ipywidgets as W
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 
 class FigureImage:
     """A matplotlib ``Figure`` (no pyplot, no global state) and the image widget showing it.
+
+    Two things keep a redraw cheap, which a learner dragging a slider feels:
+
+    * the figure keeps one Agg canvas (``savefig`` would make a new canvas and renderer
+      every time), and the PNG is written with light compression;
+    * after the first render the axis labels stay where that render put them
+      (``pin_labels``). Otherwise every render measures every tick label again to find
+      a place for the label clear of them, which costs up to a fifth of a redraw. The
+      y label is pinned a tick-label character width further out than it was, so that
+      tick labels one character wider (a y limit of 100 after one of 90) still clear it.
 
     >>> fi = FigureImage(figsize=(3, 2))
     >>> ax = fi.figure.add_subplot()
@@ -23,16 +35,37 @@ class FigureImage:
     True
     """
 
-    def __init__(self, figsize=(7, 4), dpi=80, layout=None):
+    def __init__(self, figsize=(7, 4), dpi=80, layout=None, pin_labels=True):
         # layout=None: fixed margins. "constrained" looks tidier but roughly doubles the
         # cost of every redraw, which a slider feels.
         self.figure = Figure(figsize=figsize, dpi=dpi, layout=layout)
+        self.canvas = FigureCanvasAgg(self.figure)
         self.image = W.Image(format="png")
+        self.pin_labels = bool(pin_labels)
         self.renders = 0
 
+    def _pin_labels(self):
+        for ax in self.figure.axes:
+            for axis in (ax.xaxis, ax.yaxis):
+                label = axis.label
+                if not label.get_text() or not axis._autolabelpos:
+                    continue
+                x, y = label.get_transform().transform(label.get_position())
+                if axis is ax.yaxis:  # room for one more character of tick label
+                    size = axis.get_ticklabels()[0].get_size() if axis.get_ticklabels() else 10
+                    shift = 0.6 * size * self.figure.dpi / 72
+                    x -= shift if axis.get_label_position() == "left" else -shift
+                axis.set_label_coords(*ax.transAxes.inverted().transform((x, y)))
+
     def render(self):
+        self.canvas.draw()
+        if self.pin_labels and self.renders == 0:
+            self._pin_labels()
+            self.canvas.draw()  # once: so that the first picture is laid out like the rest
         buf = io.BytesIO()
+        width, height = self.canvas.get_width_height()
         # Light compression: ~20% faster per redraw for ~2% more bytes.
-        self.figure.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
+        Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0,
+                         1).save(buf, format="png", compress_level=1)
         self.image.value = buf.getvalue()
         self.renders += 1
