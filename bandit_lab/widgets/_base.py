@@ -42,26 +42,39 @@ class FigureImage:
         self.canvas = FigureCanvasAgg(self.figure)
         self.image = W.Image(format="png")
         self.pin_labels = bool(pin_labels)
+        self._pins = {}  # (axes, "x" or "y") -> label position in axes coordinates
         self.renders = 0
 
-    def _pin_labels(self):
+    def _pin_labels(self, new_ones=True):
+        """Re-apply the pins already made (``ax.clear()`` would otherwise lose them) and,
+        with ``new_ones``, pin every other axis label where the last draw put it. Returns
+        whether a new pin was made."""
+        new = False
         for ax in self.figure.axes:
-            for axis in (ax.xaxis, ax.yaxis):
-                label = axis.label
-                if not label.get_text() or not axis._autolabelpos:
+            for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+                key = (ax, name)
+                if key in self._pins:
+                    axis.set_label_coords(*self._pins[key])
                     continue
+                label = axis.label
+                if not new_ones or not label.get_text() or not axis._autolabelpos:
+                    continue  # no label, or one its widget placed itself
                 x, y = label.get_transform().transform(label.get_position())
-                if axis is ax.yaxis:  # room for one more character of tick label
-                    size = axis.get_ticklabels()[0].get_size() if axis.get_ticklabels() else 10
-                    shift = 0.6 * size * self.figure.dpi / 72
+                if name == "y":  # room for one more character of tick label
+                    ticks = axis.get_ticklabels()
+                    shift = 0.6 * (ticks[0].get_size() if ticks else 10) * self.figure.dpi / 72
                     x -= shift if axis.get_label_position() == "left" else -shift
-                axis.set_label_coords(*ax.transAxes.inverted().transform((x, y)))
+                self._pins[key] = tuple(ax.transAxes.inverted().transform((x, y)))
+                axis.set_label_coords(*self._pins[key])
+                new = True
+        return new
 
     def render(self):
+        if self.pin_labels:
+            self._pin_labels(new_ones=False)
         self.canvas.draw()
-        if self.pin_labels and self.renders == 0:
-            self._pin_labels()
-            self.canvas.draw()  # once: so that the first picture is laid out like the rest
+        if self.pin_labels and self._pin_labels():
+            self.canvas.draw()  # a label was pinned just now: draw as every later render will
         buf = io.BytesIO()
         width, height = self.canvas.get_width_height()
         # Light compression: ~20% faster per redraw for ~2% more bytes.
