@@ -103,6 +103,13 @@ class SlidingWindowTS(_OrderedBeta):
         }
 
     def update_state(self, state, arms, rewards, runs=None):
+        seen = state["n_seen_"]
+        if runs is None and np.ndim(arms) == 1 and (seen == seen.flat[0]).all():
+            # The simulator's usual step: every run has seen as many observations, so the
+            # oldest one sits in the same slot of every run's window (plain slicing).
+            self._update_one_slot(state, np.asarray(arms), np.asarray(rewards, dtype=float),
+                                  int(seen.flat[0]))
+            return
         state, arms, rewards, rows = _as_runs(state, arms, rewards, runs)
         succ, fail = state["successes_"], state["failures_"]
         slot = state["n_seen_"][rows] % self.window
@@ -116,6 +123,18 @@ class SlidingWindowTS(_OrderedBeta):
         succ[rows, arms] += rewards
         fail[rows, arms] += 1.0 - rewards
         state["n_seen_"][rows] += 1
+
+    def _update_one_slot(self, state, arms, rewards, n_seen):
+        succ, fail = state["successes_"], state["failures_"]
+        slot = n_seen % self.window
+        slot_arms, slot_rewards = state["window_arms_"][:, slot], state["window_rewards_"][:, slot]
+        if n_seen >= self.window:  # the window is full: each run's oldest observation leaves
+            _scores._add_at_arms(succ, slot_arms, -slot_rewards)
+            _scores._add_at_arms(fail, slot_arms, -(1.0 - slot_rewards))
+        slot_arms[:] = arms
+        slot_rewards[:] = rewards
+        _scores.beta_update(succ, fail, arms, rewards)
+        state["n_seen_"] += 1
 
 
 class DiscountedTS(_OrderedBeta):

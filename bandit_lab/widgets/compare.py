@@ -3,7 +3,8 @@
 Taught in notebooks/04_comparing_strategies.ipynb.
 
 A small comparison (100 runs by default) is re-run with :func:`bandit_lab.simulate`
-whenever a rate changes, and redrawn with :func:`bandit_lab.plotting.plot_regret`. Results
+whenever a rate changes, and its regret curves are redrawn (the curves and legend of
+:func:`bandit_lab.plotting.plot_regret`, with artists that move rather than being remade). Results
 are cached per policy and per set of rates: a run to horizon T holds every shorter horizon
 too (the first t steps of a simulation do not depend on how long it goes on), so moving the
 horizon down, or back to rates already seen, only redraws.
@@ -23,10 +24,10 @@ from .._rng import resolve_rng
 from .._validation import check_int, check_probability
 from ..environments import SOURCE_RATES, BernoulliBandit
 from ..metrics import arm_shares, cumulative_regret, lai_robbins_constant
-from ..plotting import plot_regret
 from ..policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softmax
 from ..simulate import simulate
 from ._base import FigureImage
+from ._curves import CurvesPicture
 
 __all__ = ["strategy_explorer", "StrategyComparison", "default_policies"]
 
@@ -154,37 +155,37 @@ def _summary_html(rows, rates, n_steps, n_runs):
     return f"<div>{head}<table>{''.join(lines)}</table></div>"
 
 
-def _draw(fig_image, results, log_x):
-    fig = fig_image.figure
-    if not fig.axes:
-        fig.set_layout_engine("none")  # a fixed layout keeps redraws fast
-        fig.add_axes((0.09, 0.12, 0.89, 0.8))
-    ax = fig.axes[0]
-    # Remove the curves but keep the axes: ax.clear() rebuilds every tick (40-60 ms).
-    for artist in [*ax.lines, *ax.collections, *ax.texts]:
-        artist.remove()
-    if ax.get_legend() is not None:
-        ax.get_legend().remove()
+def _picture(fig_image, names):
+    return CurvesPicture(fig_image, names, xlabel="step t",
+                         ylabel="cumulative regret (expected conversions lost)",
+                         extra={"Lai-Robbins": {"color": "k", "linestyle": "--", "linewidth": 1}})
+
+
+def _draw(picture, results, log_x):
+    ax = picture.ax
     if ax.get_xscale() != ("log" if log_x else "linear"):
         ax.set_xscale("log" if log_x else "linear")
-        if not log_x:
+        if log_x:  # plain tick labels (10, 100, 1000): mathtext labels cost 60 ms a redraw
+            ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:g}"))
+        else:
             ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
-            ax.xaxis.set_minor_locator(ticker.NullLocator())
-    ax.set_autoscale_on(True)
-    ax.relim()
-    plot_regret(results, ax=ax, band=(10, 90), lai_robbins=True, log_x=log_x)
-    if log_x:  # plain tick labels (10, 100, 1000): mathtext labels cost 60 ms a redraw
-        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:g}"))
         ax.xaxis.set_minor_locator(ticker.NullLocator())
-    # Keep the policies readable when the asymptote C log t runs far above them.
-    top = max(float(np.percentile(cumulative_regret(h)[:, -1], 90)) for h in results.values())
+    curves, labels, top = {}, {}, 1.0
+    for name, hist in results.items():
+        reg = cumulative_regret(hist)
+        lo, hi = np.percentile(reg, (10, 90), axis=0)
+        curves[name] = (reg.mean(axis=0), lo, hi)
+        labels[name] = f"{name} (mean of {reg.shape[0]} runs)"
+        top = max(top, float(hi[-1]))
     hist = next(iter(results.values()))
-    bound = lai_robbins_constant(hist.mean_rewards[-1]) * np.log(hist.n_steps)
-    top = max(top, min(bound, 3 * top), 1.0)
-    ax.set_ylim(0, 1.08 * top)
-    ax.set_title(f"Cumulative regret over {hist.n_runs} runs (band: 10th-90th percentile)",
-                 fontsize="medium")
-    fig_image.render()
+    t = np.arange(1, hist.n_steps + 1)
+    c = lai_robbins_constant(hist.mean_rewards[-1])
+    labels["Lai-Robbins"] = f"Lai-Robbins asymptote {c:.1f} log t"
+    # Keep the policies readable when the asymptote C log t runs far above them.
+    top = max(top, min(c * np.log(hist.n_steps), 3 * top))
+    picture.draw(t, curves, xlim=(1, hist.n_steps) if log_x else (0, hist.n_steps),
+                 labels=labels, extra={"Lai-Robbins": (t, c * np.log(t))}, top=1.08 * top,
+                 title=f"Cumulative regret over {hist.n_runs} runs (band: 10th-90th percentile)")
 
 
 def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=50, horizon=200,
@@ -258,6 +259,7 @@ def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=50, horizon=2
                                             description="horizon T", continuous_update=False)
     controls["log time"] = W.Checkbox(value=False, description="log time axis")
     fig = FigureImage(figsize=figsize, dpi=dpi)
+    picture = _picture(fig, list(state.policies))
     summary = W.HTML()
     box = W.VBox()
 
@@ -270,7 +272,7 @@ def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=50, horizon=2
         n_steps = controls["horizon"].value
         results = state.results(rates_now, n_steps)
         box.rows = summarize(results)
-        _draw(fig, results, controls["log time"].value)
+        _draw(picture, results, controls["log time"].value)
         summary.value = _summary_html(box.rows, rates_now, n_steps, state.n_runs)
         box.timings.append(time.perf_counter() - start)
 
