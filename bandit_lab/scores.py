@@ -167,7 +167,7 @@ def softmax_scores(counts, sums, tau, rng):
 @functools.lru_cache(maxsize=32)
 def _row_starts(shape, n_arms):
     """Flat index of the first arm of every run (read-only: shared between calls)."""
-    starts = np.arange(int(np.prod(shape))).reshape(shape) * n_arms
+    starts = np.array(np.arange(int(np.prod(shape))).reshape(shape) * n_arms)  # 0-d too
     starts.flags.writeable = False
     return starts
 
