@@ -64,19 +64,20 @@ def test_summary_numbers_equal_a_recomputation_with_the_same_seed():
     check_rows(w, 30, 0.95, 0.3)
 
 
-@pytest.mark.parametrize("control, value, simulated", [
-    ("window", 100, ["sliding-window TS"]),
-    ("gamma", 0.8, ["discounted TS"]),
-    ("change", 0.1, list(POLICY_NAMES)),
+@pytest.mark.parametrize("control, value, simulated, changed", [
+    ("window", 100, 1, ["sliding-window TS"]),
+    ("gamma", 0.8, 1, ["discounted TS"]),
+    # plain TS was simulated for every value of the change slider when the widget was built
+    ("change", 0.1, 2, list(POLICY_NAMES)),
 ])
-def test_each_control_re_runs_what_it_concerns_and_redraws(control, value, simulated):
+def test_each_control_re_runs_what_it_concerns_and_redraws(control, value, simulated, changed):
     w = small()
     image, sims, rows = w.figure.image.value, w.state.simulated, dict(w.rows)
     w.controls[control].value = value
-    assert w.state.simulated == sims + len(simulated)
+    assert w.state.simulated == sims + simulated
     assert w.figure.image.value != image
     for name in POLICY_NAMES:
-        assert (w.rows[name] != rows[name]) == (name in simulated), name
+        assert (w.rows[name] != rows[name]) == (name in changed), name
     settings = {"window": 30, "gamma": 0.95, "change": 0.3}
     settings[control] = value
     check_rows(w, settings["window"], settings["gamma"], settings["change"])
@@ -125,10 +126,25 @@ def test_no_forgetting_is_plain_ts():
     assert "sliding-window TS (window 300)" in w.summary.value
 
 
+def test_plain_ts_is_ready_for_every_value_of_the_change_slider():
+    w = small()  # change slider: -0.2 to 0.4 in steps of 0.1, seven values
+    assert w.state.simulated == 7 + 2
+    for change in (-0.2, -0.1, 0.0, 0.1, 0.2, 0.4):
+        before = w.state.simulated
+        w.controls["change"].value = change
+        assert w.state.simulated == before + 2  # sliding-window and discounted TS only
+    check_rows(w, 30, 0.95, 0.4)
+
+
+def test_a_fine_change_slider_is_not_simulated_ahead():
+    w = small(change_step=0.01)  # 61 values: more than a quarter of the cache
+    assert w.state.simulated == 3
+
+
 def test_settings_seen_before_come_from_the_cache():
     w = small()
     sims = w.state.simulated
-    assert sims == 3
+    assert sims == 7 + 2
     w.controls["window"].value = 100
     w.controls["window"].value = 30
     w.controls["gamma"].value = 0.99

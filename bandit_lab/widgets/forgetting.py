@@ -30,6 +30,7 @@ from ..nonstationary import DiscountedTS, SlidingWindowTS
 from ..policies import BetaBernoulliTS
 from ..simulate import simulate
 from ._base import FigureImage
+from ._curves import CurvesPicture
 
 __all__ = ["forgetting_explorer", "ForgettingComparison", "change_world", "summarize"]
 
@@ -95,7 +96,7 @@ class ForgettingComparison:
     """
 
     def __init__(self, rates=(0.10, 0.06, 0.04), *, n_steps=800, n_runs=100, rng=0,
-                 max_cached=60):
+                 max_cached=100):
         self.n_steps = check_int("n_steps", n_steps, minimum=2)
         self.change_point = self.n_steps // 2
         change_world(rates, 0.0, n_steps=self.n_steps)  # validates the rates
@@ -198,46 +199,6 @@ def _summary_html(rows, comp, change, labels):
     return f"<div>{head}<table>{''.join(lines)}</table>{note}</div>"
 
 
-class _Picture:
-    """The regret figure, built once; a redraw moves the artists' data and re-renders.
-
-    Clearing and rebuilding the axes costs more than rendering them (every tick is made
-    anew), so the lines, the legend and the title stay and only their data change.
-    """
-
-    def __init__(self, fig_image, comp):
-        self.fig_image = fig_image
-        fig = fig_image.figure
-        fig.set_layout_engine("none")  # a fixed layout keeps redraws fast
-        ax = self.ax = fig.add_axes((0.09, 0.12, 0.89, 0.8))
-        self.t = np.arange(1, comp.n_steps + 1)[comp.stride - 1::comp.stride]
-        self.lines = {name: ax.plot([], [], color=f"C{i}")[0]
-                      for i, name in enumerate(POLICY_NAMES)}
-        self.bands = {}
-        ax.axvline(comp.change_point, color="k", linestyle=":", linewidth=1)
-        ax.set_xlim(0, comp.n_steps)
-        ax.set_xlabel("step t")
-        ax.set_ylabel("cumulative regret (expected conversions lost)")
-        ax.set_title(f"Cumulative regret, mean of {comp.n_runs} runs (band: 10th-90th "
-                     "percentile); dotted: the change", fontsize="medium")
-        self.legend = ax.legend(list(self.lines.values()), POLICY_NAMES, loc="upper left",
-                                fontsize="small")
-
-    def draw(self, curves, labels):
-        top = 1.0
-        for i, (name, (mean, lo, hi)) in enumerate(curves.items()):
-            self.lines[name].set_data(self.t, mean)
-            if name in self.bands:
-                self.bands[name].remove()
-            self.bands[name] = self.ax.fill_between(self.t, lo, hi, color=f"C{i}", alpha=0.15,
-                                                    linewidth=0)
-            top = max(top, float(hi.max()))
-        for text, name in zip(self.legend.get_texts(), POLICY_NAMES):
-            text.set_text(labels[name])
-        self.ax.set_ylim(0, 1.08 * top)
-        self.fig_image.render()
-
-
 def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
                         windows=(25, 50, 100, 200, 400, 800), gamma=0.99,
                         gammas=(0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 1.0), change=0.06,
@@ -317,7 +278,18 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
                                 continuous_update=False),
     }
     fig = FigureImage(figsize=figsize, dpi=dpi)
-    picture = _Picture(fig, comp)
+    picture = CurvesPicture(fig, POLICY_NAMES, xlabel="step t",
+                            ylabel="regret (expected conversions lost)",
+                            vlines=[comp.change_point])
+    t_curve = np.arange(1, comp.n_steps + 1)[comp.stride - 1::comp.stride]
+    title = (f"Cumulative regret, mean of {comp.n_runs} runs (band: 10th-90th percentile); "
+             "dotted: the change")
+    # Plain TS depends on the change alone: simulating it now for every value of the change
+    # slider (13 values by default: about 0.3 s) leaves at most two simulations per change.
+    grid = np.arange(low, high + change_step / 2, change_step)
+    if grid.size <= comp.max_cached // 4:
+        for value in grid:
+            comp._entry("plain TS", window, gamma, float(value))
     summary = W.HTML()
     box = W.VBox()
 
@@ -328,7 +300,8 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
         labels = {"plain TS": "plain TS", "sliding-window TS": f"sliding-window TS (window {w})",
                   "discounted TS": f"discounted TS (γ = {g:g})"}
         box.rows = {name: dict(e["row"]) for name, e in entries.items()}
-        picture.draw({name: e["curve"] for name, e in entries.items()}, labels)
+        picture.draw(t_curve, {name: e["curve"] for name, e in entries.items()},
+                     xlim=(0, comp.n_steps), labels=labels, title=title)
         summary.value = _summary_html(box.rows, comp, c, labels)
         box.timings.append(time.perf_counter() - start)
 
