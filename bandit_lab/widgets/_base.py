@@ -6,12 +6,49 @@ changed when a control moved.
 """
 from __future__ import annotations
 
-import io
+import struct
+import zlib
 
 import ipywidgets as W
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
-from PIL import Image
+
+
+def png_bytes(rgba, level=1):
+    """A PNG file of an ``(height, width, 4)`` uint8 RGBA array: no row filters and light
+    zlib compression, which is what a redraw wants (about half the time of PIL's encoder
+    at its lightest setting, for 5% more bytes).
+
+    >>> import io; from PIL import Image
+    >>> rgba = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    >>> np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(rgba)))), rgba)
+    True
+    """
+    rgba = np.asarray(rgba)
+    if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
+        raise ValueError(f"rgba has dtype {rgba.dtype} and shape {rgba.shape}, must be uint8 "
+                         "of shape (height, width, 4).")
+    height, width, _ = rgba.shape
+    raw = np.zeros((height, 4 * width + 1), dtype=np.uint8)  # each row: filter 0, pixels
+    raw[:, 1:] = rgba.reshape(height, -1)
+
+    def chunk(tag, data):
+        return (struct.pack(">I", len(data)) + tag + data
+                + struct.pack(">I", zlib.crc32(tag + data)))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8-bit RGBA
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(raw.tobytes(), level)) + chunk(b"IEND", b""))
+
+
+def swatch_html(color, *, dashed=False):
+    """A short line in ``color`` (any matplotlib colour, e.g. "C0"), for a table that
+    doubles as a figure's legend (a legend inside the figure costs ~8 ms a redraw)."""
+    style = "dashed" if dashed else "solid"
+    return (f"<span style='display:inline-block;width:18px;border-top:3px {style} "
+            f"{to_hex(color)};vertical-align:middle;margin-right:4px'></span>")
 
 
 class FigureImage:
@@ -20,7 +57,7 @@ class FigureImage:
     Two things keep a redraw cheap, which a learner dragging a slider feels:
 
     * the figure keeps one Agg canvas (``savefig`` would make a new canvas and renderer
-      every time), and the PNG is written with light compression;
+      every time), and the PNG is written by :func:`png_bytes`;
     * after the first render the axis labels stay where that render put them
       (``pin_labels``). Otherwise every render measures every tick label again to find
       a place for the label clear of them, which costs up to a fifth of a redraw. The
@@ -75,10 +112,5 @@ class FigureImage:
         self.canvas.draw()
         if self.pin_labels and self._pin_labels():
             self.canvas.draw()  # a label was pinned just now: draw as every later render will
-        buf = io.BytesIO()
-        width, height = self.canvas.get_width_height()
-        # Light compression: ~20% faster per redraw for ~2% more bytes.
-        Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0,
-                         1).save(buf, format="png", compress_level=1)
-        self.image.value = buf.getvalue()
+        self.image.value = png_bytes(np.asarray(self.canvas.buffer_rgba()))
         self.renders += 1

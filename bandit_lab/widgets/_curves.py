@@ -32,6 +32,10 @@ class CurvesPicture:
     vlines : sequence of float
         x positions of dotted vertical markers (a change point).
     rect : (left, bottom, width, height) in figure fractions
+    legend : bool
+        A legend inside the figure. Without one (it costs about 8 ms a redraw), the
+        widget's table names the colours: :attr:`colors` and
+        :func:`~bandit_lab.widgets._base.swatch_html`.
 
     Examples
     --------
@@ -44,12 +48,13 @@ class CurvesPicture:
     """
 
     def __init__(self, fig_image, names, *, xlabel, ylabel, extra=None, vlines=(),
-                 rect=(0.09, 0.12, 0.89, 0.8), legend_loc="upper left"):
+                 rect=(0.1, 0.12, 0.88, 0.8), legend=True, legend_loc="upper left"):
         self.fig_image = fig_image
         fig = fig_image.figure
         fig.set_layout_engine("none")  # a fixed layout keeps redraws fast
         ax = self.ax = fig.add_axes(rect)
         self.names = list(names)
+        self.colors = {name: f"C{i}" for i, name in enumerate(names)}
         self.lines = {name: ax.plot([], [], color=f"C{i}")[0] for i, name in enumerate(names)}
         self.bands = {name: ax.fill_between([0.0, 1.0], [0.0, 0.0], [0.0, 0.0], color=f"C{i}",
                                             alpha=0.15, linewidth=0)
@@ -59,10 +64,13 @@ class CurvesPicture:
             ax.axvline(x, color="k", linestyle=":", linewidth=1)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
-        handles = [*self.lines.values(), *self.extra.values()]
-        self.legend = ax.legend(handles, [*self.lines, *self.extra], loc=legend_loc,
-                                fontsize="small")
-        self._legend_texts = dict(zip([*self.lines, *self.extra], self.legend.get_texts()))
+        ax.locator_params(nbins=6)  # six ticks or fewer: every tick label costs a redraw ~0.5 ms
+        self.legend, self._legend_texts = None, {}
+        if legend:
+            handles = [*self.lines.values(), *self.extra.values()]
+            self.legend = ax.legend(handles, [*self.lines, *self.extra], loc=legend_loc,
+                                    fontsize="small")
+            self._legend_texts = dict(zip([*self.lines, *self.extra], self.legend.get_texts()))
 
     def draw(self, t, curves, *, xlim, labels=None, extra=None, title=None, top=None):
         """Move the curves and re-render.

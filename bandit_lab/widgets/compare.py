@@ -26,7 +26,7 @@ from ..environments import SOURCE_RATES, BernoulliBandit
 from ..metrics import arm_shares, cumulative_regret, lai_robbins_constant
 from ..policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softmax
 from ..simulate import simulate
-from ._base import FigureImage
+from ._base import FigureImage, swatch_html
 from ._curves import CurvesPicture
 
 __all__ = ["strategy_explorer", "StrategyComparison", "default_policies"]
@@ -135,7 +135,7 @@ def summarize(results):
     return rows
 
 
-def _summary_html(rows, rates, n_steps, n_runs):
+def _summary_html(rows, rates, n_steps, n_runs, colors=None):
     rates = np.asarray(rates, dtype=float)
     best = int(np.argmax(rates))
     c = lai_robbins_constant(rates)
@@ -144,11 +144,13 @@ def _summary_html(rows, rates, n_steps, n_runs):
             f"(rate {rates[best]:.3f}). Lai-Robbins constant C = {c:.2f}, "
             f"C log T = {c * np.log(n_steps):.1f}.")
     th = "".join(f"<th style='padding:0 8px'>{h}</th>" for h in
-                 ("policy", "mean regret at T", "standard error",
+                 ("policy (line in the figure)" if colors else "policy", "mean regret at T",
+                  "standard error",
                   f"share of pulls to arm {best}: median", "5th-95th percentile"))
     lines = [f"<tr>{th}</tr>"]
     for name, r in rows.items():
-        vals = (html.escape(name), f"{r['regret']:.1f}", f"{r['se']:.1f}",
+        swatch = swatch_html(colors[name]) if colors else ""
+        vals = (swatch + html.escape(name), f"{r['regret']:.1f}", f"{r['se']:.1f}",
                 f"{r['share_median']:.0%}", f"{r['share_p5']:.0%} - {r['share_p95']:.0%}")
         lines.append("<tr>" + "".join(f"<td style='padding:0 8px'>{v}</td>" for v in vals)
                      + "</tr>")
@@ -157,7 +159,7 @@ def _summary_html(rows, rates, n_steps, n_runs):
 
 def _picture(fig_image, names):
     return CurvesPicture(fig_image, names, xlabel="step t",
-                         ylabel="cumulative regret (expected conversions lost)",
+                         ylabel="regret (expected conversions lost)", legend=False,
                          extra={"Lai-Robbins": {"color": "k", "linestyle": "--", "linewidth": 1}})
 
 
@@ -169,6 +171,7 @@ def _draw(picture, results, log_x):
             ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:g}"))
         else:
             ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
+            ax.locator_params(axis="x", nbins=6)  # as CurvesPicture set it
         ax.xaxis.set_minor_locator(ticker.NullLocator())
     curves, labels, top = {}, {}, 1.0
     for name, hist in results.items():
@@ -185,7 +188,8 @@ def _draw(picture, results, log_x):
     top = max(top, min(c * np.log(hist.n_steps), 3 * top))
     picture.draw(t, curves, xlim=(1, hist.n_steps) if log_x else (0, hist.n_steps),
                  labels=labels, extra={"Lai-Robbins": (t, c * np.log(t))}, top=1.08 * top,
-                 title=f"Cumulative regret over {hist.n_runs} runs (band: 10th-90th percentile)")
+                 title=f"Cumulative regret, mean of {hist.n_runs} runs (band: 10th-90th "
+                       f"percentile); dashed: {c:.1f} log t (Lai-Robbins)")
 
 
 def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=50, horizon=200,
@@ -273,7 +277,8 @@ def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=50, horizon=2
         results = state.results(rates_now, n_steps)
         box.rows = summarize(results)
         _draw(picture, results, controls["log time"].value)
-        summary.value = _summary_html(box.rows, rates_now, n_steps, state.n_runs)
+        summary.value = _summary_html(box.rows, rates_now, n_steps, state.n_runs,
+                                      picture.colors)
         box.timings.append(time.perf_counter() - start)
 
     for control in controls.values():

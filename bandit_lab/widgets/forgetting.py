@@ -29,7 +29,7 @@ from ..metrics import cumulative_regret
 from ..nonstationary import DiscountedTS, SlidingWindowTS
 from ..policies import BetaBernoulliTS
 from ..simulate import simulate
-from ._base import FigureImage
+from ._base import FigureImage, swatch_html
 from ._curves import CurvesPicture
 
 __all__ = ["forgetting_explorer", "ForgettingComparison", "change_world", "summarize"]
@@ -177,7 +177,7 @@ def summarize(results, change_point):
     return rows
 
 
-def _summary_html(rows, comp, change, labels):
+def _summary_html(rows, comp, change, labels, colors=None):
     before = np.array(comp.rates)
     after = _rates_after(before, comp.key(change))
     fmt = ", ".join
@@ -186,11 +186,13 @@ def _summary_html(rows, comp, change, labels):
             f"({fmt(f'{r:.3f}' for r in after)}). Best arm before: {int(np.argmax(before))}, "
             f"after: {int(np.argmax(after))}.")
     th = "".join(f"<th style='padding:0 8px'>{h}</th>" for h in
-                 ("policy", "regret before the change", "regret after the change",
+                 ("policy (line in the figure)" if colors else "policy",
+                  "regret before the change", "regret after the change",
                   "share of pulls after the change to the best arm then"))
     lines = [f"<tr>{th}</tr>"]
     for name, r in rows.items():
-        vals = (html.escape(labels[name]), f"{r['before']:.1f} ± {r['before_se']:.1f}",
+        swatch = swatch_html(colors[name]) if colors else ""
+        vals = (swatch + html.escape(labels[name]), f"{r['before']:.1f} ± {r['before_se']:.1f}",
                 f"{r['after']:.1f} ± {r['after_se']:.1f}", f"{r['share_after']:.0%}")
         lines.append("<tr>" + "".join(f"<td style='padding:0 8px'>{v}</td>" for v in vals)
                      + "</tr>")
@@ -279,7 +281,7 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
     }
     fig = FigureImage(figsize=figsize, dpi=dpi)
     picture = CurvesPicture(fig, POLICY_NAMES, xlabel="step t",
-                            ylabel="regret (expected conversions lost)",
+                            ylabel="regret (expected conversions lost)", legend=False,
                             vlines=[comp.change_point])
     t_curve = np.arange(1, comp.n_steps + 1)[comp.stride - 1::comp.stride]
     title = (f"Cumulative regret, mean of {comp.n_runs} runs (band: 10th-90th percentile); "
@@ -302,7 +304,7 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
         box.rows = {name: dict(e["row"]) for name, e in entries.items()}
         picture.draw(t_curve, {name: e["curve"] for name, e in entries.items()},
                      xlim=(0, comp.n_steps), labels=labels, title=title)
-        summary.value = _summary_html(box.rows, comp, c, labels)
+        summary.value = _summary_html(box.rows, comp, c, labels, picture.colors)
         box.timings.append(time.perf_counter() - start)
 
     for control in controls.values():
