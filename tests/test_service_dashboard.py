@@ -62,3 +62,23 @@ def test_other_errors_are_not_hidden():
 
     with pytest.raises(RuntimeError, match="bad data"):
         dashboard_widget(fetch_fn=broken)
+
+
+def test_arm_colours_stay_the_same_from_one_refresh_to_the_next():
+    # The traffic plot has no legend: the table's swatches name its colours, so arm k must
+    # keep colour Ck however often the dashboard is refreshed.
+    from matplotlib.colors import to_hex
+
+    stats, timeline = fake_data()
+    names = ["a", "b", "c"]
+    stats["arms"] = [dict(stats["arms"][0], name=n) for n in names]
+    timeline = dict(timeline, arms=names, decisions=[[5, 3, 2], [4, 4, 2]])
+    w = dashboard_widget(fetch_fn=lambda: (stats, timeline))
+    expected = [to_hex(f"C{k}") for k in range(3)]
+    for _ in range(3):
+        traffic = w.figure.figure.axes[0]
+        assert [to_hex(c.get_facecolor()[0]) for c in traffic.collections] == expected
+        for color in expected:
+            assert f"background:{color}" in w.summary.value
+        assert traffic.get_legend() is None
+        w.refresh()

@@ -63,10 +63,11 @@ def _time_axis(seconds):
     return seconds, "seconds"
 
 
-def plot_traffic(timeline, ax=None):
+def plot_traffic(timeline, ax=None, *, legend=True):
     """Share of decisions per arm in each time bucket, stacked (traffic allocation).
 
-    Buckets without any decision (the service was down, or idle) are left blank.
+    Buckets without any decision (the service was down, or idle) are left blank. Without
+    ``legend`` the arms are coloured C0, C1, ... in order, for a table to name.
     """
     ax = new_axes(ax)
     shares = traffic_shares(timeline)
@@ -86,7 +87,7 @@ def plot_traffic(timeline, ax=None):
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of decisions")
     ax.set_title("Traffic allocation over time")
-    if shares.shape[0]:
+    if shares.shape[0] and legend:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize="x-small")
     return ax
 
@@ -177,7 +178,7 @@ def _summary_html(stats, colors=None):
 
 # Fixed places of the widget's three plots (left, bottom, width, height in figure fractions):
 # no layout engine and no new axes per refresh keeps a refresh cheap.
-_WIDGET_AXES = ((0.06, 0.36, 0.25, 0.5), (0.49, 0.36, 0.2, 0.5), (0.855, 0.36, 0.125, 0.5))
+_WIDGET_AXES = ((0.06, 0.36, 0.23, 0.5), (0.49, 0.36, 0.17, 0.5), (0.83, 0.36, 0.14, 0.5))
 
 
 def _empty(ax):
@@ -186,6 +187,7 @@ def _empty(ax):
     for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.texts]:
         artist.remove()
     ax.containers.clear()
+    ax.set_prop_cycle(None)  # arm k keeps colour Ck from one refresh to the next
     if ax.get_legend() is not None:
         ax.get_legend().remove()
     ax.yaxis.set_inverted(False)  # the plots invert it again
@@ -248,15 +250,14 @@ def dashboard_widget(url=None, *, fetch_fn=None, figsize=(10, 3.6), dpi=80):
             stats, timeline = fetch_fn()
         for ax in axes:
             _empty(ax)
-        plot_traffic(timeline, axes[0])
-        plot_conversion(stats, axes[1])
-        plot_freshness(stats, axes[2])
         # The table's colour swatches name the traffic plot's colours: a legend there would
         # cost 15-20 ms a refresh.
+        plot_traffic(timeline, axes[0], legend=False)
+        plot_conversion(stats, axes[1])
+        plot_freshness(stats, axes[2])
         colors = [to_hex(c.get_facecolor()[0]) for c in axes[0].collections]
-        if axes[0].get_legend() is not None:
-            axes[0].get_legend().remove()
         for k, ax in enumerate(axes):  # sizes that fit the 800-pixel picture
+            ax.locator_params(axis="x", nbins=4 if k == 2 else 5)  # each tick label costs a refresh
             # a fixed title place: finding one clear of the tick labels costs 15 ms a refresh
             ax.set_title(ax.get_title(), fontsize=9, y=1.02)
             ax.xaxis.label.set_fontsize(7 if k == 0 else 8)
