@@ -21,7 +21,7 @@ from ..environments import SOURCE_RATES, BernoulliBandit
 from ..policies import BetaBernoulliTS
 from ..posteriors import BetaPosterior
 from ..scores import argmax_random, thompson_scores
-from ._base import FigureImage
+from ._base import FigureImage, swatch_html
 
 __all__ = ["ts_stepper", "TSStepper"]
 
@@ -192,14 +192,24 @@ def _draw(fig_image, state, labels, show_truth):
     else:
         ax.set_title(f"Round {state.round}: one sample per posterior (dots); the highest "
                      f"(star) chooses {labels[chosen]}", fontsize="medium")
-    note = "posteriors sampled this round"
-    if show_truth:
-        note += "\n(triangles: true rates)"
-    ax.legend(fontsize="x-small", loc="upper right", title=note, title_fontsize="x-small")
+    # No legend (it cost a third of a redraw): the table below names the colours and says
+    # what the marks are.
     fig_image.render()
 
 
-def _summary_html(state, labels):
+def _key_html(state, show_truth):
+    """What the picture's marks mean (the picture has no legend)."""
+    text = ("Curves: each arm's posterior before this round. Dots: the sample drawn from each; "
+            "the highest (star) is the arm chosen, drawn thicker, and its dashed curve is "
+            "its posterior after the reward.")
+    if not state.arms:
+        text = "Curves: each arm's prior. Press step to draw one sample from each."
+    if show_truth:
+        text += " Triangles on the axis: the true rates."
+    return f"<small>{text}</small>"
+
+
+def _summary_html(state, labels, show_truth=True):
     post = state.posterior()
     if state.arms:
         arm, reward = state.arms[-1], state.rewards[-1]
@@ -209,20 +219,22 @@ def _summary_html(state, labels):
         arm = None
         head = "<b>Round 0</b>: nothing pulled yet; every arm has its prior."
     cells = "".join(f"<th style='padding:0 8px'>{h}</th>" for h in
-                    ("arm", "true rate", "pulls", "successes", "alpha", "beta",
+                    ("arm (colour in the picture)", "true rate", "pulls", "successes", "alpha", "beta",
                      "posterior mean", "sample this round"))
     rows = [f"<tr>{cells}</tr>"]
     counts, succ = state.counts, state.successes
     for k in range(state.n_arms):
         sample = "" if state.samples is None else f"{state.samples[k]:.3f}"
         style = " style='font-weight:bold'" if k == arm else ""
-        vals = (html.escape(labels[k]), f"{state.rates[k]:.3f}", f"{counts[k]:d}",
+        vals = (swatch_html(f"C{k % 10}") + html.escape(labels[k]), f"{state.rates[k]:.3f}",
+                f"{counts[k]:d}",
                 f"{succ[k]:g}", f"{post.alpha[k]:g}", f"{post.beta[k]:g}",
                 f"{post.mean[k]:.3f}", sample)
         rows.append(f"<tr{style}>" + "".join(f"<td style='padding:0 8px'>{v}</td>" for v in vals)
                     + "</tr>")
     total = f"Total pulls {int(counts.sum())}, total reward {float(succ.sum()):g}."
-    return f"<div>{head}<br>{total}<table>{''.join(rows)}</table></div>"
+    return (f"<div>{head}<br>{total}<table>{''.join(rows)}</table>"
+            f"{_key_html(state, show_truth)}</div>")
 
 
 def ts_stepper(rates=SOURCE_RATES, *, alpha0=1.0, beta0=1.0, rng=0, labels=None,
@@ -273,7 +285,7 @@ def ts_stepper(rates=SOURCE_RATES, *, alpha0=1.0, beta0=1.0, rng=0, labels=None,
 
     def redraw():
         _draw(fig, state, labels, show_truth)
-        summary.value = _summary_html(state, labels)
+        summary.value = _summary_html(state, labels, show_truth)
 
     def stepper(n):
         def on_click(_button=None):
