@@ -8,10 +8,13 @@ The world is the notebook's in miniature: arm 0 leads until half way; at the cha
 gap between them hands the lead to arm 1 (a change of 0 is a world that never changes; a
 negative change makes the leader stronger). A small simulation (600 steps, 60 runs by default) is
 run with :func:`bandit_lab.simulate` for the one policy a control concerns: the window
-re-runs sliding-window TS only, the discount discounted TS only, the change all three.
-Results are cached by control values, so returning to a setting only redraws. With the
-defaults a redraw that re-runs one policy costs well under 0.1 s of CPU, one that re-runs
-all three about twice that, and a cached one about 0.04 s (drawing only).
+re-runs sliding-window TS only, the discount discounted TS only. Plain TS depends on the
+change alone, so it is simulated for every value of the change slider when the widget is
+built (about 0.3 s); the change then re-runs the other two. Results are cached by control
+values, so returning to a setting only redraws. ``python benchmarks/bench_widgets.py
+--only forgetting_explorer`` measures it: on the development machine a change of window
+or discount took 40-70 ms of CPU, a change of the change 70-95 ms, a cached redraw
+about 20 ms.
 """
 from __future__ import annotations
 
@@ -231,8 +234,8 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
         The change slider's step.
     n_steps, n_runs : int
         Size of each simulation (the change comes at ``n_steps // 2``). The defaults keep
-        a redraw that re-runs one policy near 0.1 s; a window of ``n_steps`` or more
-        never forgets anything, so it is plain TS.
+        every redraw under 0.1 s (see the module's notes); a window of ``n_steps`` or
+        more never forgets anything, so it is plain TS.
     rng : None, int or numpy.random.Generator
         Seed of every simulation.
 
