@@ -67,8 +67,8 @@ def test_summary_numbers_equal_a_recomputation_with_the_same_seed():
 @pytest.mark.parametrize("control, value, simulated, changed", [
     ("window", 100, 1, ["sliding-window TS"]),
     ("gamma", 0.8, 1, ["discounted TS"]),
-    # plain TS was simulated for every value of the change slider when the widget was built
-    ("change", 0.1, 2, list(POLICY_NAMES)),
+    # every value of the change slider was simulated for the starting settings at build
+    ("change", 0.1, 0, list(POLICY_NAMES)),
 ])
 def test_each_control_re_runs_what_it_concerns_and_redraws(control, value, simulated, changed):
     w = small()
@@ -126,14 +126,19 @@ def test_no_forgetting_is_plain_ts():
     assert "sliding-window TS (window 300)" in w.summary.value
 
 
-def test_plain_ts_is_ready_for_every_value_of_the_change_slider():
+def test_every_value_of_the_change_slider_is_ready_for_the_starting_settings():
     w = small()  # change slider: -0.2 to 0.4 in steps of 0.1, seven values
-    assert w.state.simulated == 7 + 2
+    assert w.state.simulated == 7 * 3
     for change in (-0.2, -0.1, 0.0, 0.1, 0.2, 0.4):
-        before = w.state.simulated
         w.controls["change"].value = change
-        assert w.state.simulated == before + 2  # sliding-window and discounted TS only
+    assert w.state.simulated == 7 * 3  # no simulation at all
     check_rows(w, 30, 0.95, 0.4)
+    w.controls["window"].value = 100   # one new simulation: sliding-window TS at 0.4
+    assert w.state.simulated == 7 * 3 + 1
+    for k, change in enumerate((0.0, 0.1, 0.2)):
+        w.controls["change"].value = change  # plain and discounted TS are ready
+        assert w.state.simulated == 7 * 3 + 2 + k
+    check_rows(w, 100, 0.95, 0.2)
 
 
 def test_a_fine_change_slider_is_not_simulated_ahead():
@@ -144,7 +149,7 @@ def test_a_fine_change_slider_is_not_simulated_ahead():
 def test_settings_seen_before_come_from_the_cache():
     w = small()
     sims = w.state.simulated
-    assert sims == 7 + 2
+    assert sims == 7 * 3
     w.controls["window"].value = 100
     w.controls["window"].value = 30
     w.controls["gamma"].value = 0.99
