@@ -63,3 +63,22 @@ def test_unpinned_labels_are_laid_out_by_matplotlib():
     ax.set_ylabel("regret")
     fi.render()
     assert ax.yaxis._autolabelpos
+
+
+def test_text_bitmaps_kept_between_draws_give_matplotlibs_own_pixels():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fi, ax = _figure()
+    ax.set_title("a title", fontsize="medium")
+    ax.text(0.3, 40, "rotated", rotation=33, fontsize=13)
+    ax.text(0.6, 20, "$x^2$ mathtext")  # drawn without the cache
+    for top in (90, 150, 90):  # tick labels come and go; "0" .. "80" come back from the cache
+        ax.set_ylim(0, top)
+        fi.render()
+        ours = _pixels(fi)
+        plain = FigureCanvasAgg(fi.figure)
+        plain.draw()
+        theirs = np.asarray(plain.buffer_rgba())[..., :3]
+        fi.figure.set_canvas(fi.canvas)
+        assert np.array_equal(ours, theirs)
+    assert len(fi.canvas.get_renderer()._texts) > 5

@@ -6,12 +6,13 @@ changed when a control moved.
 """
 from __future__ import annotations
 
+import math
 import struct
 import zlib
 
 import ipywidgets as W
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
@@ -41,6 +42,57 @@ def png_bytes(rgba, level=1):
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8-bit RGBA
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
             + chunk(b"IDAT", zlib.compress(raw.tobytes(), level)) + chunk(b"IEND", b""))
+
+
+class _TextCachingRenderer(RendererAgg):
+    """Agg, keeping the bitmap of every plain text it has drawn.
+
+    A widget redraws the same tick labels, titles and names again and again; laying their
+    glyphs out and rasterising them with FreeType is most of the cost of drawing text. The
+    bitmap of a string does not depend on where or at what angle it is drawn (Agg draws it
+    at angle 0 and rotates the raster), so the cached one gives the same pixels.
+    """
+
+    _MAX_TEXTS = 2000
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._texts = {}
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if ismath:
+            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        flags, antialiased = get_hinting_flag(), bool(gc.get_antialiased())
+        key = (s, tuple(prop.get_family()), prop.get_style(), prop.get_variant(),
+               prop.get_weight(), prop.get_stretch(), prop.get_size_in_points(),
+               prop.get_file(), flags, antialiased)
+        hit = self._texts.get(key)
+        if hit is None:  # what RendererAgg.draw_text does, keeping the result
+            font = self._prepare_font(prop)
+            font.set_text(s, 0, flags=flags)
+            font.draw_glyphs_to_bitmap(antialiased=antialiased)
+            xo, yo = font.get_bitmap_offset()
+            hit = (np.array(font.get_image(), dtype=np.uint8), font.get_descent() / 64.0,
+                   xo / 64.0, yo / 64.0)
+            if len(self._texts) >= self._MAX_TEXTS:
+                self._texts.clear()
+            self._texts[key] = hit
+        image, descent, xo, yo = hit
+        x = round(x + xo + descent * math.sin(math.radians(angle)))
+        y = round(y + yo + descent * math.cos(math.radians(angle)))
+        self._renderer.draw_text_image(image, x, y + 1, angle, gc)
+
+
+class _Canvas(FigureCanvasAgg):
+    """The Agg canvas, with a renderer that keeps the bitmaps of the texts it draws."""
+
+    def get_renderer(self):
+        w, h = self.figure.bbox.size
+        key = (w, h, self.figure.dpi)
+        if getattr(self, "_renderer_key", None) != key:
+            self.renderer = _TextCachingRenderer(w, h, self.figure.dpi)
+            self._renderer_key = key
+        return self.renderer
 
 
 def swatch_html(color, *, dashed=False):
@@ -76,7 +128,7 @@ class FigureImage:
         # layout=None: fixed margins. "constrained" looks tidier but roughly doubles the
         # cost of every redraw, which a slider feels.
         self.figure = Figure(figsize=figsize, dpi=dpi, layout=layout)
-        self.canvas = FigureCanvasAgg(self.figure)
+        self.canvas = _Canvas(self.figure)
         self.image = W.Image(format="png")
         self.pin_labels = bool(pin_labels)
         self._pins = {}  # (axes, "x" or "y") -> label position in axes coordinates
