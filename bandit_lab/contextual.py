@@ -32,6 +32,7 @@ from scipy import linalg as _linalg
 from scipy import stats as _stats
 from scipy.special import expit as _sigmoid
 
+from . import _state as _saved
 from ._rng import resolve_rng
 from ._validation import check_arm, check_int, check_positive, check_probability, check_reward
 from .linear_posterior import GaussianLinearPosterior
@@ -51,7 +52,6 @@ __all__ = [
 ]
 
 _REGISTRY: dict[str, type] = {}
-_STATE_FORMAT = 1
 
 
 # ---------------------------------------------------------------------------------------
@@ -357,42 +357,21 @@ class ContextualPolicy:
     # -- state as plain data ------------------------------------------------------------
     def get_state(self):
         """Everything needed to rebuild this policy, as JSON-ready plain data."""
-        return {
-            "format": _STATE_FORMAT,
-            "policy": type(self).__name__,
-            "params": self.get_params(),
-            "state": {name: getattr(self, name).tolist() for name in self._state_names},
-        }
+        return _saved.dump(self, self._state())
 
     def to_json(self):
         return json.dumps(self.get_state())
 
     @classmethod
     def from_state(cls, state, *, rng=None):
-        """Rebuild a policy saved by :meth:`get_state` (or its JSON text)."""
-        if isinstance(state, (str, bytes)):
-            state = json.loads(state)
-        if not isinstance(state, dict) or not {"format", "policy", "params", "state"} <= set(state):
-            raise ValueError("state must be a dict made by ContextualPolicy.get_state(), with keys "
-                             "'format', 'policy', 'params' and 'state'.")
-        if state["format"] != _STATE_FORMAT:
-            raise ValueError(f"state['format'] == {state['format']!r}, must be {_STATE_FORMAT}.")
-        target = _REGISTRY.get(state["policy"])
-        if target is None or not issubclass(target, cls):
-            raise ValueError(f"state['policy'] == {state['policy']!r}, must be one of "
-                             f"{sorted(n for n, c in _REGISTRY.items() if issubclass(c, cls))}.")
+        """Rebuild a policy saved by :meth:`get_state` (or its JSON text); the class it
+        names must be ``cls`` or one of its subclasses."""
+        state = _saved.open_envelope(state, made_by="ContextualPolicy")
+        target = _saved.pick_class(state, {name: c for name, c in _REGISTRY.items()
+                                           if issubclass(c, cls) and not name.startswith("_")})
         params = dict(state["params"])
         policy = target(params.pop("n_arms"), params.pop("n_features"), rng=rng, **params)
-        fresh = policy.initial_state(())
-        arrays = {}
-        for key in target._state_names:
-            arr = np.asarray(state["state"][key], dtype=fresh[key].dtype)
-            if arr.shape != fresh[key].shape:
-                raise ValueError(f"state['state'][{key!r}] has shape {arr.shape}, "
-                                 f"must be {fresh[key].shape}.")
-            if not np.isfinite(arr).all():
-                raise ValueError(f"state['state'][{key!r}] contains a value that is not finite.")
-            arrays[key] = arr
+        arrays = _saved.load_arrays(policy, state["state"], target._state_names)
         for k, c in enumerate(arrays["cov_"]):
             try:
                 np.linalg.cholesky(c)

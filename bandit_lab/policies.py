@@ -12,10 +12,12 @@ JSON-serialisable state, and a stream of random numbers of their own.
 """
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
 
+from . import _state as _saved
 from . import scores as _scores
 from ._rng import resolve_rng
 from ._validation import (check_arm, check_int, check_positive, check_probability,
@@ -25,7 +27,9 @@ from .posteriors import BetaPosterior
 __all__ = ["Policy", "BetaBernoulliTS", "EpsilonGreedy", "UCB1", "Softmax", "KLUCB"]
 
 _REGISTRY: dict[str, type] = {}
-_STATE_FORMAT = 1
+# Modules that define policies too: from_state imports them, so that a saved policy of any
+# class can be rebuilt in a process that has not imported them yet.
+_POLICY_MODULES = ("bandit_lab.nonstationary", "bandit_lab.production")
 
 
 class Policy:
@@ -109,42 +113,23 @@ class Policy:
     # -- state as plain data -------------------------------------------------------------
     def get_state(self):
         """Everything needed to rebuild this policy, as JSON-ready plain data."""
-        return {
-            "format": _STATE_FORMAT,
-            "policy": type(self).__name__,
-            "params": self.get_params(),
-            "state": {name: getattr(self, name).tolist() for name in self._state_names},
-        }
+        return _saved.dump(self, self._state())
 
     def to_json(self):
         return json.dumps(self.get_state())
 
     @classmethod
     def from_state(cls, state, *, rng=None):
-        """Rebuild a policy saved by :meth:`get_state` (or its JSON text)."""
-        if isinstance(state, (str, bytes)):
-            state = json.loads(state)
-        if not isinstance(state, dict) or "policy" not in state:
-            raise ValueError("state must be a dict made by Policy.get_state(), with keys "
-                             "'format', 'policy', 'params' and 'state'.")
-        if state.get("format") != _STATE_FORMAT:
-            raise ValueError(f"state['format'] == {state.get('format')!r}, must be {_STATE_FORMAT}.")
-        name = state["policy"]
-        target = _REGISTRY.get(name)
-        if target is None or not issubclass(target, cls):
-            raise ValueError(f"state['policy'] == {name!r}, must be one of {sorted(_REGISTRY)}.")
+        """Rebuild a policy saved by :meth:`get_state` (or its JSON text); the class it
+        names must be ``cls`` or one of its subclasses."""
+        state = _saved.open_envelope(state, made_by="Policy")
+        for module in _POLICY_MODULES:  # defined elsewhere, imported lazily by bandit_lab
+            importlib.import_module(module)
+        target = _saved.pick_class(state, {name: c for name, c in _REGISTRY.items()
+                                           if issubclass(c, cls) and not name.startswith("_")})
         params = dict(state["params"])
-        n_arms = params.pop("n_arms")
-        policy = target(n_arms, rng=rng, **params)
-        arrays = {}
-        for key in target._state_names:
-            fresh = getattr(policy, key)
-            arr = np.asarray(state["state"][key], dtype=fresh.dtype)
-            if arr.shape != fresh.shape:
-                raise ValueError(f"state['state'][{key!r}] has shape {arr.shape}, "
-                                 f"must be {fresh.shape}.")
-            arrays[key] = arr
-        policy._set_state(arrays)
+        policy = target(params.pop("n_arms"), rng=rng, **params)
+        policy._set_state(_saved.load_arrays(policy, state["state"], target._state_names))
         return policy
 
     def __repr__(self):

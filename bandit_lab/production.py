@@ -41,6 +41,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _state as _saved
 from . import scores as _scores
 from ._rng import resolve_rng
 from ._validation import check_arm, check_int, check_positive, check_probability, check_reward
@@ -61,7 +62,6 @@ __all__ = [
     "add_arm",
 ]
 
-_STATE_FORMAT = 1
 
 
 # ---------------------------------------------------------------------------------------
@@ -108,30 +108,14 @@ def _per_arm(name, values, n_arms, *, positive=True):
 
 def _load_state(cls, state):
     """Parse and check the envelope written by ``get_state``; return (params, arrays)."""
-    if isinstance(state, (str, bytes)):
-        state = json.loads(state)
-    if not isinstance(state, dict) or not {"format", "policy", "params", "state"} <= set(state):
-        raise ValueError(f"state must be a dict made by {cls.__name__}.get_state(), with keys "
-                         "'format', 'policy', 'params' and 'state'.")
-    if state["format"] != _STATE_FORMAT:
-        raise ValueError(f"state['format'] == {state['format']!r}, must be {_STATE_FORMAT}.")
-    if state["policy"] != cls.__name__:
-        raise ValueError(f"state['policy'] == {state['policy']!r}, must be {cls.__name__!r}.")
+    state = _saved.open_envelope(state, made_by=cls.__name__)
+    _saved.pick_class(state, {cls.__name__: cls})
     return dict(state["params"]), state["state"]
 
 
 def _set_arrays(policy, arrays):
-    for key in policy._state_names:
-        fresh = np.asarray(getattr(policy, key))
-        if key not in arrays:
-            raise ValueError(f"state['state'] lacks {key!r}, must hold {list(policy._state_names)}.")
-        arr = np.asarray(arrays[key], dtype=float)
-        if arr.shape != fresh.shape:
-            raise ValueError(f"state['state'][{key!r}] has shape {arr.shape}, must be {fresh.shape}.")
-        if not np.isfinite(arr).all():
-            raise ValueError(f"state['state'][{key!r}] holds a value that is not finite, "
-                             "must be finite numbers.")
-        setattr(policy, key, arr.copy() if arr.ndim else float(arr))
+    for key, arr in _saved.load_arrays(policy, arrays, policy._state_names).items():
+        setattr(policy, key, arr if arr.ndim else float(arr))
 
 
 # ---------------------------------------------------------------------------------------
@@ -429,8 +413,7 @@ class MultiObjectiveTS:
     # -- state as plain data -------------------------------------------------------------
     def get_state(self):
         """Everything needed to rebuild this policy, as JSON-ready plain data."""
-        return {"format": _STATE_FORMAT, "policy": type(self).__name__, "params": self.get_params(),
-                "state": {name: getattr(self, name).tolist() for name in self._state_names}}
+        return _saved.dump(self, {name: getattr(self, name) for name in self._state_names})
 
     def to_json(self):
         return json.dumps(self.get_state())
@@ -636,9 +619,8 @@ class BudgetedTS:
     # -- state as plain data -------------------------------------------------------------
     def get_state(self):
         """Everything needed to rebuild this policy (budget spent included), as plain data."""
-        return {"format": _STATE_FORMAT, "policy": type(self).__name__, "params": self.get_params(),
-                "state": {"alpha_": self.alpha_.tolist(), "beta_": self.beta_.tolist(),
-                          "pulls_": self.pulls_.tolist(), "spent_": float(self.spent_)}}
+        return _saved.dump(self, {"alpha_": self.alpha_, "beta_": self.beta_,
+                                  "pulls_": self.pulls_, "spent_": float(self.spent_)})
 
     def to_json(self):
         return json.dumps(self.get_state())

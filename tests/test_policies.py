@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from bandit_lab import (KLUCB, UCB1, BernoulliBandit, BetaBernoulliTS, EpsilonGreedy, Policy,
-                        Softmax, cumulative_regret, run_policy, simulate)
+                        SlidingWindowTS, Softmax, cumulative_regret, run_policy, simulate)
 from bandit_lab.scores import klucb_scores, ucb1_scores
 from bandit_lab._special import bernoulli_kl
 
@@ -50,6 +50,22 @@ def test_state_round_trips_through_json(make):
     assert type(p).from_state(p.to_json()).get_state() == p.get_state()
 
 
+def test_a_saved_policy_of_any_module_comes_back_in_a_fresh_process():
+    # bandit_lab imports some modules only when first used; from_state must not depend on
+    # whether the process has used them yet (a service restarting from saved JSON has not).
+    import subprocess
+    import sys
+
+    from bandit_lab.production import PerArmPriorTS
+
+    saved = PerArmPriorTS(2, alpha0=[1.0, 3.0]).update(1, 1.0).to_json()
+    code = ("import sys, bandit_lab; p = bandit_lab.Policy.from_state(sys.stdin.read()); "
+            "print(type(p).__name__, p.alpha_.tolist())")
+    out = subprocess.run([sys.executable, "-c", code], input=saved, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.split() == ["PerArmPriorTS", "[1.0,", "4.0]"]  # prior 3 + one success
+
+
 def test_from_state_refuses_garbage():
     good = BetaBernoulliTS(2).get_state()
     with pytest.raises(ValueError, match="state\\['policy'\\] == 'Nope'"):
@@ -58,8 +74,21 @@ def test_from_state_refuses_garbage():
         Policy.from_state({**good, "state": {"alpha_": [1, 2, 3], "beta_": [1, 1]}})
     with pytest.raises(ValueError, match="format"):
         Policy.from_state({**good, "format": 99})
-    with pytest.raises(ValueError, match="must be one of"):
+    with pytest.raises(ValueError, match="== 'BetaBernoulliTS', must be 'UCB1'"):
         UCB1.from_state(good)  # a TS state is not a UCB1
+    with pytest.raises(ValueError, match="== 'UCB1', must be one of \\['BetaBernoulliTS', "
+                                         "'PerArmPriorTS'\\]"):
+        BetaBernoulliTS.from_state({**good, "policy": "UCB1"})  # it or a subclass
+    with pytest.raises(ValueError, match="'alpha_'\\] holds a value that is not finite"):
+        Policy.from_state({**good, "state": {"alpha_": [1, float("nan")], "beta_": [1, 1]}})
+    with pytest.raises(ValueError, match="lacks 'beta_'"):
+        Policy.from_state({**good, "state": {"alpha_": [1, 2]}})
+    windowed = SlidingWindowTS(2, window=3).get_state()
+    windowed["state"]["n_seen_"] = 1.5  # a count of observations
+    with pytest.raises(ValueError, match="'n_seen_'\\] holds a fraction"):
+        Policy.from_state(windowed)
+    with pytest.raises(ValueError, match="state is not valid JSON"):
+        Policy.from_state("{not json")
 
 
 @pytest.mark.parametrize("make", ALL)
