@@ -104,7 +104,7 @@ class SlidingWindowTS(_OrderedBeta):
 
     def update_state(self, state, arms, rewards, runs=None):
         seen = state["n_seen_"]
-        if runs is None and np.ndim(arms) == 1 and (seen == seen.flat[0]).all():
+        if runs is None and np.ndim(arms) == 1 and seen.size and (seen == seen.flat[0]).all():
             # The simulator's usual step: every run has seen as many observations, so the
             # oldest one sits in the same slot of every run's window (plain slicing).
             self._update_one_slot(state, np.asarray(arms), np.asarray(rewards, dtype=float),

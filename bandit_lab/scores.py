@@ -87,8 +87,8 @@ def ucb1_scores(counts, sums, t):
     counts = np.asarray(counts, dtype=float)
     t = np.asarray(t, dtype=float)[..., None]
     pulled = counts > 0
-    scores = np.divide(2.0 * np.log(np.maximum(t, 1.0)), counts,
-                       out=np.full(np.broadcast_shapes(t.shape, counts.shape), np.inf),
+    shape = np.broadcast_shapes(t.shape, counts.shape, np.shape(sums))
+    scores = np.divide(2.0 * np.log(np.maximum(t, 1.0)), counts, out=np.full(shape, np.inf),
                        where=pulled)
     np.sqrt(scores, out=scores)
     scores += _means(counts, sums)  # inf + a finite mean stays inf

@@ -108,14 +108,15 @@ def plot_conversion(stats, ax=None, *, legend=True):
     hi = np.array([a["conversion_high"] for a in arms])
     if not has_posterior:  # no model interval for the rate: show how sure the data alone is
         center = np.where(np.isnan(obs), (lo + hi) / 2, obs)
-        ax.errorbar(center, y - off, xerr=np.vstack([center - lo, hi - center]), fmt="none", ecolor="C0",
-                    capsize=3)
-    ax.plot(obs, y - off, "o", color="C0", label="observed conversion (successes / rewards)")
+        ax.errorbar(center, y - off, xerr=np.vstack([center - lo, hi - center]), fmt="none",
+                    ecolor="k", capsize=3)
+    # Black and grey marks: the arm colours C0, C1, ... belong to the traffic plot.
+    ax.plot(obs, y - off, "o", color="k", label="observed conversion (successes / rewards)")
     if has_posterior:
         mean = np.array([a["mean"] for a in arms])
         plo = np.array([a["low"] for a in arms])
         phi = np.array([a["high"] for a in arms])
-        ax.errorbar(mean, y + off, xerr=np.vstack([mean - plo, phi - mean]), fmt="s", color="C1",
+        ax.errorbar(mean, y + off, xerr=np.vstack([mean - plo, phi - mean]), fmt="s", color="0.55",
                     capsize=3, label=f"posterior mean, {level:.0%} credible interval")
     ax.set_yticks(y)
     ax.set_yticklabels([f"{a['name']} (n={a['rewards']})" for a in arms], fontsize="small")
@@ -131,10 +132,11 @@ def plot_conversion(stats, ax=None, *, legend=True):
 def conversion_key(stats):
     """What the marks of :func:`plot_conversion` mean, as a sentence (for a caption)."""
     if all("mean" in a for a in stats["arms"]):
-        return (f"Conversion per arm: dots, observed conversion (successes / rewards); squares "
-                f"and bars, posterior mean and {stats.get('level', 0.95):.0%} credible interval.")
-    return ("Conversion per arm: dots, observed conversion (successes / rewards), with the "
-            f"{stats.get('level', 0.95):.0%} interval its rewards alone support.")
+        return (f"Conversion per arm: black dots, observed conversion (successes / rewards); "
+                f"grey squares and bars, posterior mean and {stats.get('level', 0.95):.0%} "
+                "credible interval.")
+    return ("Conversion per arm: black dots, observed conversion (successes / rewards), with "
+            f"the {stats.get('level', 0.95):.0%} interval its rewards alone support.")
 
 
 def plot_freshness(stats, ax=None, *, now=None):

@@ -12,7 +12,10 @@ import zlib
 
 import ipywidgets as W
 import numpy as np
+from matplotlib import rcParams
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
+from matplotlib.font_manager import fontManager
+from matplotlib.transforms import IdentityTransform, blended_transform_factory
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
@@ -28,9 +31,10 @@ def png_bytes(rgba, level=1):
     True
     """
     rgba = np.asarray(rgba)
-    if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
+    if (rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4
+            or rgba.shape[0] == 0 or rgba.shape[1] == 0):
         raise ValueError(f"rgba has dtype {rgba.dtype} and shape {rgba.shape}, must be uint8 "
-                         "of shape (height, width, 4).")
+                         "of shape (height, width, 4) with height and width >= 1.")
     height, width, _ = rgba.shape
     raw = np.zeros((height, 4 * width + 1), dtype=np.uint8)  # each row: filter 0, pixels
     raw[:, 1:] = rgba.reshape(height, -1)
@@ -63,9 +67,11 @@ class _TextCachingRenderer(RendererAgg):
         if ismath:
             return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
         flags, antialiased = get_hinting_flag(), bool(gc.get_antialiased())
-        key = (s, tuple(prop.get_family()), prop.get_style(), prop.get_variant(),
-               prop.get_weight(), prop.get_stretch(), prop.get_size_in_points(),
-               prop.get_file(), flags, antialiased)
+        # Everything the bitmap depends on: the font files the properties resolve to (so a
+        # change of rcParams["font.sans-serif"] is seen), size, hinting and kerning.
+        key = (s, tuple(fontManager._find_fonts_by_props(prop)), prop.get_size_in_points(),
+               flags, antialiased, rcParams["text.hinting_factor"],
+               rcParams["text.kerning_factor"])
         hit = self._texts.get(key)
         if hit is None:  # what RendererAgg.draw_text does, keeping the result
             font = self._prepare_font(prop)
@@ -131,7 +137,7 @@ class FigureImage:
         self.canvas = _Canvas(self.figure)
         self.image = W.Image(format="png")
         self.pin_labels = bool(pin_labels)
-        self._pins = {}  # (axes, "x" or "y") -> label position in axes coordinates
+        self._pins = {}  # (axes, "x" or "y") -> (label position in axes coordinates, side)
         self.renders = 0
 
     def _pin_labels(self, new_ones=True):
@@ -142,8 +148,18 @@ class FigureImage:
         for ax in self.figure.axes:
             for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
                 key = (ax, name)
+                side = axis.get_label_position()
+                if key in self._pins and self._pins[key][1] != side:
+                    # The label moved to the other side (ax.clear() puts it back on the
+                    # left or bottom): let matplotlib lay it out again, as a new axis would.
+                    del self._pins[key]
+                    axis._autolabelpos = True
+                    axis.label.set_transform(
+                        blended_transform_factory(ax.transAxes, IdentityTransform())
+                        if name == "x" else
+                        blended_transform_factory(IdentityTransform(), ax.transAxes))
                 if key in self._pins:
-                    axis.set_label_coords(*self._pins[key])
+                    axis.set_label_coords(*self._pins[key][0])
                     continue
                 label = axis.label
                 if not new_ones or not label.get_text() or not axis._autolabelpos:
@@ -153,8 +169,8 @@ class FigureImage:
                     ticks = axis.get_ticklabels()
                     shift = 0.6 * (ticks[0].get_size() if ticks else 10) * self.figure.dpi / 72
                     x -= shift if axis.get_label_position() == "left" else -shift
-                self._pins[key] = tuple(ax.transAxes.inverted().transform((x, y)))
-                axis.set_label_coords(*self._pins[key])
+                self._pins[key] = (tuple(ax.transAxes.inverted().transform((x, y))), side)
+                axis.set_label_coords(*self._pins[key][0])
                 new = True
         return new
 

@@ -3,8 +3,9 @@
 Taught in notebooks/04_comparing_strategies.ipynb.
 
 A small comparison (100 runs by default) is re-run with :func:`bandit_lab.simulate`
-whenever a rate changes, and its regret curves are redrawn (the curves and legend of
-:func:`bandit_lab.plotting.plot_regret`, with artists that move rather than being remade). Results
+whenever a rate changes, and its regret curves are redrawn (the curves and bands of
+:func:`bandit_lab.plotting.plot_regret`, with artists that move rather than being remade;
+the table under the figure names their colours). Results
 are cached per policy and per set of rates: a run to horizon T holds every shorter horizon
 too (the first t steps of a simulation do not depend on how long it goes on), so moving the
 horizon down, or back to rates already seen, only redraws.
@@ -173,21 +174,19 @@ def _draw(picture, results, log_x):
             ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
             ax.locator_params(axis="x", nbins=6)  # as CurvesPicture set it
         ax.xaxis.set_minor_locator(ticker.NullLocator())
-    curves, labels, top = {}, {}, 1.0
+    curves, top = {}, 1.0
     for name, hist in results.items():
         reg = cumulative_regret(hist)
         lo, hi = np.percentile(reg, (10, 90), axis=0)
         curves[name] = (reg.mean(axis=0), lo, hi)
-        labels[name] = f"{name} (mean of {reg.shape[0]} runs)"
         top = max(top, float(hi[-1]))
     hist = next(iter(results.values()))
     t = np.arange(1, hist.n_steps + 1)
     c = lai_robbins_constant(hist.mean_rewards[-1])
-    labels["Lai-Robbins"] = f"Lai-Robbins asymptote {c:.1f} log t"
     # Keep the policies readable when the asymptote C log t runs far above them.
     top = max(top, min(c * np.log(hist.n_steps), 3 * top))
     picture.draw(t, curves, xlim=(1, hist.n_steps) if log_x else (0, hist.n_steps),
-                 labels=labels, extra={"Lai-Robbins": (t, c * np.log(t))}, top=1.08 * top,
+                 extra={"Lai-Robbins": (t, c * np.log(t))}, top=1.08 * top,
                  title=f"Cumulative regret, mean of {hist.n_runs} runs (band: 10th-90th "
                        f"percentile); dashed: {c:.1f} log t (Lai-Robbins)")
 

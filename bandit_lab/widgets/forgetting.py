@@ -233,8 +233,9 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
         The change slider's step.
     n_steps, n_runs : int
         Size of each simulation (the change comes at ``n_steps // 2``). The defaults keep
-        every redraw under 0.1 s (see the module's notes); a window of ``n_steps`` or
-        more never forgets anything, so it is plain TS.
+        every redraw under 0.1 s on the development machine (``benchmarks/bench_widgets.py``
+        measures it); a window of ``n_steps`` or more never forgets anything, so it is
+        plain TS.
     rng : None, int or numpy.random.Generator
         Seed of every simulation.
 
@@ -291,7 +292,7 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
     # Every value of the change slider, simulated now for the starting window and discount
     # (13 values by default: 1.4-1.7 s here). Plain TS depends on the change alone, so a change
     # then re-runs at most the two policies whose setting was moved, and none at the start.
-    grid = np.arange(low, high + change_step / 2, change_step)
+    grid = low + change_step * np.arange(int(np.floor((high - low) / change_step + 1e-9)) + 1)
     if grid.size <= comp.max_cached // 4:
         for value in grid:
             for name in POLICY_NAMES:

@@ -206,6 +206,9 @@ def _key_html(state, show_truth):
         text = "Curves: each arm's prior. Press step to draw one sample from each."
     if show_truth:
         text += " Triangles on the axis: the true rates."
+    if state.arms:
+        text += (" The table's alpha and beta include this round's reward (the dashed curve); "
+                 "the solid curves are the posteriors the samples were drawn from.")
     return f"<small>{text}</small>"
 
 
