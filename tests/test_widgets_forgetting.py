@@ -212,3 +212,13 @@ def test_bad_rates_are_named():
         forgetting_explorer((0.2, 1.5))
     with pytest.raises(ValueError, match="at least two rates"):
         forgetting_explorer((0.2,))
+
+
+def test_values_simulated_ahead_stay_within_the_slider():
+    # 0.0, 0.1, 0.2 are the slider's values; 0.3 is past its end (and would push arm 1's
+    # rate to 1.02), so it must not be simulated.
+    w = forgetting_explorer((0.9, 0.72, 0.5), window=30, windows=(30,), gamma=0.95,
+                            gammas=(0.95,), change=0.1, change_range=(0.0, 0.26),
+                            change_step=0.1, n_steps=100, n_runs=5)
+    changes = sorted({key[2] for key in w.state._cache})
+    assert changes == [0.0, 0.1, 0.2]
