@@ -9,7 +9,7 @@ gap between them hands the lead to arm 1 (a change of 0 is a world that never ch
 negative change makes the leader stronger). A small simulation (600 steps, 60 runs by default) is
 run with :func:`bandit_lab.simulate` for each policy on its own. When the widget is built,
 every value of the change slider is simulated for the starting window and discount (39
-simulations by default: 1.4-1.7 s here), so moving the change at the start only redraws. After
+simulations by default: 1.0-1.7 s here), so moving the change at the start only redraws. After
 that the window re-runs sliding-window TS only and the discount discounted TS only; plain
 TS depends on the change alone and is always ready. Results are cached by control values,
 so returning to a setting only redraws. ``python benchmarks/bench_widgets.py --only
@@ -290,7 +290,7 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
     title = (f"Cumulative regret, mean of {comp.n_runs} runs (band: 10th-90th percentile); "
              "dotted: the change")
     # Every value of the change slider, simulated now for the starting window and discount
-    # (13 values by default: 1.4-1.7 s here). Plain TS depends on the change alone, so a change
+    # (13 values by default: 1.0-1.7 s here). Plain TS depends on the change alone, so a change
     # then re-runs at most the two policies whose setting was moved, and none at the start.
     grid = low + change_step * np.arange(int(np.floor((high - low) / change_step + 1e-9)) + 1)
     if grid.size <= comp.max_cached // 4:
