@@ -58,7 +58,7 @@ def test_readme_commands_and_ci_agree():
 
 
 FLOORS = {
-    "_validation": 0, "_rng": 0, "_special": 0,
+    "_validation": 0, "_rng": 0, "_special": 0, "_state": 0,
     "scores": 1, "posteriors": 1, "metrics": 1, "linear_posterior": 1,
     "policies": 2, "contextual": 2, "nonstationary": 2, "ab_testing": 2, "environments": 2,
     "credit_card": 2, "production": 2,
