@@ -101,6 +101,21 @@ class _Canvas(FigureCanvasAgg):
         return self.renderer
 
 
+def wire(box, controls, redraw, children, **attributes):
+    """The explorers' common ending: every control in ``controls`` calls ``redraw`` when
+    its value changes; ``box`` gets the attributes ``controls``, ``timings`` (an empty list
+    that ``redraw`` appends to), ``redraw`` and ``attributes``; one redraw; then
+    ``children``. Returns ``box``."""
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    box.controls, box.timings, box.redraw = controls, [], redraw
+    for name, value in attributes.items():
+        setattr(box, name, value)
+    redraw()
+    box.children = children
+    return box
+
+
 def swatch_html(color, *, dashed=False):
     """A short line in ``color`` (any matplotlib colour, e.g. "C0"), for a table that
     doubles as a figure's legend (a legend inside the figure costs ~8 ms a redraw)."""

@@ -27,7 +27,7 @@ from ..environments import SOURCE_RATES, BernoulliBandit
 from ..metrics import arm_shares, cumulative_regret, lai_robbins_constant
 from ..policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softmax
 from ..simulate import simulate
-from ._base import FigureImage, swatch_html
+from ._base import FigureImage, swatch_html, wire
 from ._curves import CurvesPicture
 
 __all__ = ["strategy_explorer", "StrategyComparison", "default_policies"]
@@ -280,17 +280,7 @@ def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=50, horizon=2
                                       picture.colors)
         box.timings.append(time.perf_counter() - start)
 
-    for control in controls.values():
-        control.observe(redraw, names="value")
-
-    box.controls = controls
-    box.summary = summary
-    box.figure = fig
-    box.state = state
-    box.timings = []
-    box.redraw = redraw
-    redraw()
     sliders = [controls[f"rate {k}"] for k in range(env.n_arms)]
-    box.children = [W.HBox([W.VBox(sliders), W.VBox([controls["horizon"], controls["log time"]])]),
-                    fig.image, summary]
-    return box
+    children = [W.HBox([W.VBox(sliders), W.VBox([controls["horizon"], controls["log time"]])]),
+                fig.image, summary]
+    return wire(box, controls, redraw, children, summary=summary, figure=fig, state=state)

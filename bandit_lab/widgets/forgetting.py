@@ -31,7 +31,7 @@ from ..metrics import cumulative_regret
 from ..nonstationary import DiscountedTS, SlidingWindowTS
 from ..policies import BetaBernoulliTS
 from ..simulate import simulate
-from ._base import FigureImage, swatch_html
+from ._base import FigureImage, swatch_html, wire
 from ._curves import CurvesPicture
 
 __all__ = ["forgetting_explorer", "ForgettingComparison", "change_world", "summarize"]
@@ -312,16 +312,6 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
         summary.value = _summary_html(box.rows, comp, c, labels, picture.colors)
         box.timings.append(time.perf_counter() - start)
 
-    for control in controls.values():
-        control.observe(redraw, names="value")
-
-    box.controls = controls
-    box.summary = summary
-    box.figure = fig
-    box.state = comp
-    box.timings = []
-    box.redraw = redraw
-    redraw()
-    box.children = [W.HBox([controls["window"], controls["gamma"], controls["change"]]),
-                    fig.image, summary]
-    return box
+    children = [W.HBox([controls["window"], controls["gamma"], controls["change"]]),
+                fig.image, summary]
+    return wire(box, controls, redraw, children, summary=summary, figure=fig, state=comp)
