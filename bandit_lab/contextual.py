@@ -24,7 +24,6 @@ n_features)`` and a context ``x`` ``(..., n_features)``, where ``...`` are indep
 """
 from __future__ import annotations
 
-import json
 import numbers
 
 import numpy as np
@@ -51,7 +50,6 @@ __all__ = [
     "laplace_logistic_update",
 ]
 
-_REGISTRY: dict[str, type] = {}
 
 
 # ---------------------------------------------------------------------------------------
@@ -244,7 +242,7 @@ def _check_real(value, name="reward"):
 # ---------------------------------------------------------------------------------------
 # The objects a learner uses
 # ---------------------------------------------------------------------------------------
-class ContextualPolicy:
+class ContextualPolicy(_saved.Saved):
     """Base class: a Gaussian belief (``mean_``, ``cov_``) about each arm's weights.
 
     Subclasses write :meth:`scores` and :meth:`update_state`; both work on state arrays with
@@ -261,9 +259,7 @@ class ContextualPolicy:
     _state_names = ("mean_", "cov_", "n_obs_")
     _reward_in_unit_interval = False
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+    _registry: dict[str, type] = {}  # subclasses by name, for from_state
 
     def __init__(self, n_arms, n_features, *, prior_var=1.0, rng=None):
         self.n_arms = check_int("n_arms", n_arms, minimum=1)
@@ -355,20 +351,12 @@ class ContextualPolicy:
         return np.bincount(picks, minlength=self.n_arms) / n_draws
 
     # -- state as plain data ------------------------------------------------------------
-    def get_state(self):
-        """Everything needed to rebuild this policy, as JSON-ready plain data."""
-        return _saved.dump(self, self._state())
-
-    def to_json(self):
-        return json.dumps(self.get_state())
-
     @classmethod
     def from_state(cls, state, *, rng=None):
         """Rebuild a policy saved by :meth:`get_state` (or its JSON text); the class it
         names must be ``cls`` or one of its subclasses."""
         state = _saved.open_envelope(state, made_by="ContextualPolicy")
-        target = _saved.pick_class(state, {name: c for name, c in _REGISTRY.items()
-                                           if issubclass(c, cls) and not name.startswith("_")})
+        target = cls._saved_class(state)
         params = dict(state["params"])
         policy = target(params.pop("n_arms"), params.pop("n_features"), rng=rng, **params)
         arrays = _saved.load_arrays(policy, state["state"], target._state_names)
@@ -391,13 +379,6 @@ class ContextualPolicy:
         if self._reward_in_unit_interval:
             return check_reward(reward, name=name)
         return _check_real(reward, name=name)
-
-    def _state(self):
-        return {name: getattr(self, name) for name in self._state_names}
-
-    def _set_state(self, state):
-        for name in self._state_names:
-            setattr(self, name, state[name])
 
     def _learn_batch(self, checked):
         state = self._state()

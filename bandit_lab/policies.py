@@ -13,7 +13,6 @@ JSON-serialisable state, and a stream of random numbers of their own.
 from __future__ import annotations
 
 import importlib
-import json
 
 import numpy as np
 
@@ -26,13 +25,12 @@ from .posteriors import BetaPosterior
 
 __all__ = ["Policy", "BetaBernoulliTS", "EpsilonGreedy", "UCB1", "Softmax", "KLUCB"]
 
-_REGISTRY: dict[str, type] = {}
 # Modules that define policies too: from_state imports them, so that a saved policy of any
 # class can be rebuilt in a process that has not imported them yet.
 _POLICY_MODULES = ("bandit_lab.nonstationary", "bandit_lab.production")
 
 
-class Policy:
+class Policy(_saved.Saved):
     """Base class: state arrays with arms on the last axis, one score function.
 
     Subclasses define ``_state_names``, :meth:`initial_state`, :meth:`scores` and
@@ -40,11 +38,7 @@ class Policy:
     simulator runs many independent copies at once.
     """
 
-    _state_names: tuple[str, ...] = ()
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+    _registry: dict[str, type] = {}  # subclasses by name, for from_state
 
     def __init__(self, n_arms, *, rng=None):
         self.n_arms = check_int("n_arms", n_arms, minimum=1)
@@ -111,13 +105,6 @@ class Policy:
         return self
 
     # -- state as plain data -------------------------------------------------------------
-    def get_state(self):
-        """Everything needed to rebuild this policy, as JSON-ready plain data."""
-        return _saved.dump(self, self._state())
-
-    def to_json(self):
-        return json.dumps(self.get_state())
-
     @classmethod
     def from_state(cls, state, *, rng=None):
         """Rebuild a policy saved by :meth:`get_state` (or its JSON text); the class it
@@ -125,8 +112,7 @@ class Policy:
         state = _saved.open_envelope(state, made_by="Policy")
         for module in _POLICY_MODULES:  # defined elsewhere, imported lazily by bandit_lab
             importlib.import_module(module)
-        target = _saved.pick_class(state, {name: c for name, c in _REGISTRY.items()
-                                           if issubclass(c, cls) and not name.startswith("_")})
+        target = cls._saved_class(state)
         params = dict(state["params"])
         policy = target(params.pop("n_arms"), rng=rng, **params)
         policy._set_state(_saved.load_arrays(policy, state["state"], target._state_names))
@@ -137,13 +123,6 @@ class Policy:
         return f"{type(self).__name__}({self.n_arms}{', ' + params if params else ''})"
 
     # -- internals -----------------------------------------------------------------------
-    def _state(self):
-        return {name: getattr(self, name) for name in self._state_names}
-
-    def _set_state(self, state):
-        for name in self._state_names:
-            setattr(self, name, state[name])
-
     def _update_arm_total(self, state, arm, n, total):
         raise NotImplementedError
 

@@ -35,7 +35,6 @@ Everything random takes ``rng``; every policy here saves its state as JSON
 """
 from __future__ import annotations
 
-import json
 import numbers
 from typing import NamedTuple
 
@@ -211,7 +210,7 @@ def _check_weights(weights):
     return out
 
 
-class MultiObjectiveTS:
+class MultiObjectiveTS(_saved.Saved):
     """Thompson sampling on the expected value of an impression: click, purchase, revenue.
 
     Each arm is a funnel. A customer shown the offer clicks with rate ``c``; a customer who
@@ -411,13 +410,6 @@ class MultiObjectiveTS:
         return c * (w["click"] + p * (w["purchase"] + w["revenue"] * m))
 
     # -- state as plain data -------------------------------------------------------------
-    def get_state(self):
-        """Everything needed to rebuild this policy, as JSON-ready plain data."""
-        return _saved.dump(self, {name: getattr(self, name) for name in self._state_names})
-
-    def to_json(self):
-        return json.dumps(self.get_state())
-
     @classmethod
     def from_state(cls, state, *, rng=None):
         """Rebuild a policy saved by :meth:`get_state` (or its JSON text)."""
@@ -427,9 +419,6 @@ class MultiObjectiveTS:
         policy = cls(params.pop("n_arms"), rng=rng, **params)
         _set_arrays(policy, arrays)
         return policy
-
-    def _state(self):
-        return {name: getattr(self, name) for name in self._state_names}
 
     def __repr__(self):
         w = ", ".join(f"{k}={v:g}" for k, v in self.weights.items() if v)
@@ -471,7 +460,7 @@ def budgeted_thompson_scores(alpha, beta, costs, remaining, rng):
 _COST_TOL = 1e-9  # spend is a sum of floats: 10 x 0.1 must still afford a 1.0 budget's last 0.1
 
 
-class BudgetedTS:
+class BudgetedTS(_saved.Saved):
     """Thompson sampling under a budget: conversions per unit cost among affordable arms.
 
     Each decision costs ``costs[arm]`` (a mailing, a bonus, a paid placement) and the
@@ -617,14 +606,6 @@ class BudgetedTS:
         return BetaPosterior(self.alpha_, self.beta_)
 
     # -- state as plain data -------------------------------------------------------------
-    def get_state(self):
-        """Everything needed to rebuild this policy (budget spent included), as plain data."""
-        return _saved.dump(self, {"alpha_": self.alpha_, "beta_": self.beta_,
-                                  "pulls_": self.pulls_, "spent_": float(self.spent_)})
-
-    def to_json(self):
-        return json.dumps(self.get_state())
-
     @classmethod
     def from_state(cls, state, *, rng=None):
         """Rebuild a policy saved by :meth:`get_state` (or its JSON text)."""
