@@ -130,9 +130,9 @@ class LabServer:
         except OSError:
             return "(no log)"
 
-    def api(self, method: str, path: str):
+    def api(self, method: str, path: str, timeout: float = 10):
         req = urllib.request.Request(f"{self.url}{path}", method=method)
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             body = r.read()
         return json.loads(body) if body else None
 

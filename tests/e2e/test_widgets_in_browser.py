@@ -28,6 +28,7 @@ import pkgutil
 import re
 import time
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,7 @@ RUN_TIMEOUT_MS = 150_000      # all cells of one notebook (each runs in < 60 s a
 REACT_TIMEOUT_MS = 45_000     # one control change -> redrawn widget
 MENU_TIMEOUT_MS = 30_000      # a menu command takes effect
 MAX_PARALLEL = 3              # notebooks running at once (their kernels share the cores)
+STALL_SECONDS = 45            # cells queued, kernel idle, nothing changing: messages lost
 
 
 # -- what the notebooks should show ---------------------------------------------------------
@@ -179,10 +181,13 @@ ROOTS = ".jp-OutputArea-output > .jupyter-widgets"
 
 class KernelErrors:
     """Every error message a kernel sends to the page, by kernel id: a widget callback's
-    traceback is shown in JupyterLab's log console, not in a cell."""
+    traceback is shown in JupyterLab's log console, not in a cell. Also what went over
+    each kernel's sockets (:meth:`traffic`), for a run that stalls."""
 
     def __init__(self, page):
         self.by_kernel = {}
+        self._traffic = {}
+        self._t0 = time.monotonic()
         page.on("websocket", self._on_socket)
 
     def _on_socket(self, ws):
@@ -190,16 +195,43 @@ class KernelErrors:
         if not m:
             return
         errors = self.by_kernel.setdefault(m.group(1), [])
+        traffic = self._traffic.setdefault(m.group(1), {"events": [], "sent": Counter(),
+                                                        "received": Counter()})
         pattern = re.compile(rb'"msg_type":\s*"error"')
+        msg_type = re.compile(rb'"msg_type":\s*"(\w+)"')
+        traffic["events"].append(f"socket opened at {time.monotonic() - self._t0:.0f} s")
+
+        def count(counter, data):
+            m = msg_type.search(data)
+            counter[m.group(1).decode() if m else "?"] += 1
 
         def on_frame(payload):
             data = payload.encode() if isinstance(payload, str) else payload
+            count(traffic["received"], data)
             if pattern.search(data):
                 e = re.search(rb'"ename":\s*"([^"]*)",\s*"evalue":\s*"((?:[^"\\]|\\.)*)"', data)
                 errors.append(e.group(1).decode() + ": " + e.group(2).decode()[:300] if e
                               else data[:500].decode(errors="replace"))
 
+        def on_sent(payload):
+            count(traffic["sent"], payload.encode() if isinstance(payload, str) else payload)
+
+        def on_close(_ws):
+            traffic["events"].append(f"socket closed at {time.monotonic() - self._t0:.0f} s")
+
         ws.on("framereceived", on_frame)
+        ws.on("framesent", on_sent)
+        ws.on("close", on_close)
+        ws.on("socketerror", lambda err: traffic["events"].append(f"socket error: {err}"))
+
+    def traffic(self, kernel):
+        """What the page and the kernel sent each other, by message type, and when the
+        kernel's sockets opened and closed (seconds since the page opened)."""
+        t = self._traffic.get(kernel)
+        if t is None:
+            return f"no socket to kernel {kernel} seen"
+        return (f"{'; '.join(t['events'])}; page sent {dict(t['sent'])}; "
+                f"kernel sent {dict(t['received'])}")
 
 
 def _menu(page, menu, label):
@@ -216,11 +248,19 @@ def _tab(page, name):
 
 class NotebookRun:
     """One notebook, opened as a tab from the file browser, outputs cleared, all cells run.
-    Several runs advance side by side in one JupyterLab page."""
+    Several runs advance side by side in one JupyterLab page.
 
-    def __init__(self, name, page, server):
-        self.name, self.page, self.server = name, page, server
+    A run whose cells stay queued ("[*]") while the server reports the kernel idle and
+    nothing changes for STALL_SECONDS has lost its kernel messages (seen once in CI, on a
+    loaded machine: every prompt "[*]", the kernel idle for minutes). It is recorded in
+    ``stalls`` (with the socket traffic and the server's log), the kernel is restarted
+    and the notebook run again, once; the test then passes only with a warning that
+    shows what was seen, and a second stall fails it."""
+
+    def __init__(self, name, page, server, watcher):
+        self.name, self.page, self.server, self.watcher = name, page, server, watcher
         self.phase, self.error = "opening", None
+        self.stalls, self._seen = [], (None, time.monotonic())
         self.panel = self.kernel = None
         self.started = time.monotonic()
         self.opened = self.ran = None
@@ -248,16 +288,35 @@ class NotebookRun:
                 if state["status"] == "idle" and state["prompts"]:
                     self._run_all()
                     self.phase, self.opened = "running", time.monotonic()
+                    self._seen = (None, self.opened)
             elif self.phase == "running":
                 state = self.state()
                 prompts = state["prompts"]
+                now, seen = time.monotonic(), (state["status"], tuple(prompts))
+                if seen != self._seen[0]:
+                    self._seen = (seen, now)
                 if state["status"] == "idle" and not any("*" in p for p in prompts) and (
                         all(re.fullmatch(r"\[\d+\]:", p) for p in prompts)
                         or self.page.evaluate(PROBLEMS, self.panel)):  # the run stopped at an error
                     self.phase, self.ran = "done", time.monotonic()
+                elif (state["status"] == "idle" and any("*" in p for p in prompts)
+                      and now - self._seen[1] > STALL_SECONDS):
+                    self._stalled(prompts)
         except Exception as err:  # playwright errors: kept for the notebook's test
             self.phase, self.error = "failed", f"while {self.phase}: {type(err).__name__}: {err}"
         return self.phase in ("done", "failed")
+
+    def _stalled(self, prompts):
+        self.stalls.append(
+            f"{sum('*' in p for p in prompts)} of {len(prompts)} cells still queued, the kernel "
+            f"idle and nothing changing for {STALL_SECONDS} s, prompts {prompts}; "
+            f"{self.watcher.traffic(self.kernel)}; JupyterLab's log ends:\n"
+            f"{self.server.log_tail(30)}")
+        if len(self.stalls) > 1:
+            self.phase, self.error = "failed", "stalled twice:\n" + "\n".join(self.stalls)
+            return
+        self.server.api("POST", f"/api/kernels/{self.kernel}/restart", timeout=60)
+        self.phase, self.started = "opening", time.monotonic()
 
     def activate(self):
         _tab(self.page, self.name).click()
@@ -305,7 +364,7 @@ def notebook_runs(request, lab_server, browser_context):
             while waiting and len(pending) < MAX_PARALLEL:
                 name = waiting.pop(0)
                 try:
-                    runs[name] = NotebookRun(name, page, lab_server)
+                    runs[name] = NotebookRun(name, page, lab_server, errors)
                 except Exception as err:
                     runs[name] = type("Failed", (), {"error": f"could not open its tab: {err}",
                                                      "phase": "failed"})()
@@ -319,7 +378,8 @@ def notebook_runs(request, lab_server, browser_context):
                         state = {"status": f"unknown ({type(err).__name__})", "prompts": "?"}
                     r.phase, r.error = "failed", (
                         f"still {r.phase} after {limit:.0f} s: kernel {state['status']!r}, "
-                        f"prompts {state['prompts']}")
+                        f"prompts {state['prompts']}; {errors.traffic(r.kernel)}; "
+                        f"JupyterLab's log ends:\n{lab_server.log_tail(30)}")
             pending = [r for r in pending if r.phase not in ("done", "failed")]
             time.sleep(0.25)
         yield page, runs, errors
@@ -428,6 +488,9 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, notebook_runs):
     run = runs[notebook]
     assert run.error is None, f"{notebook}: could not open and run it in JupyterLab: {run.error}"
     checks_start = time.monotonic()
+    if run.stalls:
+        warnings.warn(f"{notebook}: its cells stalled once and ran after a kernel restart; "
+                      f"what was seen: {run.stalls[0]}", UserWarning)
     run.activate()
     nb_path = NOTEBOOKS / notebook
     expected = expected_widgets(nb_path)
