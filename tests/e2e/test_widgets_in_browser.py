@@ -251,11 +251,13 @@ class NotebookRun:
     Several runs advance side by side in one JupyterLab page.
 
     A run whose cells stay queued ("[*]") while the server reports the kernel idle and
-    nothing changes for STALL_SECONDS has lost its kernel messages (seen once in CI, on a
-    loaded machine: every prompt "[*]", the kernel idle for minutes). It is recorded in
-    ``stalls`` (with the socket traffic and the server's log), the kernel is restarted
-    and the notebook run again, once; the test then passes only with a warning that
-    shows what was seen, and a second stall fails it."""
+    nothing changes for STALL_SECONDS has lost its kernel messages. Seen once in CI with
+    ipykernel 7.3 (every prompt "[*]", the kernel idle for minutes), which matches
+    ipython/ipykernel#1554 (a request left unread on a fresh connection; fixed in 7.4.0,
+    which constraints.txt pins). It is recorded in ``stalls`` (with the socket traffic
+    and the server's log), the kernel is restarted and the notebook run again, once, as
+    a learner would; the test then passes only with a warning that shows what was seen,
+    and a second stall fails it."""
 
     def __init__(self, name, page, server, watcher):
         self.name, self.page, self.server, self.watcher = name, page, server, watcher
