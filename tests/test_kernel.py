@@ -35,6 +35,10 @@ def kernel(tmp_path):
     km = jupyter_client.KernelManager(
         kernel_name="bandit-lab-test",
         kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")]))
+    if sys.platform != "win32":
+        # Unix sockets, not TCP: the test opens a thousand connections, which must not
+        # use up loopback ports that kernels started by other tests are about to bind
+        km.transport, km.ip = "ipc", str(tmp_path / "k")
     km.start_kernel()
     kc = km.client()
     kc.start_channels()
