@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import copy
 import csv
+import json
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -309,3 +311,19 @@ def test_deadline_stops_a_notebook_that_ignores_interrupts(keys):
     assert time.monotonic() - start < 60
     assert r.total == 0
     assert "stopped after 8 s in total (--deadline), the questions not yet graded score 0" in r.notes
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no Unix sockets here")
+def test_the_kernel_grading_a_submission_listens_on_unix_sockets_not_tcp_ports(keys, tmp_path):
+    # A loopback port picked free can be taken before the kernel binds it; the kernel then
+    # dies and the student would lose the marks. The submission reports its own kernel's
+    # connection (a cell of its own, which costs nothing).
+    nb = solution()
+    report = tmp_path / "connection.json"
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "from ipykernel.connect import get_connection_info\n"
+        f"open({str(report)!r}, 'w').write(get_connection_info())"))
+    r = grading.grade_notebook_file(Path(f"{EX01}.ipynb"), keys[EX01], notebook=nb)
+    assert r.scores == keys[EX01].questions, r.notes
+    info = json.loads(report.read_text())
+    assert info["transport"] == "ipc" and "bl-kernel-" in info["ip"], info
