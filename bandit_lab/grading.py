@@ -484,13 +484,6 @@ def _executor_class():
         deadline = None
         killed = False
         kernel_log = None
-        ipc_prefix = None  # a path: the kernel listens on Unix sockets there, not TCP ports
-
-        def create_kernel_manager(self):
-            km = super().create_kernel_manager()
-            if self.ipc_prefix is not None:
-                km.transport, km.ip = "ipc", self.ipc_prefix
-            return km
 
         async def async_start_new_kernel(self, **kwargs):
             if self.kernel_log is not None:  # the kernel's own stderr: kept out of the terminal
@@ -624,15 +617,18 @@ def _execute_and_grade(nb, key, result, cell_timeout, test_timeout, deadline):
                 # per question by the SIGALRM limit instead; the deadline bounds it all.
                 return cell_timeout if "bandit_lab_cell" in cell.metadata else None
 
-            executor = _executor_class()(
-                timeout_func=timeout_for, interrupt_on_timeout=True, allow_errors=True,
-                kernel_name="python3", iopub_timeout=10, raise_on_iopub_timeout=False)
-            executor.deadline = deadline
+            kernel_config = Config()
             if os.name == "posix":
                 # Unix sockets: a loopback port that was free when picked can be taken by
                 # another process before the kernel binds it (the kernel then dies, "Address
                 # already in use"), and the student would lose the marks
-                executor.ipc_prefix = str(Path(sockets) / "k")
+                kernel_config.KernelManager.transport = "ipc"
+                kernel_config.KernelManager.ip = str(Path(sockets) / "k")
+            executor = _executor_class()(
+                config=kernel_config, timeout_func=timeout_for, interrupt_on_timeout=True,
+                allow_errors=True, kernel_name="python3", iopub_timeout=10,
+                raise_on_iopub_timeout=False)
+            executor.deadline = deadline
             log_path = work / "kernel.log"
             try:
                 with open(log_path, "wb") as log:

@@ -6,9 +6,9 @@ sending a reply to a connection that had just gone (ipython/ipykernel#1554; fixe
 kernel_info on a short-lived connection. A learner then sees a cell queued ("[*]") under
 an idle kernel until a restart (a stall that matches it failed the browser tests in CI).
 constraints.txt pins a fixed version; this test fails if a re-lock brings a broken one
-back. With 7.3.0 it failed at request 212 and at request 159 in two runs (a version of
-the loop that counted instead of stopping found 9 and 14 unanswered in 1,000); with
-7.4.0 it passes, 1,000 requests in about 6 s.
+back. With 7.3.0 it failed at requests 212 and 159 in two runs over TCP, and at 9 and 161
+in two runs over Unix sockets (a version of the loop that counted instead of stopping
+found 9 and 14 unanswered in 1,000); with 7.4.0 it passes, 1,000 requests in about 6 s.
 """
 import json
 import sys

@@ -308,12 +308,16 @@ class NotebookRun:
             self.phase, self.error = "failed", f"while {self.phase}: {type(err).__name__}: {err}"
         return self.phase in ("done", "failed")
 
+    def what_went_over(self):
+        """The kernel's socket traffic and the end of JupyterLab's log, for a failure."""
+        return (f"{self.watcher.traffic(self.kernel)}; JupyterLab's log ends:\n"
+                f"{self.server.log_tail(30)}")
+
     def _stalled(self, prompts):
         self.stalls.append(
             f"{sum('*' in p for p in prompts)} of {len(prompts)} cells still queued, the kernel "
             f"idle and nothing changing for {STALL_SECONDS} s, prompts {prompts}; "
-            f"{self.watcher.traffic(self.kernel)}; JupyterLab's log ends:\n"
-            f"{self.server.log_tail(30)}")
+            f"{self.what_went_over()}")
         if len(self.stalls) > 1:
             self.phase, self.error = "failed", "stalled twice:\n" + "\n".join(self.stalls)
             return
@@ -380,8 +384,7 @@ def notebook_runs(request, lab_server, browser_context):
                         state = {"status": f"unknown ({type(err).__name__})", "prompts": "?"}
                     r.phase, r.error = "failed", (
                         f"still {r.phase} after {limit:.0f} s: kernel {state['status']!r}, "
-                        f"prompts {state['prompts']}; {errors.traffic(r.kernel)}; "
-                        f"JupyterLab's log ends:\n{lab_server.log_tail(30)}")
+                        f"prompts {state['prompts']}; {r.what_went_over()}")
             pending = [r for r in pending if r.phase not in ("done", "failed")]
             time.sleep(0.25)
         yield page, runs, errors
