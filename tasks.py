@@ -29,7 +29,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".bandit-lab-installed"
 CONSTRAINTS = ROOT / "constraints.txt"
-EXTRAS = "dev,grading,service,e2e"
+EXTRAS = "dev,grading,service,e2e,cluster"
 # Debian packages the tests need (installed with apt-get when missing and we are root):
 # {command that must exist: package that provides it}.
 APT_NEEDS: dict[str, str] = {"redis-server": "redis-server", "chromium": "chromium"}

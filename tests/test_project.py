@@ -58,10 +58,10 @@ def test_readme_commands_and_ci_agree():
 
 
 FLOORS = {
-    "_validation": 0, "_rng": 0, "_special": 0, "_state": 0,
+    "_validation": 0, "_rng": 0, "_special": 0, "_state": 0, "_parallel": 0,
     "scores": 1, "posteriors": 1, "metrics": 1, "linear_posterior": 1,
     "policies": 2, "contextual": 2, "nonstationary": 2, "ab_testing": 2, "environments": 2,
-    "credit_card": 2, "production": 2,
+    "credit_card": 2, "production": 2, "propensities": 2,
     "simulate": 3, "contextual_simulate": 3, "explore_exploit": 3, "production_sim": 3,
     "plotting": 4, "widgets": 4, "grading": 4,
     "cli": 5, "service": 5,

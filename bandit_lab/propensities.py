@@ -1,0 +1,322 @@
+"""How likely a stochastic policy was to choose each arm: propensities as pure functions.
+
+Taught in notebooks/11_learning_from_logs.ipynb (off-policy evaluation needs the logging
+policy's probability of every choice it made) and used by the decision service, which logs
+the probability of every decision (notebooks/10_serving_a_bandit.ipynb).
+
+Like :mod:`bandit_lab.scores`, every function here takes a policy's state arrays with the
+arms on the **last** axis and returns one probability per arm (they sum to 1):
+
+    thompson_propensities        Beta Thompson sampling, exactly, by one-dimensional
+                                 integration: P(arm k's draw is the largest)
+    gaussian_max_propensities    the same for independent normal scores (linear Thompson
+                                 sampling with a known noise variance scores an arm with
+                                 a normal draw of mean x @ mu_k and variance x @ Sigma_k @ x)
+    epsilon_greedy_propensities  closed form, matching ``scores.epsilon_greedy_scores``
+    softmax_propensities         closed form, matching ``scores.softmax_scores``
+    monte_carlo_propensities     any index policy, from repeated draws of its scores, with
+                                 the standard error of the estimate
+
+The exact integrals: arm k is chosen when its draw beats every other arm's, so with
+independent draws of densities ``f_j`` and distribution functions ``F_j``,
+
+    P(k) = integral of f_k(x) * prod_{j != k} F_j(x) dx.
+
+It is computed with Gauss-Legendre nodes on pieces of the line cut at quantiles of every
+arm (so a narrow posterior inside a wide one gets nodes of its own), for Beta posteriors in
+t = logit(x), where no density has a pole. The result agrees with 10^6-draw Monte Carlo to
+its sampling error, with 20-digit values from mpmath to 1e-10 and with a quadrature of 64
+nodes a piece to 1e-9 (``tests/test_propensities.py``); it takes about 0.3 ms for five arms.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from ._validation import check_probability
+from .scores import argmax_random
+
+__all__ = [
+    "thompson_propensities",
+    "gaussian_max_propensities",
+    "epsilon_greedy_propensities",
+    "softmax_propensities",
+    "monte_carlo_propensities",
+]
+
+# Tail probabilities at which every arm's distribution cuts the line into pieces.
+# (Their lower half; the upper half is the same levels counted from the top. Five levels
+# and 8 nodes a piece agree with 64 nodes a piece to 1e-10 on the test's hard cases.)
+_TAILS = np.array([1e-13, 1e-7, 1e-3, 0.05, 0.5])
+_LEVELS = np.concatenate([_TAILS, 1.0 - _TAILS[-2::-1]])
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(8)
+
+
+def _cumulative_matrix(nodes):
+    """``S[i, j]``: the integral from -1 to ``nodes[i]`` of the Lagrange polynomial that is 1
+    at ``nodes[j]`` and 0 at the others (a polynomial's integral up to each node)."""
+    from numpy.polynomial import legendre
+
+    n = nodes.size
+    S = np.empty((n, n))
+    for j in range(n):
+        coef = legendre.legfit(nodes, np.eye(n)[j], n - 1)
+        S[:, j] = legendre.legval(nodes, legendre.legint(coef, lbnd=-1))
+    return S
+
+
+_CUMULATIVE = _cumulative_matrix(_NODES)
+
+
+def _pieces(cuts, nodes_only=True):
+    """Sorted, de-duplicated cut points -> Gauss-Legendre nodes and weights on every piece
+    (and the pieces' half-widths)."""
+    cuts = np.unique(cuts)
+    lo, hi = cuts[:-1], cuts[1:]
+    keep = hi - lo > 1e-15 * np.maximum(1.0, np.abs(hi))
+    lo, hi = lo[keep], hi[keep]
+    half = 0.5 * (hi - lo)
+    x = (lo + hi)[:, None] * 0.5 + half[:, None] * _NODES
+    w = half[:, None] * _WEIGHTS
+    if nodes_only:
+        return x.ravel(), w.ravel()
+    return x.ravel(), w.ravel(), half
+
+
+def _max_probabilities(log_pdf, cdf):
+    """P(k) from log densities and distribution functions at the nodes, shape (K, n).
+
+    ``log_pdf`` already includes the log of the quadrature weight.
+    """
+    K = cdf.shape[0]
+    # the product of every other arm's F, without dividing by F_k (which may be 0): a
+    # product of the arms before k and one of the arms after k
+    before = np.ones_like(cdf)
+    after = np.ones_like(cdf)
+    for k in range(1, K):
+        before[k] = before[k - 1] * cdf[k - 1]
+        after[K - 1 - k] = after[K - k] * cdf[K - k]
+    others = before * after
+    with np.errstate(divide="ignore", under="ignore"):
+        p = (np.exp(log_pdf) * others).sum(axis=1)
+    total = p.sum()
+    return p / total if total > 0 else np.full(K, 1.0 / K)
+
+
+def _check_params(name, value):
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0 or arr.shape[-1] < 1:
+        raise ValueError(f"{name} has shape {arr.shape}, must have the arms on its last axis "
+                         "(at least one arm).")
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        bad = arr[~(np.isfinite(arr) & (arr > 0))].ravel()[0]
+        raise ValueError(f"{name} holds {bad!r}, every value must be a finite number > 0.")
+    return arr
+
+
+def thompson_propensities(alpha, beta):
+    """Probability that Beta Thompson sampling chooses each arm, exactly.
+
+    Parameters
+    ----------
+    alpha, beta : array_like, shape (..., n_arms)
+        The Beta posterior of every arm (``BetaBernoulliTS.alpha_`` and ``beta_``).
+        Leading axes are independent bandits.
+
+    Returns
+    -------
+    ndarray, shape (..., n_arms)
+        P(arm k's posterior draw is the largest); each row sums to 1.
+
+    Examples
+    --------
+    >>> p = thompson_propensities([1.0, 1.0], [1.0, 1.0])
+    >>> [round(float(v), 12) for v in p]
+    [0.5, 0.5]
+    >>> p = thompson_propensities([3.0, 1.0], [1.0, 1.0])   # P(X > Y), X ~ Beta(3,1), Y ~ U(0,1)
+    >>> round(float(p[0]), 12)                              # = E[X] = 3/4
+    0.75
+    """
+    alpha = _check_params("alpha", alpha)
+    beta = _check_params("beta", beta)
+    if alpha.shape != beta.shape:
+        raise ValueError(f"alpha has shape {alpha.shape} and beta {beta.shape}, must be the same.")
+    flat_a = alpha.reshape(-1, alpha.shape[-1])
+    flat_b = beta.reshape(-1, beta.shape[-1])
+    out = np.empty_like(flat_a)
+    for r in range(flat_a.shape[0]):
+        out[r] = _thompson_one(flat_a[r], flat_b[r])
+    return out.reshape(alpha.shape)
+
+
+def _thompson_one(a, b):
+    K = a.size
+    if K == 1:
+        return np.ones(1)
+    # Integrate over t = logit(x): there dx = x (1 - x) dt turns every Beta density into the
+    # smooth x**a (1 - x)**b / B(a, b), with no pole at 0 or 1 (a prior below 1 has one in
+    # x), and quantiles near 1 stay distinct (in x they round to 1.0).
+    A, B = a[:, None], b[:, None]
+    low = special.betaincinv(A, B, _TAILS)         # quantiles at the lower tail levels
+    high = special.betaincinv(B, A, _TAILS)        # 1 - quantiles at the upper tail levels
+    with np.errstate(divide="ignore"):
+        cuts = np.concatenate([np.log(low) - np.log1p(-low), np.log1p(-high) - np.log(high)])
+    t, w, half = _pieces(np.clip(cuts.ravel(), -700.0, 700.0), nodes_only=False)
+    log_pdf = (A * special.log_expit(t) + B * special.log_expit(-t)
+               - special.betaln(A, B))
+    pdf = np.exp(log_pdf)
+    # Each arm's distribution function at the nodes, integrated from the same density
+    # (below the first cut every arm has less than 1e-13 of its mass): piece by piece, the
+    # integral of the density's interpolating polynomial up to each node, plus every
+    # earlier piece's total. As exact as the quadrature itself, and 50x cheaper than betainc.
+    n = _NODES.size
+    per_piece = pdf.reshape(K, -1, n)
+    inside = np.einsum("kpj,ij->kpi", per_piece, _CUMULATIVE) * half[None, :, None]
+    totals = per_piece @ _WEIGHTS * half[None, :]
+    start = np.cumsum(totals, axis=1) - totals
+    cdf = np.minimum(1.0, (start[:, :, None] + inside).reshape(K, -1))
+    return _max_probabilities(log_pdf + np.log(w), cdf)
+
+
+def gaussian_max_propensities(means, sds):
+    """Probability that each of independent normal draws is the largest, exactly.
+
+    Linear Thompson sampling with a Gaussian posterior ``N(mu_k, Sigma_k)`` per arm scores
+    arm ``k`` for context ``x`` with ``x @ w_k``, a normal draw of mean ``x @ mu_k`` and
+    standard deviation ``sqrt(x @ Sigma_k @ x)``; pass those here.
+
+    Parameters
+    ----------
+    means : array_like, shape (..., n_arms)
+    sds : array_like, shape (..., n_arms)
+        Standard deviations, > 0.
+
+    Returns
+    -------
+    ndarray, shape (..., n_arms)
+
+    Examples
+    --------
+    >>> p = gaussian_max_propensities([0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
+    >>> [round(float(v), 10) for v in p]
+    [0.3333333333, 0.3333333333, 0.3333333333]
+    """
+    means = np.asarray(means, dtype=float)
+    if not np.all(np.isfinite(means)):
+        raise ValueError("means holds a value that is not finite, every mean must be a finite number.")
+    sds = _check_params("sds", sds)
+    means, sds = np.broadcast_arrays(means, sds)
+    flat_m = means.reshape(-1, means.shape[-1])
+    flat_s = sds.reshape(-1, sds.shape[-1])
+    out = np.empty_like(flat_m)
+    for r in range(flat_m.shape[0]):
+        out[r] = _gaussian_one(flat_m[r], flat_s[r])
+    return out.reshape(means.shape)
+
+
+def _gaussian_one(m, s):
+    if m.size == 1:
+        return np.ones(1)
+    z = special.ndtri(_LEVELS)
+    x, w = _pieces((m[:, None] + s[:, None] * z[None, :]).ravel())
+    M, S = m[:, None], s[:, None]
+    u = (x[None, :] - M) / S
+    log_pdf = -0.5 * u * u - np.log(S) - 0.5 * np.log(2 * np.pi) + np.log(w)
+    cdf = special.ndtr(u)
+    return _max_probabilities(log_pdf, cdf)
+
+
+def _check_counts_sums(counts, sums):
+    counts = np.asarray(counts, dtype=float)
+    sums = np.asarray(sums, dtype=float)
+    if counts.shape != sums.shape or counts.ndim == 0:
+        raise ValueError(f"counts has shape {counts.shape} and sums {sums.shape}, must be the "
+                         "same, with the arms on the last axis.")
+    if np.any(counts < 0) or not np.all(np.isfinite(counts)):
+        raise ValueError("counts holds a negative or non-finite value, must be pull counts >= 0.")
+    return counts, sums
+
+
+def _untried_uniform(counts):
+    """Uniform over the never-pulled arms of each row (NaN rows where every arm was pulled)."""
+    untried = counts <= 0
+    n = untried.sum(axis=-1, keepdims=True)
+    return untried / np.where(n > 0, n, 1), n[..., 0] > 0
+
+
+def epsilon_greedy_propensities(counts, sums, epsilon):
+    """Probability that epsilon-greedy (:func:`bandit_lab.scores.epsilon_greedy_scores`)
+    chooses each arm.
+
+    While some arm was never pulled, one of those is chosen uniformly. Afterwards every arm
+    gets ``epsilon / n_arms`` and the arms with the highest mean share ``1 - epsilon``.
+
+    >>> epsilon_greedy_propensities([10, 10, 10], [1.0, 5.0, 2.0], 0.3).round(3).tolist()
+    [0.1, 0.8, 0.1]
+    """
+    counts, sums = _check_counts_sums(counts, sums)
+    epsilon = check_probability("epsilon", epsilon)
+    K = counts.shape[-1]
+    means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+    top = means == means.max(axis=-1, keepdims=True)
+    greedy = top / top.sum(axis=-1, keepdims=True)
+    p = epsilon / K + (1.0 - epsilon) * greedy
+    first, any_untried = _untried_uniform(counts)
+    return np.where(any_untried[..., None], first, p)
+
+
+def softmax_propensities(counts, sums, tau):
+    """Probability that softmax exploration (:func:`bandit_lab.scores.softmax_scores`)
+    chooses each arm: ``exp(mean_k / tau)`` normalised, after every arm was pulled once.
+
+    >>> softmax_propensities([5, 5], [0.0, 0.0], 0.1).tolist()
+    [0.5, 0.5]
+    """
+    counts, sums = _check_counts_sums(counts, sums)
+    tau = float(tau)
+    if not np.isfinite(tau) or tau <= 0:
+        raise ValueError(f"tau == {tau!r}, must be a finite number > 0.")
+    means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+    p = special.softmax(means / tau, axis=-1)
+    first, any_untried = _untried_uniform(counts)
+    return np.where(any_untried[..., None], first, p)
+
+
+def monte_carlo_propensities(draw_scores, n_arms, *, n_draws=100_000, rng=None,
+                             batch=10_000):
+    """Choice probabilities of any index policy, by drawing its scores ``n_draws`` times.
+
+    Parameters
+    ----------
+    draw_scores : callable
+        ``draw_scores(n, rng)`` returns ``n`` independent score vectors, shape
+        ``(n, n_arms)``, as the policy would draw them for one decision.
+    n_arms : int
+    n_draws : int
+        Draws in all. The standard error of each probability is at most
+        ``0.5 / sqrt(n_draws)`` (1e-3 needs 250,000 draws; 5e-4 a million).
+    rng : None, int, SeedSequence, BitGenerator or Generator
+
+    Returns
+    -------
+    (probabilities, standard_errors) : two ndarrays of shape (n_arms,)
+    """
+    from ._rng import resolve_rng
+    from ._validation import check_int
+
+    n_arms = check_int("n_arms", n_arms, minimum=1)
+    n_draws = check_int("n_draws", n_draws, minimum=1)
+    batch = check_int("batch", batch, minimum=1)
+    rng = resolve_rng(rng)
+    counts = np.zeros(n_arms)
+    done = 0
+    while done < n_draws:
+        n = min(batch, n_draws - done)
+        scores = np.asarray(draw_scores(n, rng), dtype=float)
+        if scores.shape != (n, n_arms):
+            raise ValueError(f"draw_scores(n, rng) returned shape {scores.shape}, must be "
+                             f"(n, n_arms) == ({n}, {n_arms}).")
+        counts += np.bincount(argmax_random(scores, rng), minlength=n_arms)
+        done += n
+    p = counts / n_draws
+    return p, np.sqrt(p * (1 - p) / n_draws)
