@@ -82,24 +82,26 @@ from .explore_exploit import explore_then_commit
 # for a kernel, a test worker or the service.
 _LAZY = {
     # -- context (notebooks 05-06) --
-    "ContextualPolicy": "contextual", "LinearTS": "contextual", "LinUCB": "contextual",
-    "LogisticTS": "contextual",
-    "ContextualHistory": "contextual_simulate", "Oracle": "contextual_simulate",
-    "PerSegment": "contextual_simulate", "UniformRandom": "contextual_simulate",
-    "run_contextual": "contextual_simulate", "simulate_contextual": "contextual_simulate",
-    "CreditCardEnv": "credit_card", "draw_customers": "credit_card",
-    "GaussianLinearPosterior": "linear_posterior",
+    **dict.fromkeys(("ContextualPolicy", "LinearTS", "LinUCB", "LogisticTS"),
+                    "contextual.policies"),
+    "GaussianLinearPosterior": "contextual.posterior",
+    **dict.fromkeys(("ContextualHistory", "run_contextual", "simulate_contextual"),
+                    "contextual.simulate"),
+    **dict.fromkeys(("Oracle", "PerSegment", "UniformRandom"), "contextual.baselines"),
+    **dict.fromkeys(("CreditCardEnv", "with_segments"), "contextual.credit_card"),
+    "draw_customers": "contextual.customers",
     # -- Bayesian A/B testing (notebook 08) --
-    **{name: "ab_testing" for name in (
-        "expected_loss", "lift_interval", "peeking_rejection_rates", "prob_b_beats_a",
-        "prob_being_best", "sequential_ab_test", "two_proportion_ztest", "ztest_power",
-        "ztest_sample_size")},
+    **dict.fromkeys(("expected_loss", "lift_interval", "prob_b_beats_a", "prob_being_best"),
+                    "ab_testing.bayes"),
+    **dict.fromkeys(("peeking_rejection_rates", "sequential_ab_test"), "ab_testing.sequential"),
+    **dict.fromkeys(("two_proportion_ztest", "ztest_power", "ztest_sample_size"),
+                    "ab_testing.classical"),
+    **dict.fromkeys(("PosteriorStoppingRule", "stopping_times"), "ab_testing.stopping"),
     # -- production (notebook 09) --
-    **{name: "production" for name in (
-        "BudgetedTS", "BudgetExhausted", "MultiObjectiveTS", "PerArmPriorTS",
-        "PosteriorStoppingRule", "add_arm", "beta_prior")},
-    **{name: "production_sim" for name in (
-        "FunnelEnv", "simulate_budget", "simulate_funnel", "stopping_times", "with_segments")},
+    "MultiObjectiveTS": "production.objectives",
+    **dict.fromkeys(("BudgetedTS", "BudgetExhausted", "simulate_budget"), "production.budget"),
+    **dict.fromkeys(("PerArmPriorTS", "add_arm", "beta_prior"), "production.cold_start"),
+    **dict.fromkeys(("FunnelEnv", "simulate_funnel"), "production.funnel"),
 }
 
 

@@ -27,7 +27,7 @@ __all__ = ["Policy", "BetaBernoulliTS", "EpsilonGreedy", "UCB1", "Softmax", "KLU
 
 # Modules that define policies too: from_state imports them, so that a saved policy of any
 # class can be rebuilt in a process that has not imported them yet.
-_POLICY_MODULES = ("bandit_lab.nonstationary", "bandit_lab.production")
+_POLICY_MODULES = ("bandit_lab.nonstationary", "bandit_lab.production.cold_start")
 
 
 class Policy(_saved.Saved):

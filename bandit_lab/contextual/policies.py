@@ -3,245 +3,35 @@ for *this* context.
 
 Taught in notebooks/05_contextual_bandits.ipynb and notebooks/06_credit_card_personalisation.ipynb.
 
-Every policy here keeps, for each arm, a Gaussian belief N(mean, cov) about a weight vector
-``w`` and scores an arm for a context ``x`` through the scalar ``x . w``. Because ``x . w`` is
-itself Gaussian, N(x . mean, x' cov x), a decision needs no matrix factorisation: draw one
-normal number per arm (Thompson sampling) or add a multiple of its standard deviation (UCB).
-An update is a rank-one correction, O(d^2).
-
-The maths is written as pure functions of the state arrays, like :mod:`bandit_lab.scores`:
-``mean`` has shape ``(..., n_arms, n_features)``, ``cov`` ``(..., n_arms, n_features,
-n_features)`` and a context ``x`` ``(..., n_features)``, where ``...`` are independent runs
-(nothing for a single bandit). The policy objects and the vectorised simulator
-(:mod:`bandit_lab.contextual_simulate`) call the very same functions.
-
-    score_moments            mean and variance of x . w for every arm
-    linear_ts_scores         Thompson sampling: one draw of x . w per arm
-    linucb_scores            LinUCB: x . mean + alpha * sd
-    logistic_ts_scores       Thompson sampling for a logistic model
-    gaussian_linear_update   the exact Bayesian linear-regression update, in place
-    laplace_logistic_update  one-observation Laplace update of a logistic model, in place
+A contextual policy *selects* an arm for a context ``x`` and is *updated* with the context,
+the arm and the reward (in the order things happen). Its state is a Gaussian belief
+(``mean_``, ``cov_``) about each arm's weights; its maths lives in
+:mod:`bandit_lab.contextual.scores`, shared with the vectorised simulator.
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-from scipy import linalg as _linalg
-from scipy import stats as _stats
 from scipy.special import expit as _sigmoid
 
-from . import _state as _saved
-from ._rng import resolve_rng
-from ._validation import check_arm, check_int, check_positive, check_probability, check_reward
-from .linear_posterior import GaussianLinearPosterior
-from .scores import argmax_random, arm_index
+from .. import _state as _saved
+from .._rng import resolve_rng
+from .._validation import (check_arm, check_context, check_int, check_positive, check_probability,
+                           check_real, check_reward)
+from ..scores import argmax_random
+from .._special import arm_index
+from .posterior import GaussianLinearPosterior
+from .scores import (gaussian_linear_update, laplace_logistic_batch, laplace_logistic_update,
+                     linear_ts_scores, linucb_scores, logistic_ts_scores, score_moments)
 
-__all__ = [
-    "ContextualPolicy",
-    "LinearTS",
-    "LinUCB",
-    "LogisticTS",
-    "score_moments",
-    "linear_ts_scores",
-    "linucb_scores",
-    "logistic_ts_scores",
-    "gaussian_linear_update",
-    "laplace_logistic_update",
-]
+__all__ = ["ContextualPolicy", "LinearTS", "LinUCB", "LogisticTS"]
 
 
+def _z(level):
+    from scipy.stats import norm  # imported on first use: scipy.stats is slow to import
 
-# ---------------------------------------------------------------------------------------
-# The maths: pure functions of the state arrays (runs as leading axes, arms then features)
-# ---------------------------------------------------------------------------------------
-def score_moments(mean, cov, x):
-    """Mean ``x . mean`` and variance ``x' cov x`` of the score ``x . w`` of every arm.
-
-    ``mean`` (..., K, d), ``cov`` (..., K, d, d), ``x`` (..., d); returns two (..., K) arrays.
-
-    >>> import numpy as np
-    >>> m, v = score_moments(np.zeros((2, 3)), np.stack([np.eye(3), 2 * np.eye(3)]), np.ones(3))
-    >>> m.tolist(), v.tolist()
-    ([0.0, 0.0], [3.0, 6.0])
-    """
-    xc = np.asarray(x, dtype=float)[..., :, None]    # (..., d, 1): x as a column
-    m = (mean @ xc)[..., 0]                          # (..., K)
-    k, d = cov.shape[-3], cov.shape[-1]
-    # cov x for every arm at once: the arms' covariances stacked as one (K d, d) matrix
-    sx = (cov.reshape(cov.shape[:-3] + (k * d, d)) @ xc)[..., 0]
-    sx = sx.reshape(sx.shape[:-1] + (k, d))          # (..., K, d)
-    v = (sx @ xc)[..., 0]                            # (..., K)
-    return m, np.maximum(v, 0.0)
+    return norm.ppf(0.5 + level / 2)
 
 
-def linear_ts_scores(mean, cov, x, rng):
-    """Thompson sampling: each arm's score is one draw of ``x . w`` from its posterior,
-    N(x . mean, x' cov x). The same in distribution as drawing the whole weight vector and
-    then taking ``x . w``, at the cost of one normal number per arm."""
-    m, v = score_moments(mean, cov, x)
-    return m + np.sqrt(v) * rng.standard_normal(m.shape)
-
-
-def linucb_scores(mean, cov, x, alpha):
-    """LinUCB (Li et al. 2010): the ridge estimate plus ``alpha`` standard deviations."""
-    m, v = score_moments(mean, cov, x)
-    return m + alpha * np.sqrt(v)
-
-
-def logistic_ts_scores(mean, cov, x, rng):
-    """Thompson sampling for a logistic model: a draw of the logit ``x . w`` per arm, turned
-    into a conversion probability (the sigmoid does not change which arm is highest)."""
-    return _sigmoid(linear_ts_scores(mean, cov, x, rng))
-
-
-def gaussian_linear_update(mean, cov, x, arms, rewards, noise_var):
-    """Bayesian linear regression, one reward per run, in place for the chosen arm.
-
-    With ``S`` the covariance and ``m`` the mean before the reward ``r`` at context ``x``::
-
-        S x                                   (O(d^2), the only matrix-vector product)
-        S1 = S - (S x)(S x)' / (noise_var + x' S x)     Sherman-Morrison on the covariance
-        m1 = m + S1 x (r - x . m) / noise_var           the residual r - x . m drives it
-           = m + S x (r - x . m) / (noise_var + x' S x)
-
-    The result is exactly the batch posterior (see
-    :meth:`bandit_lab.GaussianLinearPosterior.from_data`) whatever the order of the data.
-
-    >>> import numpy as np
-    >>> mean, cov = np.zeros((1, 1)), np.ones((1, 1, 1))
-    >>> for _ in range(200):
-    ...     gaussian_linear_update(mean, cov, np.ones(1), 0, 1.0, 1.0)
-    >>> round(float(mean[0, 0]), 4)     # 200 / 201: the exact posterior mean
-    0.995
-    """
-    x = np.asarray(x, dtype=float)
-    idx = arm_index(arms)
-    m0 = mean[idx]                                   # (..., d)
-    s0 = cov[idx]                                    # (..., d, d)
-    sx = (s0 @ x[..., :, None])[..., 0]              # (..., d)
-    denom = noise_var + (sx * x).sum(axis=-1)        # (...,)
-    resid = np.asarray(rewards, dtype=float) - (m0 * x).sum(axis=-1)
-    mean[idx] = m0 + sx * (resid / denom)[..., None]
-    u = sx / np.sqrt(denom)[..., None]               # u u' is exactly symmetric, so is cov
-    cov[idx] = s0 - u[..., :, None] * u[..., None, :]
-
-
-def laplace_logistic_update(mean, cov, x, arms, rewards, *, tol=1e-13, max_iter=60):
-    """Logistic regression, one reward in [0, 1] per run, in place for the chosen arm.
-
-    The Laplace approximation of "prior N(m, S) times the likelihood of one conversion":
-    the new mean is the mode, and the new precision is the old one plus the curvature
-    ``h x x'`` at the mode. The likelihood depends on ``w`` only through ``x . w``, so the
-    mode is ``m + S x t`` for a scalar ``t`` in ``(r - 1, r)`` solving
-    ``t = r - sigmoid(x . m + t x' S x)`` (Newton's method kept inside a shrinking bracket,
-    so it converges however wide the prior), and the covariance changes by a rank-one
-    correction::
-
-        S1 = S - h (S x)(S x)' / (1 + h x' S x),   h = p (1 - p) at the mode.
-    """
-    x = np.asarray(x, dtype=float)
-    r = np.asarray(rewards, dtype=float)
-    idx = arm_index(arms)
-    m0 = mean[idx]
-    s0 = cov[idx]
-    sx = (s0 @ x[..., :, None])[..., 0]
-    s = (sx * x).sum(axis=-1)
-    mu = (m0 * x).sum(axis=-1)
-    # Solve g(t) = t - r + sigmoid(mu + s t) = 0 by Newton's method, falling back to
-    # bisection of the bracket [lo, hi] whenever a Newton step would leave it or would not
-    # at least halve the step before last ("rtsafe"): it converges however wide the prior.
-    lo, hi = r - 1.0, r + 0.0                        # g(lo) < 0 < g(hi)
-    t = np.clip(r - _sigmoid(mu), lo, hi)            # one fixed-point step from t = 0
-    step = last = hi - lo
-    for _ in range(max_iter):
-        p = _sigmoid(mu + s * t)
-        g = t - r + p
-        lo = np.where(g < 0, t, lo)
-        hi = np.where(g > 0, t, hi)
-        newton = g / (1.0 + s * p * (1.0 - p))
-        bisect = (t - newton < lo) | (t - newton > hi) | (2.0 * np.abs(newton) > np.abs(last))
-        last = step
-        step = np.where(bisect, t - 0.5 * (lo + hi), newton)
-        t = t - step
-        if np.all(np.abs(step) <= tol):
-            break
-    p = _sigmoid(mu + s * t)
-    h = p * (1.0 - p)
-    mean[idx] = m0 + sx * t[..., None]
-    u = sx * np.sqrt(h / (1.0 + h * s))[..., None]
-    cov[idx] = s0 - u[..., :, None] * u[..., None, :]
-
-
-def _laplace_logistic_batch(mean, cov, X, r, tol=1e-12, max_iter=100):
-    """The Laplace approximation after a whole batch for one arm: Newton's method with
-    step halving on the log posterior (prior N(mean, cov)); returns the new (mean, cov)."""
-    d = mean.shape[0]
-    prior_precision = _linalg.cho_solve(_linalg.cho_factor(cov), np.eye(d))
-
-    def log_post(w):
-        z = X @ w
-        # r log p + (1 - r) log(1 - p), written stably with log(sigmoid(z)) = -logaddexp(0, -z)
-        return (-0.5 * (w - mean) @ prior_precision @ (w - mean)
-                - np.sum(r * np.logaddexp(0, -z) + (1 - r) * np.logaddexp(0, z)))
-
-    w = mean.copy()
-    current = log_post(w)
-    for _ in range(max_iter):
-        p = _sigmoid(X @ w)
-        grad = prior_precision @ (mean - w) + X.T @ (r - p)
-        hess = prior_precision + (X * (p * (1 - p))[:, None]).T @ X
-        step = np.linalg.solve(hess, grad)
-        size = 1.0
-        while size > 1e-10:
-            trial = log_post(w + size * step)
-            if trial >= current - 1e-12 * abs(current):
-                break
-            size *= 0.5
-        w = w + size * step
-        current = log_post(w)
-        if np.abs(size * step).max() <= tol * (1.0 + np.abs(w).max()):
-            break
-    p = _sigmoid(X @ w)
-    hess = prior_precision + (X * (p * (1 - p))[:, None]).T @ X
-    new_cov = _linalg.cho_solve(_linalg.cho_factor(hess), np.eye(d))
-    return w, 0.5 * (new_cov + new_cov.T)
-
-
-# ---------------------------------------------------------------------------------------
-# Input checks at the public boundary
-# ---------------------------------------------------------------------------------------
-def _check_context(x, n_features, name="x"):
-    """A context: a 1-D array of ``n_features`` finite real numbers."""
-    if isinstance(x, (str, bytes)):
-        raise TypeError(f"{name} == {x!r} is of type {type(x).__name__}, must be a 1-D array of "
-                        f"{n_features} real numbers.")
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} == {x!r} is not numeric, must be a 1-D array of {n_features} "
-                        "real numbers.") from None
-    if arr.ndim != 1 or arr.shape[0] != n_features:
-        raise ValueError(f"{name} has shape {arr.shape}, must be 1-D of length {n_features} "
-                         "(one value per feature).")
-    if not np.isfinite(arr).all():
-        i = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise ValueError(f"{name}[{i}] == {float(arr[i])!r}, must be a finite number.")
-    return arr
-
-
-def _check_real(value, name="reward"):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name} == {value!r} is of type {type(value).__name__}, must be a real number.")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} == {value!r}, must be a finite number.")
-    return value
-
-
-# ---------------------------------------------------------------------------------------
-# The objects a learner uses
-# ---------------------------------------------------------------------------------------
 class ContextualPolicy(_saved.Saved):
     """Base class: a Gaussian belief (``mean_``, ``cov_``) about each arm's weights.
 
@@ -300,7 +90,7 @@ class ContextualPolicy(_saved.Saved):
 
     def select(self, x):
         """Choose an arm (an ``int``) for context ``x`` (1-D, length ``n_features``)."""
-        x = _check_context(x, self.n_features)
+        x = check_context("x", x, self.n_features)
         scores = self.scores(self._state(), x, self._rng)
         best = int(scores.argmax())
         if np.count_nonzero(scores == scores[best]) == 1:  # no tie: the usual case
@@ -309,8 +99,8 @@ class ContextualPolicy(_saved.Saved):
 
     def update(self, x, arm, reward):
         """Learn that ``arm`` earned ``reward`` at context ``x``; return ``self``."""
-        x = _check_context(x, self.n_features)
-        arm = check_arm(arm, self.n_arms)
+        x = check_context("x", x, self.n_features)
+        arm = check_arm("arm", arm, self.n_arms)
         reward = self._check_reward(reward)
         self.update_state(self._state(), x, np.asarray(arm), np.asarray(reward))
         return self
@@ -328,8 +118,8 @@ class ContextualPolicy(_saved.Saved):
         if arms.shape != (X.shape[0],) or rewards.shape != (X.shape[0],):
             raise ValueError(f"X, arms and rewards have shapes {X.shape}, {arms.shape} and "
                              f"{rewards.shape}, must have one row per observation.")
-        checked = [(_check_context(X[i], self.n_features, name=f"X[{i}]"),
-                    check_arm(a, self.n_arms, name=f"arms[{i}]"),
+        checked = [(check_context(f"X[{i}]", X[i], self.n_features),
+                    check_arm(f"arms[{i}]", a, self.n_arms),
                     self._check_reward(float(rewards[i]), name=f"rewards[{i}]"))
                    for i, a in enumerate(arms.tolist())]
         self._learn_batch(checked)
@@ -337,13 +127,13 @@ class ContextualPolicy(_saved.Saved):
 
     def score_moments(self, x):
         """Posterior mean and variance of ``x . w`` for every arm: two (n_arms,) arrays."""
-        x = _check_context(x, self.n_features)
+        x = check_context("x", x, self.n_features)
         return score_moments(self.mean_, self.cov_, x)
 
     def choice_probabilities(self, x, *, n_draws=4000, rng=None):
         """How often the policy would choose each arm for context ``x`` (Monte Carlo over
         its own randomness, ``n_draws`` decisions)."""
-        x = _check_context(x, self.n_features)
+        x = check_context("x", x, self.n_features)
         n_draws = check_int("n_draws", n_draws, minimum=1)
         gen = resolve_rng(rng)
         state = {k: v[None] for k, v in self._state().items()}  # broadcast against the draws
@@ -377,8 +167,8 @@ class ContextualPolicy(_saved.Saved):
     # -- internals ----------------------------------------------------------------------
     def _check_reward(self, reward, name="reward"):
         if self._reward_in_unit_interval:
-            return check_reward(reward, name=name)
-        return _check_real(reward, name=name)
+            return check_reward(name, reward)
+        return check_real(name, reward)
 
     def _learn_batch(self, checked):
         state = self._state()
@@ -434,7 +224,7 @@ class LinearTS(ContextualPolicy):
 
     def posterior(self, arm):
         """The belief about ``arm``'s weights, as a :class:`GaussianLinearPosterior`."""
-        arm = check_arm(arm, self.n_arms)
+        arm = check_arm("arm", arm, self.n_arms)
         return GaussianLinearPosterior(self.mean_[arm], self.cov_[arm], self.noise_var,
                                        int(self.n_obs_[arm]))
 
@@ -446,7 +236,7 @@ class LinearTS(ContextualPolicy):
         """Credible interval ``(low, high)`` for every arm's expected reward at ``x``."""
         level = check_probability("level", level, open_low=True, open_high=True)
         m, v = self.score_moments(x)
-        z = _stats.norm.ppf(0.5 + level / 2)
+        z = _z(level)
         return m - z * np.sqrt(v), m + z * np.sqrt(v)
 
 
@@ -535,7 +325,7 @@ class LogisticTS(ContextualPolicy):
         """Credible interval ``(low, high)`` for every arm's conversion probability at ``x``."""
         level = check_probability("level", level, open_low=True, open_high=True)
         m, v = self.score_moments(x)
-        z = _stats.norm.ppf(0.5 + level / 2)
+        z = _z(level)
         return _sigmoid(m - z * np.sqrt(v)), _sigmoid(m + z * np.sqrt(v))
 
     def _learn_batch(self, checked):
@@ -545,5 +335,5 @@ class LogisticTS(ContextualPolicy):
             if rows:
                 X = np.stack([x for x, _ in rows])
                 r = np.array([r for _, r in rows])
-                self.mean_[k], self.cov_[k] = _laplace_logistic_batch(self.mean_[k], self.cov_[k], X, r)
+                self.mean_[k], self.cov_[k] = laplace_logistic_batch(self.mean_[k], self.cov_[k], X, r)
                 self.n_obs_[k] += len(rows)

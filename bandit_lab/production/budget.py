@@ -1,0 +1,349 @@
+"""Budgets: every decision costs money; Thompson sampling on conversions per unit cost.
+
+Taught in notebooks/09_production_concerns.ipynb.
+
+    BudgetedTS                sampled rate per unit cost among the arms still affordable;
+                              tracks spend; ``select()`` raises :class:`BudgetExhausted` once
+                              nothing is affordable
+    BudgetExhausted           the signal that the budget is spent (a clean end, not a crash)
+    budgeted_thompson_scores  the score: Beta draw / cost, -inf where unaffordable
+    simulate_budget           many runs of budgeted policies, each until its budget is spent
+    BudgetHistory             what it returns for one policy
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _state as _saved
+from .. import scores as _scores
+from .._rng import resolve_rng
+from .._validation import check_arm, check_int, check_per_arm, check_positive, check_reward
+from ..environments import Environment
+from ..posteriors import BetaPosterior
+from ..scores import argmax_random
+from ..simulate import _RunsBySteps, _named_policies as _named
+from .funnel import _require
+from .objectives import _load_state, _set_arrays
+
+__all__ = ["BudgetedTS", "BudgetExhausted", "budgeted_thompson_scores", "BudgetHistory",
+           "simulate_budget"]
+
+
+class BudgetExhausted(RuntimeError):
+    """Raised by :meth:`BudgetedTS.select` when no arm is affordable any more.
+
+    Not an error in the data: the signal that the campaign is over. Check
+    :attr:`BudgetedTS.exhausted` before selecting to avoid it.
+    """
+
+
+BudgetExhausted.__module__ = "bandit_lab.production"  # where users import it from
+
+def budgeted_thompson_scores(alpha, beta, costs, remaining, rng):
+    """Sampled success rate per unit cost; ``-inf`` for an arm that costs more than is left.
+
+    ``alpha``, ``beta`` (..., K); ``costs`` (K,); ``remaining`` (...) the budget left per run.
+    Maximising conversions for a budget is a knapsack: with rates known, the best plan spends
+    everything on the arm with the highest rate / cost. Thompson sampling uses a posterior
+    draw of the rate in its place.
+
+    Taught in notebooks/09_production_concerns.ipynb.
+
+    >>> import numpy as np
+    >>> s = budgeted_thompson_scores(np.array([50., 50.]), np.array([50., 50.]),
+    ...                              np.array([1.0, 3.0]), 2.0, np.random.default_rng(0))
+    >>> bool(np.isfinite(s[0])), bool(np.isneginf(s[1]))    # arm 1 costs 3 > 2 left
+    (True, True)
+    """
+    draws = _scores.thompson_scores(alpha, beta, rng)
+    affordable = np.asarray(costs) <= np.asarray(remaining, dtype=float)[..., None] + _COST_TOL
+    return np.where(affordable, draws / np.asarray(costs), -np.inf)
+
+
+_COST_TOL = 1e-9  # spend is a sum of floats: 10 x 0.1 must still afford a 1.0 budget's last 0.1
+
+
+class BudgetedTS(_saved.Saved):
+    """Thompson sampling under a budget: conversions per unit cost among affordable arms.
+
+    Each decision costs ``costs[arm]`` (a mailing, a bonus, a paid placement) and the
+    campaign has ``budget`` to spend. The policy samples each arm's rate from its Beta
+    posterior and picks the highest *rate / cost* among the arms it can still afford.
+
+    The end is clean and documented: :meth:`select` charges the arm's cost at once (the
+    offer is made, the money is spent) and, once no arm is affordable, raises
+    :class:`BudgetExhausted` instead of returning a value that breaks the next call.
+    :meth:`update` only learns and never refuses a reward: the reward of an offer already
+    paid for may arrive after the budget is spent. Loop ``while not policy.exhausted``.
+
+    Taught in notebooks/09_production_concerns.ipynb.
+
+    Parameters
+    ----------
+    n_arms : int
+    costs : float or sequence of float > 0
+        Cost of one decision for each arm.
+    budget : float > 0
+    alpha0, beta0 : float > 0, default 1.0
+    rng : None, int or numpy.random.Generator
+
+    Attributes
+    ----------
+    alpha_, beta_ : ndarray (n_arms,)
+        The Beta posterior of every arm's rate.
+    pulls_ : ndarray (n_arms,)
+        Decisions made (and paid for) per arm.
+    spent_ : float
+
+    Examples
+    --------
+    >>> bt = BudgetedTS(2, costs=[1.0, 4.0], budget=5.0, rng=0)
+    >>> while not bt.exhausted:
+    ...     arm = bt.select()
+    ...     _ = bt.update(arm, 0.0)
+    >>> bt.spent_ <= 5.0, bt.remaining < 1.0
+    (True, True)
+    >>> bt.select()
+    Traceback (most recent call last):
+    ...
+    bandit_lab.production.BudgetExhausted: no arm is affordable: 5 of the budget 5 is spent and the cheapest arm costs 1.
+    """
+
+    _state_names = ("alpha_", "beta_", "pulls_", "spent_")
+
+    def __init__(self, n_arms, *, costs, budget, alpha0=1.0, beta0=1.0, rng=None):
+        self.n_arms = check_int("n_arms", n_arms, minimum=1)
+        self.costs = check_per_arm("costs", costs, self.n_arms)
+        self.budget = check_positive("budget", budget)
+        self.alpha0 = check_positive("alpha0", alpha0)
+        self.beta0 = check_positive("beta0", beta0)
+        self.rng = rng
+        self._rng = resolve_rng(rng)
+        self.reset()
+
+    def get_params(self):
+        """The hyper-parameters, as a dict of plain Python values."""
+        return {"n_arms": self.n_arms, "costs": self.costs.tolist(), "budget": self.budget,
+                "alpha0": self.alpha0, "beta0": self.beta0}
+
+    # -- the pieces the simulator uses ----------------------------------------------------
+    def initial_state(self, shape=()):
+        """Fresh state: Beta parameters and pulls ``shape + (n_arms,)``, spend ``shape``."""
+        full = tuple(shape) + (self.n_arms,)
+        return {"alpha_": np.full(full, self.alpha0), "beta_": np.full(full, self.beta0),
+                "pulls_": np.zeros(full), "spent_": np.zeros(tuple(shape))}
+
+    def scores(self, state, rng):
+        """Sampled rate / cost; -inf for the arms the remaining budget cannot pay."""
+        return budgeted_thompson_scores(state["alpha_"], state["beta_"], self.costs,
+                                        self.budget - state["spent_"], rng)
+
+    def affordable_in(self, state):
+        """Which arms each run can still pay for, shape ``spent_.shape + (n_arms,)``."""
+        left = self.budget - np.asarray(state["spent_"], dtype=float)
+        return self.costs <= left[..., None] + _COST_TOL
+
+    def charge_state(self, state, arms, runs=None):
+        """In place: pay for the chosen arm of each run (or of the ``runs`` named)."""
+        arms = np.asarray(arms)
+        if arms.ndim == 0:
+            state["pulls_"][arms] += 1.0
+            state["spent_"] = state["spent_"] + self.costs[arms]
+            return
+        rows = np.arange(arms.shape[0]) if runs is None else np.asarray(runs)
+        state["pulls_"][rows, arms] += 1.0
+        state["spent_"][rows] += self.costs[arms]
+
+    def update_state(self, state, arms, rewards, runs=None):
+        """In place: the Beta update of the chosen arm of each run."""
+        _scores.beta_update(state["alpha_"], state["beta_"], arms, rewards, runs)
+
+    # -- what a learner calls ------------------------------------------------------------
+    def reset(self):
+        """Forget everything learned and refill the budget; return ``self``."""
+        st = self.initial_state(())
+        self.alpha_, self.beta_, self.pulls_ = st["alpha_"], st["beta_"], st["pulls_"]
+        self.spent_ = 0.0
+        return self
+
+    @property
+    def remaining(self):
+        """Budget not yet spent."""
+        return self.budget - self.spent_
+
+    def affordable(self):
+        """Boolean array: the arms whose cost the remaining budget still covers."""
+        return self.costs <= self.remaining + _COST_TOL
+
+    @property
+    def exhausted(self):
+        """True once no arm is affordable: the campaign is over."""
+        return not self.affordable().any()
+
+    def select(self):
+        """Choose an affordable arm by sampled rate per unit cost and pay for it.
+
+        Raises
+        ------
+        BudgetExhausted
+            When no arm is affordable (check :attr:`exhausted` first).
+        """
+        if self.exhausted:
+            raise BudgetExhausted(f"no arm is affordable: {self.spent_:g} of the budget {self.budget:g} "
+                                  f"is spent and the cheapest arm costs {self.costs.min():g}.")
+        state = self._state()
+        arm = int(_scores.argmax_random(self.scores(state, self._rng), self._rng))
+        self.charge_state(state, np.asarray(arm))
+        self.spent_ = float(state["spent_"])
+        return arm
+
+    def update(self, arm, reward):
+        """Learn from one reward in [0, 1] for ``arm`` (already paid for); return ``self``."""
+        arm = check_arm("arm", arm, self.n_arms)
+        reward = check_reward("reward", reward)
+        _scores.beta_update(self.alpha_, self.beta_, np.asarray(arm), np.asarray(reward))
+        return self
+
+    def posterior(self):
+        """The belief about every arm's rate, as a :class:`BetaPosterior`."""
+        return BetaPosterior(self.alpha_, self.beta_)
+
+    # -- state as plain data -------------------------------------------------------------
+    @classmethod
+    def from_state(cls, state, *, rng=None):
+        """Rebuild a policy saved by :meth:`get_state` (or its JSON text)."""
+        params, arrays = _load_state(cls, state)
+        policy = cls(params.pop("n_arms"), rng=rng, **params)
+        _set_arrays(policy, arrays)
+        if not 0.0 <= policy.spent_ <= policy.budget + _COST_TOL:
+            raise ValueError(f"state['state']['spent_'] == {policy.spent_!r}, must be in "
+                             f"[0, budget == {policy.budget!r}].")
+        return policy
+
+    def _state(self):
+        return {"alpha_": self.alpha_, "beta_": self.beta_, "pulls_": self.pulls_,
+                "spent_": np.asarray(self.spent_)}
+
+    def __repr__(self):
+        return f"BudgetedTS({self.n_arms}, costs={self.costs.tolist()}, budget={self.budget:g})"
+
+
+
+@dataclass
+class BudgetHistory(_RunsBySteps):
+    """What happened in ``n_runs`` runs of one budgeted policy, each until its budget ran out.
+
+    ``arms`` (n_runs, n_steps) is -1 after a run's end; ``rewards`` 0 there. ``spent``
+    (n_runs,) is what each run paid; ``rates`` and ``costs`` (n_arms,) the truth.
+    """
+
+    arms: np.ndarray
+    rewards: np.ndarray
+    spent: np.ndarray
+    rates: np.ndarray
+    costs: np.ndarray
+    budget: float
+    name: str = ""
+
+    @property
+    def decisions(self):
+        """Per run: how many decisions the budget paid for."""
+        return (self.arms >= 0).sum(axis=1)
+
+    @property
+    def conversions(self):
+        """Per run: conversions realised."""
+        return self.rewards.sum(axis=1, dtype=float)
+
+    @property
+    def expected_conversions(self):
+        """Per run: expected conversions of the decisions made (less noisy)."""
+        return np.where(self.arms >= 0, self.rates[np.maximum(self.arms, 0)], 0.0).sum(axis=1)
+
+    @property
+    def upper_bound(self):
+        """Expected conversions of the best plan with the rates known: the whole budget on
+        the arm with the highest rate per unit cost (the fractional-knapsack bound)."""
+        return float(self.budget * (self.rates / self.costs).max())
+
+    def arm_spend_shares(self):
+        """Per run: share of the money spent on each arm, (n_runs, n_arms)."""
+        spend = np.stack([(self.arms == k).sum(axis=1) * self.costs[k]
+                          for k in range(self.costs.size)], axis=1)
+        return spend / np.maximum(spend.sum(axis=1, keepdims=True), 1e-300)
+
+    def __repr__(self):
+        return f"BudgetHistory(name={self.name!r}, n_runs={self.n_runs}, budget={self.budget:g})"
+
+
+def simulate_budget(policies, env, *, n_runs=1, rng=None):
+    """Run every budgeted policy ``n_runs`` times on ``env`` until each run's budget is spent.
+
+    Each policy is a configuration such as :class:`bandit_lab.BudgetedTS` (``costs``,
+    ``budget``, ``initial_state``, ``scores``, ``affordable_in``, ``charge_state``,
+    ``update_state``); it is not modified. A run ends cleanly when no arm is affordable;
+    the simulation ends when every run of every policy has ended. At step ``t`` every
+    policy faces the same outcomes.
+
+    Taught in notebooks/09_production_concerns.ipynb.
+
+    Returns
+    -------
+    dict of name -> BudgetHistory
+
+    Examples
+    --------
+    >>> from bandit_lab import BernoulliBandit
+    >>> from bandit_lab import BudgetedTS
+    >>> env = BernoulliBandit([0.05, 0.08])
+    >>> res = simulate_budget({"ts": BudgetedTS(2, costs=[1.0, 2.0], budget=50.0)}, env,
+    ...                       n_runs=4, rng=0)
+    >>> h = res["ts"]
+    >>> bool((h.spent <= 50.0).all()), bool((h.spent > 48.0).all())
+    (True, True)
+    """
+    named = _named(policies)
+    if not isinstance(env, Environment):
+        raise TypeError(f"env is of type {type(env).__name__}, must be an Environment such as "
+                        "BernoulliBandit.")
+    for name, p in named.items():
+        _require(name, p, ("initial_state", "scores", "affordable_in", "charge_state", "update_state"),
+                 "a budgeted policy such as BudgetedTS")
+        if p.n_arms != env.n_arms:
+            raise ValueError(f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
+                             f"env.n_arms == {env.n_arms}.")
+    n_runs = check_int("n_runs", n_runs, minimum=1)
+    pols = list(named.values())
+    caps = [int(np.floor(p.budget / np.min(p.costs) * (1 + 1e-9))) + 1 for p in pols]
+    n_max = max(caps)
+    env_rng, *policy_rngs = resolve_rng(rng).spawn(1 + len(named))
+    states = [p.initial_state((n_runs,)) for p in pols]
+    arms_log = [np.full((n_max, n_runs), -1, dtype=np.int16) for _ in pols]
+    rewards_log = [np.zeros((n_max, n_runs), dtype=np.float32) for _ in pols]
+    rates = np.asarray(env.means_at(0), dtype=float)
+    t = 0
+    while t < n_max:
+        active = [p.affordable_in(s).any(axis=-1) for p, s in zip(pols, states)]
+        if not any(a.any() for a in active):
+            break
+        if not np.array_equal(env.means_at(t), rates):
+            raise ValueError("env changes its rates over time; simulate_budget needs fixed rates.")
+        outcomes = env.draw(t, n_runs, env_rng)
+        for i, p in enumerate(pols):
+            rows = np.flatnonzero(active[i])
+            if rows.size == 0:
+                continue
+            arms = argmax_random(p.scores(states[i], policy_rngs[i]), policy_rngs[i])
+            rewards = env.rewards(outcomes, arms, t)
+            p.charge_state(states[i], arms[rows], runs=rows)
+            p.update_state(states[i], arms[rows], rewards[rows], runs=rows)
+            arms_log[i][t, rows] = arms[rows]
+            rewards_log[i][t, rows] = rewards[rows]
+        t += 1
+    return {name: BudgetHistory(np.ascontiguousarray(arms_log[i][:t].T),
+                                np.ascontiguousarray(rewards_log[i][:t].T),
+                                states[i]["spent_"].copy(), rates, np.asarray(p.costs, dtype=float),
+                                float(p.budget), name)
+            for i, (name, p) in enumerate(named.items())}
