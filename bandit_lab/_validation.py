@@ -22,6 +22,7 @@ import numpy as np
 __all__ = [
     "check_int",
     "check_positive",
+    "check_nonnegative",
     "check_probability",
     "check_real",
     "check_flag",
@@ -75,6 +76,14 @@ def check_positive(name: str, value: Any) -> float:
     x = _as_float(name, value)
     if not np.isfinite(x) or x <= 0:
         raise ValueError(f"{name} == {x!r}, must be a finite number > 0.")
+    return x
+
+
+def check_nonnegative(name: str, value: Any) -> float:
+    """A finite number >= 0."""
+    x = _as_float(name, value)
+    if not np.isfinite(x) or x < 0:
+        raise ValueError(f"{name} == {x!r}, must be a finite number >= 0.")
     return x
 
 

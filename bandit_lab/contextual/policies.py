@@ -13,17 +13,26 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit as _sigmoid
 
-from .. import _state as _saved
-from .._rng import resolve_rng
+from .._base import BasePolicy
+from .._rng import RNGLike, resolve_rng
+from .._special import arm_index
 from .._validation import (check_arm, check_context, check_int, check_positive, check_probability,
                            check_real, check_reward)
+from ..policies import _argmax_one, deterministic_propensities
+from ..propensities import gaussian_max_propensities
 from ..scores import argmax_random
-from .._special import arm_index
 from .posterior import GaussianLinearPosterior
 from .scores import (gaussian_linear_update, laplace_logistic_batch, laplace_logistic_update,
                      linear_ts_scores, linucb_scores, logistic_ts_scores, score_moments)
 
 __all__ = ["ContextualPolicy", "LinearTS", "LinUCB", "LogisticTS"]
+
+
+def _normal_max(means, variances):
+    """P(each arm's normal draw is the largest); a zero variance (a context of zeros) is
+    floored at a negligible one, so the draw is the mean, as the scores make it."""
+    floor = 1e-24 * (1.0 + means * means)
+    return gaussian_max_propensities(means, np.sqrt(np.maximum(variances, floor)))
 
 
 def _z(level):
@@ -32,7 +41,7 @@ def _z(level):
     return norm.ppf(0.5 + level / 2)
 
 
-class ContextualPolicy(_saved.Saved):
+class ContextualPolicy(BasePolicy):
     """Base class: a Gaussian belief (``mean_``, ``cov_``) about each arm's weights.
 
     Subclasses write :meth:`scores` and :meth:`update_state`; both work on state arrays with
@@ -48,16 +57,13 @@ class ContextualPolicy(_saved.Saved):
 
     _state_names = ("mean_", "cov_", "n_obs_")
     _reward_in_unit_interval = False
+    family = "contextual"
 
-    _registry: dict[str, type] = {}  # subclasses by name, for from_state
-
-    def __init__(self, n_arms, n_features, *, prior_var=1.0, rng=None):
-        self.n_arms = check_int("n_arms", n_arms, minimum=1)
+    def __init__(self, n_arms: int, n_features: int, *, prior_var: float = 1.0,
+                 rng: RNGLike = None) -> None:
         self.n_features = check_int("n_features", n_features, minimum=1)
         self.prior_var = check_positive("prior_var", prior_var)
-        self.rng = rng
-        self._rng = resolve_rng(rng)
-        self.reset()
+        super().__init__(n_arms, rng=rng)
 
     # -- the pieces a subclass writes ----------------------------------------------------
     def initial_state(self, shape=()):
@@ -78,24 +84,21 @@ class ContextualPolicy(_saved.Saved):
         """In place: learn the reward of the chosen arm(s) at context(s) ``x``."""
         state["n_obs_"][arm_index(arms)] += 1
 
-    def get_params(self):
-        """The hyper-parameters, as a dict of plain Python values."""
-        return {"n_arms": self.n_arms, "n_features": self.n_features, "prior_var": self.prior_var}
+    def propensities_of(self, state, x):
+        """Pure: the probability of choosing each arm for context(s) ``x``, (..., n_arms)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no known choice probabilities (propensities); a policy "
+            "that knows them defines propensities_of(state, x).")
 
     # -- what a learner calls -----------------------------------------------------------
-    def reset(self):
-        """Forget everything learned; return ``self``."""
-        self._set_state(self.initial_state(()))
-        return self
-
-    def select(self, x):
+    def select(self, x) -> int:
         """Choose an arm (an ``int``) for context ``x`` (1-D, length ``n_features``)."""
         x = check_context("x", x, self.n_features)
-        scores = self.scores(self._state(), x, self._rng)
-        best = int(scores.argmax())
-        if np.count_nonzero(scores == scores[best]) == 1:  # no tie: the usual case
-            return best
-        return int(argmax_random(scores, self._rng))
+        return _argmax_one(self.scores(self._state(), x, self._rng), self._rng)
+
+    def propensities(self, x) -> np.ndarray:
+        """The probability that :meth:`select` chooses each arm for context ``x``, (n_arms,)."""
+        return self.propensities_of(self._state(), check_context("x", x, self.n_features))
 
     def update(self, x, arm, reward):
         """Learn that ``arm`` earned ``reward`` at context ``x``; return ``self``."""
@@ -141,28 +144,13 @@ class ContextualPolicy(_saved.Saved):
         return np.bincount(picks, minlength=self.n_arms) / n_draws
 
     # -- state as plain data ------------------------------------------------------------
-    @classmethod
-    def from_state(cls, state, *, rng=None):
-        """Rebuild a policy saved by :meth:`get_state` (or its JSON text); the class it
-        names must be ``cls`` or one of its subclasses."""
-        state = _saved.open_envelope(state, made_by="ContextualPolicy")
-        target = cls._saved_class(state)
-        params = dict(state["params"])
-        policy = target(params.pop("n_arms"), params.pop("n_features"), rng=rng, **params)
-        arrays = _saved.load_arrays(policy, state["state"], target._state_names)
+    def _check_saved(self, arrays):
         for k, c in enumerate(arrays["cov_"]):
             try:
                 np.linalg.cholesky(c)
             except np.linalg.LinAlgError:
                 raise ValueError(f"state['state']['cov_'][{k}] must be a symmetric positive "
                                  "definite matrix.") from None
-        policy._set_state(arrays)
-        return policy
-
-    def __repr__(self):
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
-                           if k not in ("n_arms", "n_features"))
-        return f"{type(self).__name__}({self.n_arms}, {self.n_features}{', ' + params if params else ''})"
 
     # -- internals ----------------------------------------------------------------------
     def _check_reward(self, reward, name="reward"):
@@ -208,15 +196,18 @@ class LinearTS(ContextualPolicy):
     ((5, 3), (5, 3, 3))
     """
 
-    def __init__(self, n_arms, n_features, *, prior_var=1.0, noise_var=0.1, rng=None):
+    def __init__(self, n_arms: int, n_features: int, *, prior_var: float = 1.0,
+                 noise_var: float = 0.1, rng: RNGLike = None) -> None:
         self.noise_var = check_positive("noise_var", noise_var)
         super().__init__(n_arms, n_features, prior_var=prior_var, rng=rng)
 
-    def get_params(self):
-        return {**super().get_params(), "noise_var": self.noise_var}
-
     def scores(self, state, x, rng):
         return linear_ts_scores(state["mean_"], state["cov_"], x, rng)
+
+    def propensities_of(self, state, x):
+        """Exact: each arm's score is an independent normal draw, N(x . mean, x' cov x), so
+        its probability of being the largest is :func:`gaussian_max_propensities`."""
+        return _normal_max(*score_moments(state["mean_"], state["cov_"], x))
 
     def update_state(self, state, x, arms, rewards):
         gaussian_linear_update(state["mean_"], state["cov_"], x, arms, rewards, self.noise_var)
@@ -266,17 +257,18 @@ class LinUCB(LinearTS):
     0
     """
 
-    def __init__(self, n_arms, n_features, *, alpha=1.0, ridge=1.0, rng=None):
+    def __init__(self, n_arms: int, n_features: int, *, alpha: float = 1.0, ridge: float = 1.0,
+                 rng: RNGLike = None) -> None:
         self.alpha = check_positive("alpha", alpha)
         self.ridge = check_positive("ridge", ridge)
         super().__init__(n_arms, n_features, prior_var=1.0 / self.ridge, noise_var=1.0, rng=rng)
 
-    def get_params(self):
-        return {"n_arms": self.n_arms, "n_features": self.n_features, "alpha": self.alpha,
-                "ridge": self.ridge}
-
     def scores(self, state, x, rng):
         return linucb_scores(state["mean_"], state["cov_"], x, self.alpha)
+
+    def propensities_of(self, state, x):
+        """Deterministic: 1 for the highest bound (ties shared), 0 elsewhere."""
+        return deterministic_propensities(self.scores(state, x, None))
 
 
 class LogisticTS(ContextualPolicy):
@@ -310,6 +302,11 @@ class LogisticTS(ContextualPolicy):
 
     def scores(self, state, x, rng):
         return logistic_ts_scores(state["mean_"], state["cov_"], x, rng)
+
+    def propensities_of(self, state, x):
+        """Exact: the sigmoid keeps the order of the normal logit draws, so these are the
+        normal-maximum probabilities of the logits (:func:`gaussian_max_propensities`)."""
+        return _normal_max(*score_moments(state["mean_"], state["cov_"], x))
 
     def update_state(self, state, x, arms, rewards):
         laplace_logistic_update(state["mean_"], state["cov_"], x, arms, rewards)

@@ -16,16 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _state as _saved
 from .. import scores as _scores
-from .._rng import resolve_rng
-from .._validation import check_arm, check_int, check_per_arm, check_positive, check_reward
+from .._rng import RNGLike, resolve_rng
+from .._validation import check_int, check_per_arm, check_positive
 from ..environments import Environment
+from ..policies import Policy, _argmax_one
 from ..posteriors import BetaPosterior
 from ..scores import argmax_random
 from ..simulate import _RunsBySteps, _named_policies as _named
 from .funnel import _require
-from .objectives import _load_state, _set_arrays
 
 __all__ = ["BudgetedTS", "BudgetExhausted", "budgeted_thompson_scores", "BudgetHistory",
            "simulate_budget"]
@@ -65,7 +64,7 @@ def budgeted_thompson_scores(alpha, beta, costs, remaining, rng):
 _COST_TOL = 1e-9  # spend is a sum of floats: 10 x 0.1 must still afford a 1.0 budget's last 0.1
 
 
-class BudgetedTS(_saved.Saved):
+class BudgetedTS(Policy):
     """Thompson sampling under a budget: conversions per unit cost among affordable arms.
 
     Each decision costs ``costs[arm]`` (a mailing, a bonus, a paid placement) and the
@@ -113,20 +112,16 @@ class BudgetedTS(_saved.Saved):
 
     _state_names = ("alpha_", "beta_", "pulls_", "spent_")
 
-    def __init__(self, n_arms, *, costs, budget, alpha0=1.0, beta0=1.0, rng=None):
-        self.n_arms = check_int("n_arms", n_arms, minimum=1)
-        self.costs = check_per_arm("costs", costs, self.n_arms)
+    family = "budget"
+
+    def __init__(self, n_arms: int, *, costs, budget: float, alpha0: float = 1.0,
+                 beta0: float = 1.0, rng: RNGLike = None) -> None:
+        n_arms = check_int("n_arms", n_arms, minimum=1)
+        self.costs = check_per_arm("costs", costs, n_arms)
         self.budget = check_positive("budget", budget)
         self.alpha0 = check_positive("alpha0", alpha0)
         self.beta0 = check_positive("beta0", beta0)
-        self.rng = rng
-        self._rng = resolve_rng(rng)
-        self.reset()
-
-    def get_params(self):
-        """The hyper-parameters, as a dict of plain Python values."""
-        return {"n_arms": self.n_arms, "costs": self.costs.tolist(), "budget": self.budget,
-                "alpha0": self.alpha0, "beta0": self.beta0}
+        super().__init__(n_arms, rng=rng)
 
     # -- the pieces the simulator uses ----------------------------------------------------
     def initial_state(self, shape=()):
@@ -161,13 +156,6 @@ class BudgetedTS(_saved.Saved):
         _scores.beta_update(state["alpha_"], state["beta_"], arms, rewards, runs)
 
     # -- what a learner calls ------------------------------------------------------------
-    def reset(self):
-        """Forget everything learned and refill the budget; return ``self``."""
-        st = self.initial_state(())
-        self.alpha_, self.beta_, self.pulls_ = st["alpha_"], st["beta_"], st["pulls_"]
-        self.spent_ = 0.0
-        return self
-
     @property
     def remaining(self):
         """Budget not yet spent."""
@@ -194,33 +182,37 @@ class BudgetedTS(_saved.Saved):
             raise BudgetExhausted(f"no arm is affordable: {self.spent_:g} of the budget {self.budget:g} "
                                   f"is spent and the cheapest arm costs {self.costs.min():g}.")
         state = self._state()
-        arm = int(_scores.argmax_random(self.scores(state, self._rng), self._rng))
+        arm = _argmax_one(self.scores(state, self._rng), self._rng)
         self.charge_state(state, np.asarray(arm))
         self.spent_ = float(state["spent_"])
         return arm
 
     def update(self, arm, reward):
         """Learn from one reward in [0, 1] for ``arm`` (already paid for); return ``self``."""
-        arm = check_arm("arm", arm, self.n_arms)
-        reward = check_reward("reward", reward)
-        _scores.beta_update(self.alpha_, self.beta_, np.asarray(arm), np.asarray(reward))
-        return self
+        return super().update(arm, reward)
+
+    def _update_one(self, arm, reward):
+        self.alpha_[arm] += reward
+        self.beta_[arm] += 1.0 - reward
+
+    def _update_arm_total(self, state, arm, n, total):
+        state["alpha_"][arm] += total
+        state["beta_"][arm] += n - total
 
     def posterior(self):
         """The belief about every arm's rate, as a :class:`BetaPosterior`."""
         return BetaPosterior(self.alpha_, self.beta_)
 
     # -- state as plain data -------------------------------------------------------------
-    @classmethod
-    def from_state(cls, state, *, rng=None):
-        """Rebuild a policy saved by :meth:`get_state` (or its JSON text)."""
-        params, arrays = _load_state(cls, state)
-        policy = cls(params.pop("n_arms"), rng=rng, **params)
-        _set_arrays(policy, arrays)
-        if not 0.0 <= policy.spent_ <= policy.budget + _COST_TOL:
-            raise ValueError(f"state['state']['spent_'] == {policy.spent_!r}, must be in "
-                             f"[0, budget == {policy.budget!r}].")
-        return policy
+    def _check_saved(self, arrays):
+        spent = float(arrays["spent_"])
+        if not 0.0 <= spent <= self.budget + _COST_TOL:
+            raise ValueError(f"state['state']['spent_'] == {spent!r}, must be in "
+                             f"[0, budget == {self.budget!r}].")
+
+    def _set_state(self, state):
+        self.alpha_, self.beta_, self.pulls_ = state["alpha_"], state["beta_"], state["pulls_"]
+        self.spent_ = float(state["spent_"])
 
     def _state(self):
         return {"alpha_": self.alpha_, "beta_": self.beta_, "pulls_": self.pulls_,

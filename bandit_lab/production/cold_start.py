@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._rng import RNGLike
 from .._validation import check_int, check_per_arm, check_positive
 from ..policies import BetaBernoulliTS, Policy
 
@@ -98,14 +99,12 @@ class PerArmPriorTS(BetaBernoulliTS):
     [1.0, 1.0, 6.0]
     """
 
-    def __init__(self, n_arms, *, alpha0=1.0, beta0=1.0, rng=None):
+    def __init__(self, n_arms: int, *, alpha0=1.0, beta0=1.0, rng: RNGLike = None) -> None:
         n_arms = check_int("n_arms", n_arms, minimum=1)
         self.alpha0 = check_per_arm("alpha0", alpha0, n_arms)
         self.beta0 = check_per_arm("beta0", beta0, n_arms)
         Policy.__init__(self, n_arms, rng=rng)
 
-    def get_params(self):
-        return {"n_arms": self.n_arms, "alpha0": self.alpha0.tolist(), "beta0": self.beta0.tolist()}
 
     def initial_state(self, shape=()):
         full = tuple(shape) + (self.n_arms,)

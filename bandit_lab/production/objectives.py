@@ -12,24 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _state as _saved
 from .. import scores as _scores
-from .._rng import resolve_rng
-from .._validation import check_arm, check_flag, check_int, check_positive, check_real
+from .._base import BasePolicy
+from .._rng import RNGLike
+from .._validation import check_arm, check_flag, check_positive, check_real
+from ..policies import _argmax_one
 
 __all__ = ["MultiObjectiveTS", "normal_gamma_update", "normal_gamma_mean_samples"]
-
-
-def _load_state(cls, state):
-    """Parse and check the envelope written by ``get_state``; return (params, arrays)."""
-    state = _saved.open_envelope(state, made_by=cls.__name__)
-    _saved.pick_class(state, {cls.__name__: cls})
-    return dict(state["params"]), state["state"]
-
-
-def _set_arrays(policy, arrays):
-    for key, arr in _saved.load_arrays(policy, arrays, policy._state_names).items():
-        setattr(policy, key, arr if arr.ndim else float(arr))
 
 
 def normal_gamma_update(mu, kappa, shape, rate, arms, values, runs=None):
@@ -122,7 +111,7 @@ def _check_weights(weights):
     return out
 
 
-class MultiObjectiveTS(_saved.Saved):
+class MultiObjectiveTS(BasePolicy):
     """Thompson sampling on the expected value of an impression: click, purchase, revenue.
 
     Each arm is a funnel. A customer shown the offer clicks with rate ``c``; a customer who
@@ -181,18 +170,20 @@ class MultiObjectiveTS(_saved.Saved):
     _state_names = ("click_alpha_", "click_beta_", "purchase_alpha_", "purchase_beta_",
                     "revenue_mu_", "revenue_kappa_", "revenue_shape_", "revenue_rate_")
 
-    def __init__(self, n_arms, *, weights=None, click_prior=(1.0, 1.0), purchase_prior=(1.0, 1.0),
-                 revenue_mean0=100.0, revenue_sd0=100.0, revenue_strength0=1.0, rng=None):
-        self.n_arms = check_int("n_arms", n_arms, minimum=1)
+    family = "funnel"
+
+    def __init__(self, n_arms: int, *, weights: dict | None = None,
+                 click_prior: tuple[float, float] = (1.0, 1.0),
+                 purchase_prior: tuple[float, float] = (1.0, 1.0), revenue_mean0: float = 100.0,
+                 revenue_sd0: float = 100.0, revenue_strength0: float = 1.0,
+                 rng: RNGLike = None) -> None:
         self.weights = _check_weights(weights)
         self.click_prior = self._check_prior("click_prior", click_prior)
         self.purchase_prior = self._check_prior("purchase_prior", purchase_prior)
         self.revenue_mean0 = check_real("revenue_mean0", revenue_mean0)
         self.revenue_sd0 = check_positive("revenue_sd0", revenue_sd0)
         self.revenue_strength0 = check_positive("revenue_strength0", revenue_strength0)
-        self.rng = rng
-        self._rng = resolve_rng(rng)
-        self.reset()
+        super().__init__(n_arms, rng=rng)
 
     @staticmethod
     def _check_prior(name, prior):
@@ -200,13 +191,6 @@ class MultiObjectiveTS(_saved.Saved):
             raise TypeError(f"{name} == {prior!r} is of type {type(prior).__name__}, must be a pair "
                             "(alpha0, beta0).")
         return (check_positive(f"{name}[0]", prior[0]), check_positive(f"{name}[1]", prior[1]))
-
-    def get_params(self):
-        """The hyper-parameters, as a dict of plain Python values."""
-        return {"n_arms": self.n_arms, "weights": dict(self.weights),
-                "click_prior": list(self.click_prior), "purchase_prior": list(self.purchase_prior),
-                "revenue_mean0": self.revenue_mean0, "revenue_sd0": self.revenue_sd0,
-                "revenue_strength0": self.revenue_strength0}
 
     # -- the three pieces the simulator uses ------------------------------------------
     def initial_state(self, shape=()):
@@ -254,15 +238,9 @@ class MultiObjectiveTS(_saved.Saved):
                                 rows[purchased])
 
     # -- what a learner calls ------------------------------------------------------------
-    def reset(self):
-        """Forget everything learned; return ``self``."""
-        for name, value in self.initial_state(()).items():
-            setattr(self, name, value)
-        return self
-
-    def select(self):
+    def select(self) -> int:
         """Choose an arm: the highest sampled value of an impression, ties broken at random."""
-        return int(_scores.argmax_random(self.scores(self._state(), self._rng), self._rng))
+        return _argmax_one(self.scores(self._state(), self._rng), self._rng)
 
     @staticmethod
     def _check_outcome(clicked, purchased, revenue, suffix=""):
@@ -320,17 +298,6 @@ class MultiObjectiveTS(_saved.Saved):
         m = self.revenue_mu_
         w = self.weights
         return c * (w["click"] + p * (w["purchase"] + w["revenue"] * m))
-
-    # -- state as plain data -------------------------------------------------------------
-    @classmethod
-    def from_state(cls, state, *, rng=None):
-        """Rebuild a policy saved by :meth:`get_state` (or its JSON text)."""
-        params, arrays = _load_state(cls, state)
-        params["click_prior"] = tuple(params["click_prior"])
-        params["purchase_prior"] = tuple(params["purchase_prior"])
-        policy = cls(params.pop("n_arms"), rng=rng, **params)
-        _set_arrays(policy, arrays)
-        return policy
 
     def __repr__(self):
         w = ", ".join(f"{k}={v:g}" for k, v in self.weights.items() if v)
