@@ -63,6 +63,15 @@ def plot_regret(results, ax=None, *, band=(10, 90), lai_robbins=True, log_x=Fals
     return ax
 
 
+def _count(value):
+    """A Beta parameter as a reader writes it: whole numbers in full (2983, never 2.98e+03),
+    fractions with up to three significant digits, or one decimal from 100 up."""
+    value = float(value)
+    if value.is_integer():
+        return f"{value:.0f}"
+    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def plot_beta(alpha, beta=None, ax=None, *, labels=None, level=0.95, x=None):
     """Density of Beta beliefs (one curve per arm) with the credible interval shaded.
 
@@ -80,7 +89,7 @@ def plot_beta(alpha, beta=None, ax=None, *, labels=None, level=0.95, x=None):
         p = BetaPosterior(a[k], b[k])
         y = p.pdf(x)
         name = labels[k] if labels is not None else f"arm {k}"
-        line, = ax.plot(x, y, label=f"{name}: Beta({a[k]:.3g}, {b[k]:.3g})")
+        line, = ax.plot(x, y, label=f"{name}: Beta({_count(a[k])}, {_count(b[k])})")
         lo, hi = p.interval(level)
         inside = (x >= lo) & (x <= hi)
         ax.fill_between(x[inside], y[inside], color=line.get_color(), alpha=0.15, linewidth=0)

@@ -37,6 +37,15 @@ def test_plot_beta_shades_the_interval_and_labels_each_arm():
     plt.close(fig)
 
 
+def test_plot_beta_legend_writes_counts_in_full():
+    # a posterior after thousands of customers: the legend says 2983, not 2.98e+03
+    fig, ax = plt.subplots()
+    plot_beta([190.0, 2.1, 1.3], [2983.0, 38.9, 1234.56], ax=ax, labels=["a", "b", "c"])
+    assert [l.get_label() for l in ax.get_lines()] == [
+        "a: Beta(190, 2983)", "b: Beta(2.1, 38.9)", "c: Beta(1.3, 1234.6)"]
+    plt.close(fig)
+
+
 def test_plot_allocation_and_share_distribution(results):
     fig, (a1, a2) = plt.subplots(1, 2)
     plot_allocation(results["TS"], ax=a1, smooth=10)
