@@ -220,6 +220,8 @@ def test_the_site_builds_with_warnings_as_errors_and_holds_the_whole_course(buil
     assert lessons == [f"notebooks/{p.stem}.html" for p in NOTEBOOKS]
     assert sorted(h for h in linked if h.startswith("exercises/")) == [
         f"exercises/{p.stem}.html" for p in EXERCISES]
+    # its own icon: without one a browser asks every site for /favicon.ico (a 404 here)
+    assert re.search(r'<link rel="icon" href="_static/[^"]+"', index)
     for words in ("Who it is for", "What you need to know first", "python3 tasks.py lab"):
         assert words in html_lib.unescape(re.sub(r"<[^>]+>", "", index)), words
     # each page offers its own notebook, the very file

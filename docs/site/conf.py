@@ -47,6 +47,7 @@ nb_ipywidgets_js = {
 html_theme = "sphinx_book_theme"
 html_static_path = ["_static"]
 html_css_files = ["bandit-site.css"]
+html_favicon = "_static/favicon.svg"   # (without one a browser asks for /favicon.ico: a 404)
 html_theme_options = {
     "home_page_in_toc": False,         # the title at the top of the sidebar is the home link
     "use_download_button": True,       # each page offers its .ipynb (or .md) for download
