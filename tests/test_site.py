@@ -230,6 +230,9 @@ def test_the_site_builds_with_warnings_as_errors_and_holds_the_whole_course(buil
         link = f"../_sources/{folder}/{src.name}"
         assert f'href="{link}"' in _page(site, rel), f"{rel} does not offer {src.name}"
         assert (site / "_sources" / folder / src.name).read_bytes() == src.read_bytes()
+        if folder == "exercises":  # and says how to do it
+            note = re.search(r'class="[^"]*bandit-exercise-note[^"]*">(.*?)</div>', _page(site, rel), re.S)
+            assert note and f'href="{link}"' in note.group(1), f"{rel}: no note on doing it"
     # search: every lesson's title is in the index
     index_js = _page(site, "searchindex.js")
     for nb in NOTEBOOKS:

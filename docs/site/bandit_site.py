@@ -4,6 +4,7 @@
   (by file name), each with its title, its time and the exercises that go with it (an
   exercise names its lesson in its first cell: "Goes with [notebook 02, ...](../notebooks/...)").
   A new notebook or exercise appears without touching the landing page.
+- A note at the top of every exercise: how to do it (download, run in JupyterLab).
 - A note on every saved widget: on the website a widget shows the state saved when its
   notebook was last run; the note says so and how to make it live. A notebook that shows a
   widget without saving its state is a build error (the widget could not be drawn).
@@ -82,7 +83,8 @@ class CoursePath(SphinxDirective):
                          + (f", {time}" if time else ""))
             exs = goes_with.pop(nb.name, [])
             if exs:
-                lines.append("  <br>exercises: " + "; ".join(self._exercise(ex) for ex in exs))
+                lines.append(f"  <br>exercise{'s' if len(exs) > 1 else ''}: "
+                             + "; ".join(self._exercise(ex) for ex in exs))
         left = [ex for group in goes_with.values() for ex in group]
         if left:
             lines.append("- more exercises: " + "; ".join(self._exercise(ex) for ex in left))
@@ -139,6 +141,29 @@ def add_widget_notes(app, doctree, docname):
         view.parent.insert(view.parent.index(view), note)
 
 
+# -- how to do an exercise --------------------------------------------------------------------------
+def add_exercise_note(app, doctree, docname):
+    """At the top of an exercise: it is done in JupyterLab, from its downloaded notebook."""
+    if not docname.startswith("exercises/"):
+        return
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None or not isinstance(section[0], nodes.title):
+        return
+    up = "../" * docname.count("/")
+    note = nodes.admonition(classes=["tip", "bandit-exercise-note"])
+    note += nodes.title(text="Doing this exercise")
+    para = nodes.paragraph()
+    para += nodes.Text("This page shows the exercise as it is handed out, with the checks' "
+                       "answers to the blank notebook. To do it, ")
+    para += nodes.reference(text="download its notebook", refuri=f"{up}_sources/{docname}.ipynb")
+    para += nodes.Text(", open it in JupyterLab in the course's folder (")
+    para += nodes.reference(text="how to run the course", refuri=up + RUN_LOCALLY)
+    para += nodes.Text("), run it from the top and check each answer with its grader.check "
+                       "cell.")
+    note += para
+    section.insert(1, note)
+
+
 # -- scripts from npm -----------------------------------------------------------------------------
 def node_modules(app) -> Path:
     return Path(app.config.bandit_node_modules or Path(app.confdir).parents[1] / "node_modules")
@@ -179,5 +204,6 @@ def setup(app):
     app.add_directive("course-path", CoursePath)
     app.connect("builder-inited", check_node_modules)
     app.connect("doctree-resolved", add_widget_notes)
+    app.connect("doctree-resolved", add_exercise_note)
     app.connect("build-finished", copy_npm_assets)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
