@@ -30,15 +30,13 @@ import io
 import json
 import re
 import socketserver
-import sys
 import threading
 from pathlib import Path
 from urllib.parse import urldefrag, urlparse
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from site_fixtures import ROOT, built_site  # noqa: E402,F401  (fixture)
+from site_fixtures import ROOT, built_site  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
