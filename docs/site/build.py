@@ -103,6 +103,14 @@ def main(argv=None) -> int:
                         help="staged sources and Sphinx's cache (default build/site/)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     args = parser.parse_args(argv)
+    if sys.version_info < (3, 11):
+        sys.exit("[site] the website's tools (MyST-Parser for Sphinx 8 with the pinned "
+                 "markdown-it-py 4) need Python 3.11 or newer: run tasks.py with python3.11.")
+    try:
+        import myst_nb  # noqa: F401
+        import sphinx_book_theme  # noqa: F401
+    except ImportError as err:
+        sys.exit(f"[site] {err}: install the 'site' extra (python3 tasks.py site does).")
     try:
         seconds = build(args.out.resolve(), args.work.resolve(), quiet=args.quiet)
     except subprocess.CalledProcessError as err:
