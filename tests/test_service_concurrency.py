@@ -110,10 +110,10 @@ def test_sigkill_mid_load_keeps_every_acknowledged_reward(sqlite_url, tmp_path):
         import httpx
 
         stats = httpx.get(restarted.url + "/stats").json()
-        assert httpx.get(restarted.url + "/health").json()["arms"] == ARMS.split(",")
+        assert [a["name"] for a in stats["arms"]] == ARMS.split(",")
     finally:
-        # SIGTERM: uvicorn finishes what is in flight, then re-raises the signal
-        assert restarted.stop() in (0, -signal.SIGTERM)
+        # SIGTERM: what is in flight finishes, the store is closed, the exit status is 0
+        assert restarted.stop() == 0
     assert "Traceback" not in restarted.log()
     store = open_store(sqlite_url)
     for did, r in acked:
