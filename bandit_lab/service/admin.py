@@ -19,6 +19,8 @@ from .stores import SpecMismatch, StateMissing, UnknownBandit
 __all__ = ["admin_router", "describe", "spec_from_request"]
 
 _CREATE = TypeAdapter(BanditCreate)
+#: The most numbers (arms x (d*d + d)) a linear bandit made by the admin API may keep.
+MAX_NUMBERS = 50_000
 
 
 def describe(info) -> dict:
@@ -72,7 +74,13 @@ def admin_router() -> APIRouter:
         try:
             spec = spec_from_request(req)
         except (TypeError, ValueError) as err:
-            raise ApiError(422, str(err), "arms") from None
+            raise ApiError(409 if "feature_names" in str(err) else 422, str(err),
+                           "feature_names" if "feature_names" in str(err) else "arms") from None
+        if spec.kind == "linear" and spec.n_arms * spec.width > MAX_NUMBERS:
+            raise ApiError(409, f"a linear bandit of {spec.n_arms} arms and {spec.n_features} "
+                                f"features keeps {spec.n_arms * spec.width} numbers, more than "
+                                f"the admin API creates ({MAX_NUMBERS}); use fewer arms or "
+                                "features, or the config file.", "n_features")
         existed = await s.caller("info", req.name)
         try:
             await s.caller("create", req.name, spec)
@@ -107,7 +115,7 @@ def admin_router() -> APIRouter:
                                    ("prior_var", req.prior_var)) if v is not None}
         wrong = [k for k in prior if (k == "prior_var") != (b.spec.kind == "linear")]
         if wrong:
-            raise ApiError(422, f"{wrong[0]} is not a prior of an arm of a {b.spec.kind} bandit, "
+            raise ApiError(409, f"{wrong[0]} is not a prior of an arm of a {b.spec.kind} bandit, "
                                 "must be " + ("prior_var" if b.spec.kind == "linear" else
                                               "alpha0 and/or beta0") + ".", wrong[0])
         if req.name in b.spec.arms:
@@ -127,11 +135,15 @@ def admin_router() -> APIRouter:
         return JSONResponse(describe(info))
 
     @r.post("/bandits/{name}/retire", response_model=BanditDescription,
-            responses=_errors(401, 403, 404, 422),
+            responses=_errors(401, 403, 404, 409, 422),
             summary="Retire a bandit: no new decisions; rewards, stats and log remain")
     async def retire(request: Request, name: str = NameParam):
         s = svc(request)
         await s.bandits.refresh(name)
+        if name == request.app.state.name:
+            raise ApiError(409, f"bandit {name!r} is the default bandit of this service (its "
+                                "/decision route serves it); serve another default, then retire "
+                                "it.", "name")
         try:
             info = await s.caller("retire", name)
         except UnknownBandit as err:

@@ -226,7 +226,17 @@ def _install_error_handlers(app):
                     405: f"method {request.method} is not allowed on {request.url.path[:80]!r}; "
                          "see /docs."}
         message = messages.get(exc.status_code, str(exc.detail)[:200] + ".")
-        return error_response(exc.status_code, message, None, getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # every method the path answers, not just the first route's
+            from starlette.routing import Match
+
+            methods = set()
+            for route in request.app.routes:
+                match, _ = route.matches({**request.scope, "method": "GET"})
+                if match != Match.NONE and getattr(route, "methods", None):
+                    methods |= set(route.methods)
+            headers["Allow"] = ", ".join(sorted(methods))
+        return error_response(exc.status_code, message, None, headers)
 
 
 def _ops_routes(app, service, store_kind):

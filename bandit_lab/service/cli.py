@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "$BANDIT_LAB_API_KEYS. Required when --host is not a loopback address")
     p.add_argument("--new-key", action="store_true", help="print a fresh API key and exit")
     p.add_argument("--max-body", type=int, default=None,
-                   help="largest request body in bytes (default 65536; 413 above)")
+                   help="largest request body in bytes (default 1048576; 413 above)")
     p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None,
                    help="one JSON line per request on stderr (default: on)")
     p.add_argument("--seed", type=int, default=None, help="seed of the posterior draws")

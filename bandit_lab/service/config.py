@@ -12,7 +12,7 @@
     timeline_retention = 2678400
     propensity = "exact"        # or "monte-carlo", "off"
     api_keys_file = "keys.txt"  # see bandit_lab.service.auth
-    max_body = 65536
+    max_body = 1048576
     access_log = true
     seed = 2024
 

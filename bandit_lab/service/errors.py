@@ -70,6 +70,10 @@ ALLOWED = {
     "level": "must be a number strictly between 0 and 1",
 }
 
+_FIELDS = {"context", "arms", "decision_id", "reward", "arm", "name", "kind", "alpha0", "beta0",
+           "binary", "bucket_seconds", "n_features", "prior_var", "noise_var", "feature_names",
+           "since", "until", "limit", "after"}
+
 _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
                "NoneType": "null", "list": "array", "dict": "object"}
 
@@ -81,8 +85,7 @@ def _path(loc) -> str:
             continue
         if isinstance(part, int):
             out += f"[{part}]"
-        elif isinstance(part, str) and part.startswith(("function-", "union[", "literal[",
-                                                         "tagged-union[")):
+        elif part not in _FIELDS:  # a union member's tag, e.g. 'constrained-str' or 'beta'
             continue
         else:
             out += ("." if out else "") + str(part)
@@ -102,7 +105,7 @@ def sentence(err, allowed=None) -> tuple[str, str | None]:
                 "API documents (see /docs).", field)
     if not field:
         return "the body must be a JSON object (see /docs for its fields).", None
-    names = [p for p in loc if isinstance(p, str) and p not in ("body", "query", "path")]
+    names = [p for p in loc if p in _FIELDS]
     key = names[-1] if names else field
     if key == "arms" and loc and isinstance(loc[-1], int):
         key = "arm_name"

@@ -24,6 +24,7 @@ intervals from :class:`bandit_lab.posteriors.BetaPosterior`, and the contextual 
 from __future__ import annotations
 
 import math
+import re
 import numbers
 from dataclasses import dataclass, replace
 
@@ -43,6 +44,11 @@ MAX_ARM_NAME = 200
 _FORMAT = 1
 
 
+# What a name may not hold: control characters (the schema's pattern) and lone surrogates
+# (which UTF-8 cannot encode).
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
 def check_text(name, value, *, max_length=MAX_ARM_NAME) -> str:
     """A name sent by a client: a non-empty string of at most ``max_length`` printable
     characters that UTF-8 can encode (no lone surrogate, no control character)."""
@@ -52,7 +58,7 @@ def check_text(name, value, *, max_length=MAX_ARM_NAME) -> str:
     if not value or len(value) > max_length:
         raise ValueError(f"{name} == {_short(value)} has {len(value)} characters, must have "
                          f"1 to {max_length}.")
-    if not value.isprintable() or any("\ud800" <= c <= "\udfff" for c in value):
+    if _FORBIDDEN.search(value):
         raise ValueError(f"{name} == {_short(value)} holds a control character or a lone "
                          "surrogate, must be printable text.")
     return value

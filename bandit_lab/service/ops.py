@@ -26,8 +26,9 @@ __all__ = ["Metrics", "OpsMiddleware", "OPEN_PATHS", "DEFAULT_MAX_BODY"]
 access_log = logging.getLogger("bandit_lab.service.access")
 log = logging.getLogger("bandit_lab.service")
 
-#: Largest request body accepted (bytes): 64 KiB is about 2,500 features.
-DEFAULT_MAX_BODY = 65_536
+#: Largest request body accepted (bytes): 1 MiB, above the largest body the schema allows
+#: (100 arm names of 200 characters, 256 features).
+DEFAULT_MAX_BODY = 1_048_576
 OPEN_PATHS = ("/health", "/ready", "/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect")
 
 _LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,

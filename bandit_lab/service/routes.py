@@ -31,10 +31,12 @@ def _errors(*codes, busy=True):
     """The ``responses`` of a route: each status with the error body."""
     text = {400: "Bad request", 401: "No valid API key", 403: "The key's scope does not allow "
             "this", 404: "No such bandit, decision or resource",
-            409: "Conflicts with the stored state (e.g. a second, different reward; a "
-                 "retired bandit)", 413: "The body is larger than the limit",
-            422: "The request does not fit the schema or the bandit (the message says which "
-                 "field and what is allowed)",
+            409: "Fits the schema but not this bandit (an arm it does not have, a context of "
+                 "another length, a fraction for a 0/1 bandit), or conflicts with what is "
+                 "stored (a second, different reward; a retired bandit)",
+            413: "The body is larger than the limit",
+            422: "The request does not fit the schema (the message says which field and what "
+                 "is allowed)",
             503: "The store does not answer (retry after Retry-After seconds) or the bandit's "
                  "state is missing from it"}
     out = {}
@@ -75,7 +77,7 @@ class Service:
         try:
             context = spec.check_context(req.context)
         except (TypeError, ValueError) as err:
-            raise ApiError(422, str(err), "context") from None
+            raise ApiError(409, str(err), "context") from None
         mask = self.decider.eligible(spec, req.arms)
         arm = self.decider.choose(spec, vectors, context, mask)
         p = self.decider.probability(spec, vectors, context, mask, arm)
@@ -104,7 +106,7 @@ class Service:
         try:
             value = b.spec.check_reward(req.reward)
         except (TypeError, ValueError) as err:
-            raise ApiError(422, str(err), "reward") from None
+            raise ApiError(409, str(err), "reward") from None
         arm = None
         if req.arm is not None:
             try:
@@ -114,7 +116,7 @@ class Service:
                 try:
                     arm = b.spec.arm_index(req.arm)
                 except (TypeError, ValueError):
-                    raise ApiError(422, str(err), "arm") from None
+                    raise ApiError(409, str(err), "arm") from None
         try:
             result = await self.caller("record_reward", name, req.decision_id, value, arm=arm)
         except UnknownDecision as err:
@@ -176,9 +178,7 @@ def _reward_rule(spec):
 
 
 def _check_range(since, until):
-    if since is not None and until is not None and until < since:
-        raise ApiError(422, f"until == {until!r} is before since == {since!r}, must be later.",
-                       "until")
+    """An empty range (until before since) is allowed: it holds nothing."""
 
 
 def log_row(row, spec) -> dict:
@@ -278,6 +278,7 @@ def bandit_router(default: str | None) -> APIRouter:
     async def log_named(request: Request, name: str = NameParam, since: float | None = Since,
                         until: float | None = Until,
                         after: str | None = Query(None, max_length=80,
+                                                  pattern=r"^-?[0-9]{1,20}(\.[0-9]{1,20})?([eE][+-]?[0-9]{1,3})?,[0-9a-f]{32}$",
                                                   description="next_after of the previous page"),
                         limit: int = Query(1000, ge=1, le=MAX_LOG)):
         return await svc(request).log_page(name, since, until, after, limit)

@@ -155,7 +155,7 @@ class Decider:
         self._cache_size = cache_size
 
     def eligible(self, spec, arms):
-        """Names -> boolean mask (None: every arm); a 422 naming the unknown arm."""
+        """Names -> boolean mask (None: every arm); a 409 naming the unknown arm."""
         if arms is None:
             return None
         mask = np.zeros(spec.n_arms, dtype=bool)
@@ -163,7 +163,7 @@ class Decider:
             try:
                 mask[spec.arm_index(a, f"arms[{i}]")] = True
             except (TypeError, ValueError) as err:
-                raise ApiError(422, str(err), f"arms[{i}]") from None
+                raise ApiError(409, str(err), f"arms[{i}]") from None
         return mask
 
     def choose(self, spec, vectors, context, mask):

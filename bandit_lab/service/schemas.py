@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from .models import MAX_ARM_NAME
 
@@ -20,7 +20,19 @@ NAME_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 DECISION_ID_PATTERN = r"^[0-9a-f]{32}$"
 ARM_PATTERN = r"^[^\u0000-\u001f\u007f]+$"
 MAX_FEATURES = 256
-MAX_ARMS = 1000
+MAX_ARMS = 100
+
+def _json_int(value):
+    """JSON Schema calls 3.0 an integer; Python's json reads it as a float."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def JsonInt(low, high):  # noqa: N802 (a type)
+    """An integer in [low, high], as JSON Schema counts integers (3.0 included)."""
+    return Annotated[int, Field(strict=True, ge=low, le=high), BeforeValidator(_json_int)]
+
 
 Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 ArmName = Annotated[str, Field(min_length=1, max_length=MAX_ARM_NAME, pattern=ARM_PATTERN,
@@ -54,7 +66,7 @@ class RewardRequest(BaseModel):
                              description="the id POST /decision returned")
     reward: Annotated[float, Field(strict=True, ge=0, le=1, allow_inf_nan=False)] = Field(
         ..., description="0 or 1 (or any number in [0, 1] if the bandit accepts fractions)")
-    arm: ArmName | Annotated[int, Field(strict=True, ge=0, le=MAX_ARMS)] | None = Field(
+    arm: ArmName | JsonInt(0, MAX_ARMS) | None = Field(
         None, description="optional: the arm the decision chose (name or index), checked")
 
 
@@ -161,10 +173,11 @@ class BetaCreate(BaseModel):
     model_config = _FORBID
     name: BanditName
     kind: Literal["beta"]
-    arms: list[ArmName] = Field(..., min_length=1, max_length=MAX_ARMS)
+    arms: list[ArmName] = Field(..., min_length=1, max_length=MAX_ARMS,
+                                json_schema_extra={"uniqueItems": True})
     alpha0: Positive = 1.0
     beta0: Positive = 1.0
-    binary: bool = True
+    binary: StrictBool = True
     bucket_seconds: Annotated[float, Field(strict=True, ge=0.01, le=2_678_400,
                                            allow_inf_nan=False)] = 60.0
 
@@ -173,11 +186,12 @@ class LinearCreate(BaseModel):
     model_config = _FORBID
     name: BanditName
     kind: Literal["linear"]
-    arms: list[ArmName] = Field(..., min_length=1, max_length=MAX_ARMS)
-    n_features: Annotated[int, Field(strict=True, ge=1, le=MAX_FEATURES)]
+    arms: list[ArmName] = Field(..., min_length=1, max_length=MAX_ARMS,
+                                json_schema_extra={"uniqueItems": True})
+    n_features: JsonInt(1, 64)
     prior_var: Positive = 1.0
     noise_var: Positive = 0.1
-    binary: bool = True
+    binary: StrictBool = True
     bucket_seconds: Annotated[float, Field(strict=True, ge=0.01, le=2_678_400,
                                            allow_inf_nan=False)] = 60.0
     feature_names: list[ArmName] | None = Field(None, max_length=MAX_FEATURES)

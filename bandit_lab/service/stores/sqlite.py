@@ -274,7 +274,7 @@ class SQLiteStore(Store):
             rows = conn.execute(f"SELECT value FROM {table} WHERE bandit = ? ORDER BY arm, i",
                                 (name,)).fetchall()
             n = len(rows) // spec.width
-            return np.array(rows, dtype=float).reshape(n, spec.width)
+            return np.fromiter((r[0] for r in rows), float, len(rows)).reshape(n, spec.width)
         rows = conn.execute(f"SELECT value FROM {table} WHERE bandit = ? AND arm = ? ORDER BY i",
                             (name, arm)).fetchall()
         return np.array(rows, dtype=float).reshape(spec.width)
