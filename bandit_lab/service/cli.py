@@ -396,16 +396,28 @@ def start_service(*args, store=None, cwd=None, timeout=60.0, env=None, wait=True
 class RedisProcess(_Background):
     """A private ``redis-server``; ``url`` is ``redis://127.0.0.1:PORT/0``."""
 
-    def __init__(self, proc, log_path, url, directory):
+    def __init__(self, proc, log_path, url, directory, appendfsync="always"):
         super().__init__(proc, log_path)
         self.url = url
         self.directory = Path(directory)
+        self.appendfsync = appendfsync
+
+    def restart(self, timeout=10.0) -> "RedisProcess":
+        """Start the server again on the same port and directory (after :meth:`kill` or
+        :meth:`stop`): it reloads its append-only file."""
+        self.kill()
+        port = int(self.url.rsplit(":", 1)[1].split("/")[0])
+        again = start_redis(self.directory, port=port, timeout=timeout,
+                            appendfsync=self.appendfsync)
+        self.proc, self.log_path = again.proc, again.log_path
+        return self
 
     def __repr__(self):
         return f"RedisProcess(pid={self.pid}, url={self.url!r})"
 
 
-def start_redis(directory=None, *, executable=None, timeout=10.0, appendfsync="always"):
+def start_redis(directory=None, *, executable=None, timeout=10.0, appendfsync="always",
+                port=None):
     """Start ``redis-server`` on 127.0.0.1 and a free port, with its files in ``directory``.
 
     Persistence is the append-only file with ``appendfsync`` (``"always"``: every write
@@ -422,12 +434,14 @@ def start_redis(directory=None, *, executable=None, timeout=10.0, appendfsync="a
     directory = Path(directory or tempfile.mkdtemp(prefix="bandit-lab-redis-"))
     directory.mkdir(parents=True, exist_ok=True)
     log_path = directory / "redis.log"
-    for _attempt in range(5):
-        port = free_port()
+    fixed = port
+    for _attempt in range(5 if fixed is None else 50):
+        port = fixed or free_port()
         proc = subprocess.Popen(
             [exe, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(directory),
              "--save", "", "--appendonly", "yes", "--appendfsync", appendfsync,
-             "--daemonize", "no", "--protected-mode", "yes", "--logfile", str(log_path)],
+             "--daemonize", "no", "--protected-mode", "yes", "--logfile", str(log_path),
+             "--maxmemory-policy", "noeviction"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         url = f"redis://127.0.0.1:{port}/0"
         client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
@@ -436,13 +450,15 @@ def start_redis(directory=None, *, executable=None, timeout=10.0, appendfsync="a
             try:
                 if client.ping():
                     client.close()
-                    return RedisProcess(proc, log_path, url, directory)
+                    return RedisProcess(proc, log_path, url, directory, appendfsync)
             except redis.exceptions.ConnectionError:
                 time.sleep(0.02)
         client.close()
         if proc.poll() is None:
             proc.kill()
         proc.wait()  # port taken between free_port() and the bind: try another one
+        if fixed is not None:
+            time.sleep(0.1)  # the old server's port is not free yet: wait
     raise RuntimeError(f"redis-server did not start:\n"
                        + (log_path.read_text(errors="replace") if log_path.exists() else ""))
 
