@@ -30,6 +30,10 @@ def test_schemathesis_finds_no_failure(kind, auth, tmp_path, request):
     # 10), Redis with keys (as in production); every check, every operation, every phase
     store_url = (f"sqlite:///{tmp_path / 'contract.sqlite3'}" if kind == "sqlite"
                  else request.getfixturevalue("redis_url"))
+    if kind == "redis":
+        from service_fixtures import flush
+
+        flush(store_url)
     env = dict(os.environ)
     env.pop("BANDIT_LAB_API_KEYS", None)
     headers = []
