@@ -13,6 +13,8 @@ from bandit_lab.service.models import BetaSpec, LinearSpec
 from bandit_lab.service.stores import open_store
 from service_fixtures import redis_url, sqlite_url, store_url  # noqa: F401  (fixtures)
 
+pytestmark = pytest.mark.service
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's note about httpx vs httpx2
     from fastapi.testclient import TestClient

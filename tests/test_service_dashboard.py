@@ -7,6 +7,8 @@ import pytest
 from bandit_lab.service import monitoring
 from bandit_lab.service.monitoring import dashboard_widget
 
+pytestmark = pytest.mark.service
+
 
 def closed_port():
     """A loopback port nothing listens on (bound, then released)."""

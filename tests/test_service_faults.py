@@ -219,6 +219,7 @@ def test_a_vanished_redis_state_is_refused_not_recreated(redis_url):  # noqa: F8
     store.close()
 
 
+@pytest.mark.slow
 def test_a_redis_outage_is_a_json_503_and_the_connection_survives(tmp_path):
     if not __import__("shutil").which("redis-server"):
         pytest.skip("redis-server is not installed")
@@ -255,6 +256,7 @@ conn.execute("COMMIT")
 """
 
 
+@pytest.mark.slow
 def test_a_long_sqlite_lock_elsewhere_does_not_stall_health(sqlite_url):
     import httpx
 

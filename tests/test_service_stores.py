@@ -16,6 +16,8 @@ from bandit_lab.service.stores import (ArmMismatch, RewardConflict, SpecMismatch
                                        UnknownBandit, UnknownDecision, open_store)
 from service_fixtures import redis_url, store_url  # noqa: F401  (fixtures)
 
+pytestmark = pytest.mark.service
+
 ARMS = ("a", "b", "c")
 
 
