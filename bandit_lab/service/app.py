@@ -191,12 +191,15 @@ def _lifespan(store, purge_every):
 
     async def purge_loop():
         while True:
-            await purge_now()
             await asyncio.sleep(purge_every)
+            await purge_now()
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        task = None if purge_every is None else asyncio.create_task(purge_loop())
+        task = None
+        if purge_every is not None:  # at start (whatever ran before), then every so often
+            await purge_now()
+            task = asyncio.create_task(purge_loop())
         try:
             yield
         finally:

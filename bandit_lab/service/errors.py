@@ -101,6 +101,7 @@ def sentence(err, allowed=None) -> tuple[str, str | None]:
     if kind == "missing":
         return f"field {field!r} is missing, it is required.", field
     if kind == "extra_forbidden":
+        field = _path(loc[:-1]) + ("." if _path(loc[:-1]) else "") + str(loc[-1])
         return (f"field {_short(field, 40)} is not allowed; the body takes only the fields the "
                 "API documents (see /docs).", field)
     if not field:

@@ -18,8 +18,7 @@ from .errors import ApiError, ErrorBody, parse_json, validation_error
 from .runtime import read_for_decision, state_missing
 from .schemas import (NAME_PATTERN, DecisionRequest, DecisionResponse, LogResponse,
                       RewardRequest, RewardResponse, StatsResponse, TimelineResponse)
-from .stores import (ArmMismatch, RewardConflict, StateMissing, UnknownBandit,
-                     UnknownDecision)
+from .stores import ArmMismatch, RewardConflict, StateMissing, UnknownDecision
 
 __all__ = ["bandit_router", "Service"]
 
@@ -315,4 +314,4 @@ def bandit_router(default: str | None) -> APIRouter:
     return r
 
 
-__all__ += ["log_row", "stats_body", "UnknownBandit"]
+__all__ += ["log_row", "stats_body"]

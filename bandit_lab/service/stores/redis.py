@@ -28,108 +28,17 @@ import time
 import numpy as np
 
 from ..models import spec_from_config
-from .base import (ArmMismatch, ArmState, BanditInfo, LogPage, RewardConflict, RewardResult,
+from .base import (ArmMismatch, ArmState, BanditInfo, RewardConflict, RewardResult,
                    StateMissing, Store, UnknownBandit, UnknownDecision, _check_ttl,
-                   check_bandit_name, make_cursor, new_decision_id, parse_cursor,
-                   timeline_from_rows, DEFAULT_RETENTION, DEFAULT_TIMELINE_RETENTION)
+                   check_bandit_name, new_decision_id, DEFAULT_RETENTION, DEFAULT_TIMELINE_RETENTION)
 
 __all__ = ["RedisStore"]
 
-# KEYS: meta, prior, state. ARGV: config, created, n_arms, then (field, prior value)*.
-_LUA_CREATE = """
-local existing = redis.call('HGET', KEYS[1], 'config')
-if existing then return existing end
-redis.call('HSET', KEYS[1], 'config', ARGV[1], 'status', 'active', 'created', ARGV[2])
-for i = 4, #ARGV, 2 do
-    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
-end
-for k = 0, tonumber(ARGV[3]) - 1 do
-    redis.call('HSET', KEYS[3], 'n' .. k, 0, 'r' .. k, 0, 's' .. k, 0)
-end
-redis.call('HSET', KEYS[3], 'gen', 0, 'k', ARGV[3])
-return false
-"""
-
-# KEYS: meta, prior, state. ARGV: old config, new config, new n_arms, (field, prior value)*.
-_LUA_ADD_ARM = """
-if redis.call('HGET', KEYS[1], 'config') ~= ARGV[1] then return 0 end
-if redis.call('HEXISTS', KEYS[3], 'k') == 0 then return -1 end
-redis.call('HSET', KEYS[1], 'config', ARGV[2])
-for i = 4, #ARGV, 2 do
-    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
-end
-local k = tonumber(ARGV[3]) - 1
-redis.call('HSET', KEYS[3], 'n' .. k, 0, 'r' .. k, 0, 's' .. k, 0, 'k', ARGV[3])
-redis.call('HINCRBY', KEYS[3], 'gen', 1)
-return 1
-"""
-
-# KEYS: meta, state.
-_LUA_RETIRE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'retired')
-if redis.call('HEXISTS', KEYS[2], 'k') == 1 then redis.call('HINCRBY', KEYS[2], 'gen', 1) end
-return 1
-"""
-
-# KEYS: state, decision, log, buckets, bucket. ARGV: arm, ctx, created, exp, keep_ms,
-# bucket, propensity, eligible, id, bucket_keep_ms.
-_LUA_DECIDE = """
-if redis.call('HEXISTS', KEYS[1], 'k') == 0 then return 0 end
-redis.call('HSET', KEYS[2], 'arm', ARGV[1], 'ctx', ARGV[2], 'created', ARGV[3], 'exp', ARGV[4],
-           'p', ARGV[7], 'el', ARGV[8])
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
-redis.call('HINCRBY', KEYS[1], 'n' .. ARGV[1], 1)
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[9])
-redis.call('ZADD', KEYS[4], ARGV[6], ARGV[6])
-redis.call('HINCRBY', KEYS[5], ARGV[1] .. ':n', 1)
-redis.call('PEXPIRE', KEYS[5], ARGV[10])
-return 1
-"""
-
-# KEYS: decision, state, buckets, bucket. ARGV: reward, arm, now, bucket, bucket_keep_ms,
-# then (index, increment)*.
-_LUA_REWARD = """
-local d = redis.call('HMGET', KEYS[1], 'arm', 'reward', 'exp')
-if not d[1] then return {0} end
-if tonumber(d[3]) <= tonumber(ARGV[3]) then return {0} end
-if d[2] then return {2, d[2]} end
-if d[1] ~= ARGV[2] then return {3, d[1]} end
-if redis.call('HEXISTS', KEYS[2], 'k') == 0 then return {4} end
-local arm = d[1]
-redis.call('HSET', KEYS[1], 'reward', ARGV[1], 'rtime', ARGV[3])
-for i = 6, #ARGV, 2 do
-    redis.call('HINCRBYFLOAT', KEYS[2], 'v' .. arm .. '.' .. ARGV[i], ARGV[i + 1])
-end
-redis.call('HINCRBY', KEYS[2], 'r' .. arm, 1)
-redis.call('HINCRBYFLOAT', KEYS[2], 's' .. arm, ARGV[1])
-local last = tonumber(redis.call('HGET', KEYS[2], 't' .. arm) or '0')
-if tonumber(ARGV[3]) > last then redis.call('HSET', KEYS[2], 't' .. arm, ARGV[3]) end
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[4])
-redis.call('HINCRBY', KEYS[4], arm .. ':r', 1)
-redis.call('HINCRBYFLOAT', KEYS[4], arm .. ':s', ARGV[1])
-redis.call('PEXPIRE', KEYS[4], ARGV[5])
-return {1}
-"""
-
-_LUA = {"create": _LUA_CREATE, "add_arm": _LUA_ADD_ARM, "retire": _LUA_RETIRE,
-        "decide": _LUA_DECIDE, "reward": _LUA_REWARD}
-_DECISION_FIELDS = ["arm", "ctx", "created", "exp", "p", "el", "reward", "rtime"]
+from .redis_reads import _RedisReads
+from .redis_scripts import DECISION_FIELDS as _DECISION_FIELDS, LUA as _LUA, client_options as _client_options
 
 
-def _client_options():
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-
-    # An outage must answer quickly (the service then says 503), not after retries with
-    # growing back-off; one immediate retry covers a connection the server closed.
-    return dict(decode_responses=True, socket_timeout=5.0, socket_connect_timeout=2.0,
-                retry=Retry(NoBackoff(), 1))
-
-
-class RedisStore(Store):
+class RedisStore(_RedisReads, Store):
     """The shared store: a Redis server that several service instances use at once.
 
     All the numbers of a bandit live in one hash and change only through ``HINCRBY`` /
@@ -464,81 +373,6 @@ class RedisStore(Store):
         d.pop("expires_at")
         d.pop("reward_at")
         return d
-
-    def log(self, name, *, since=None, until=None, after=None, limit=1000):
-        self._stored_spec(name)
-        cursor = parse_cursor(after)
-        lo = "-inf" if since is None else repr(float(since))
-        if cursor is not None and (since is None or cursor[0] >= float(since)):
-            lo = repr(cursor[0])
-        hi = "+inf" if until is None else "(" + repr(float(until))
-        key = self._key(name, "log")
-        ids, offset = [], 0
-        while len(ids) <= limit:
-            chunk = self._r.zrangebyscore(key, lo, hi, start=offset, num=limit + 16,
-                                          withscores=True)
-            if not chunk:
-                break
-            offset += len(chunk)
-            for did, t in chunk:
-                if cursor is not None and (t, did) <= cursor:
-                    continue
-                ids.append((did, t))
-        rows = []
-        with self._r.pipeline(transaction=False) as pipe:
-            for did, _ in ids[: limit + 1]:
-                pipe.hmget(self._key(name, "d:" + did), _DECISION_FIELDS)
-            found = pipe.execute()
-        for (did, t), values in zip(ids, found):
-            if values[0] is None:  # expired: the index is purged a little later
-                continue
-            d = self._decision_dict(values)
-            rows.append({"decision_id": did, "bandit": name, "time": d["created_at"],
-                         "arm_index": d["arm"], "propensity": d["propensity"],
-                         "eligible": d["eligible"], "context": d["context"],
-                         "reward": d["reward"], "reward_time": d["reward_at"]})
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return LogPage(rows, make_cursor(rows[-1]) if more and rows else None)
-
-    def timeline(self, name, *, since=None, until=None, limit=None):
-        spec = self._stored_spec(name)
-        lo = "-inf" if since is None else int(np.floor(float(since) / spec.bucket_seconds))
-        hi = "+inf" if until is None else f"({int(np.ceil(float(until) / spec.bucket_seconds))}"
-        key = self._key(name, "tb")
-        truncated = False
-        if limit is None:
-            buckets = [int(b) for b in self._r.zrangebyscore(key, lo, hi)]
-        else:
-            buckets = [int(b) for b in self._r.zrevrangebyscore(key, hi, lo, start=0,
-                                                                 num=int(limit) + 1)][::-1]
-            if len(buckets) > limit:
-                buckets, truncated = buckets[1:], True
-        with self._r.pipeline(transaction=False) as pipe:
-            for b in buckets:
-                pipe.hgetall(self._key(name, f"t:{b}"))
-            hashes = pipe.execute()
-        rows = []
-        for b, h in zip(buckets, hashes):
-            merged: dict = {}
-            for field, value in h.items():
-                arm, what = field.split(":")
-                row = merged.setdefault(int(arm), [0, 0, 0.0])
-                row["nrs".index(what)] += float(value) if what == "s" else int(value)
-            rows += [(b, a, *v) for a, v in merged.items()]
-        return timeline_from_rows(spec, rows, truncated)
-
-    def purge(self, now=None):
-        now = time.time() if now is None else float(now)
-        gone = {"decisions": 0, "buckets": 0}
-        for info in self.bandits():
-            # the decisions' hashes expire by themselves; their index entries go here
-            gone["decisions"] += self._r.zremrangebyscore(
-                self._key(info.name, "log"), "-inf", f"({now - self.retention!r}")
-            cutoff = int((now - self.timeline_retention) // info.spec.bucket_seconds)
-            gone["buckets"] += self._r.zremrangebyscore(self._key(info.name, "tb"), "-inf",
-                                                        f"({cutoff}")
-        return gone
 
     def drop(self, name):
         keys = [self._key(name, p) for p in ("meta", "prior", "state", "log", "tb")]
