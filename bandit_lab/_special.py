@@ -1,4 +1,5 @@
 """Small numerical helpers shared by the maths floor."""
+
 from __future__ import annotations
 
 import numpy as np

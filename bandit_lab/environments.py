@@ -28,6 +28,7 @@ the same draw, so every policy compared faces the very same outcomes (common ran
 numbers): two policies that pull the same arm in the same run at the same step get the
 same reward.
 """
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple
@@ -37,8 +38,14 @@ import numpy as np
 from ._rng import RNGLike, resolve_rng, stream
 from ._validation import check_arm, check_int, check_probability
 
-__all__ = ["Environment", "Step", "BernoulliBandit", "ScheduledBernoulliBandit", "SOURCE_RATES",
-           "OFFER_NAMES"]
+__all__ = [
+    "Environment",
+    "Step",
+    "BernoulliBandit",
+    "ScheduledBernoulliBandit",
+    "SOURCE_RATES",
+    "OFFER_NAMES",
+]
 
 #: The five credit-card offers of the course's running example.
 OFFER_NAMES = (
@@ -116,10 +123,15 @@ class BernoulliBandit(Environment):
     """
 
     def __init__(self, rates, *, rng: RNGLike = None) -> None:
-        arr = np.asarray(rates, dtype=float) if not np.isscalar(rates) else np.asarray([rates], dtype=float)
+        arr = (
+            np.asarray(rates, dtype=float)
+            if not np.isscalar(rates)
+            else np.asarray([rates], dtype=float)
+        )
         if arr.ndim != 1 or arr.size < 1:
-            raise ValueError(f"rates has shape {arr.shape}, must be a 1-D sequence of at least one "
-                             "probability.")
+            raise ValueError(
+                f"rates has shape {arr.shape}, must be a 1-D sequence of at least one probability."
+            )
         for i, p in enumerate(arr):
             check_probability(f"rates[{i}]", p)
         self.rates = arr
@@ -180,8 +192,10 @@ class ScheduledBernoulliBandit(BernoulliBandit):
     def __init__(self, schedule, *, rng: RNGLike = None) -> None:
         sched = np.asarray(schedule, dtype=float)
         if sched.ndim != 2 or sched.shape[0] < 1 or sched.shape[1] < 1:
-            raise ValueError(f"schedule has shape {sched.shape}, must be (n_steps, n_arms) with "
-                             "at least one step and one arm.")
+            raise ValueError(
+                f"schedule has shape {sched.shape}, must be (n_steps, n_arms) with "
+                "at least one step and one arm."
+            )
         bad = ~np.isfinite(sched) | (sched < 0) | (sched > 1)
         if bad.any():
             t, k = np.argwhere(bad)[0]
@@ -191,8 +205,10 @@ class ScheduledBernoulliBandit(BernoulliBandit):
 
     @property
     def best_arm(self):
-        raise AttributeError("a ScheduledBernoulliBandit has no single best arm: the best arm "
-                             "changes with time, use best_arm_at(t).")
+        raise AttributeError(
+            "a ScheduledBernoulliBandit has no single best arm: the best arm "
+            "changes with time, use best_arm_at(t)."
+        )
 
     @classmethod
     def piecewise(cls, rates_by_phase, *, change_points, n_steps, rng=None):
@@ -201,11 +217,15 @@ class ScheduledBernoulliBandit(BernoulliBandit):
         phases = np.asarray(rates_by_phase, dtype=float)
         cps = [int(c) for c in np.atleast_1d(change_points)]
         if phases.ndim != 2 or len(cps) != phases.shape[0] - 1:
-            raise ValueError(f"rates_by_phase has {phases.shape[0] if phases.ndim == 2 else '?'} phases "
-                             f"and change_points has {len(cps)} entries; there must be one change "
-                             "point fewer than phases.")
+            raise ValueError(
+                f"rates_by_phase has {phases.shape[0] if phases.ndim == 2 else '?'} phases "
+                f"and change_points has {len(cps)} entries; there must be one change "
+                "point fewer than phases."
+            )
         if any(b <= a for a, b in zip([0] + cps, cps + [n_steps])):
-            raise ValueError(f"change_points == {cps}, must increase strictly within (0, n_steps={n_steps}).")
+            raise ValueError(
+                f"change_points == {cps}, must increase strictly within (0, n_steps={n_steps})."
+            )
         phase = np.searchsorted(np.asarray(cps), np.arange(n_steps), side="right")
         return cls(phases[phase], rng=rng)
 
@@ -215,7 +235,11 @@ class ScheduledBernoulliBandit(BernoulliBandit):
         n_steps = check_int("n_steps", n_steps, minimum=1)
         base = np.asarray(base, dtype=float)
         amp = np.broadcast_to(np.asarray(amplitude, dtype=float), base.shape)
-        ph = np.zeros_like(base) if phase is None else np.broadcast_to(np.asarray(phase, dtype=float), base.shape)
+        ph = (
+            np.zeros_like(base)
+            if phase is None
+            else np.broadcast_to(np.asarray(phase, dtype=float), base.shape)
+        )
         period = float(period)
         if not period > 0:
             raise ValueError(f"period == {period!r}, must be > 0.")

@@ -20,6 +20,7 @@ context-free, contextual, funnel or budgeted.
     lai_robbins_constant  the constant in the log(T) lower bound on regret
     bernoulli_kl          KL divergence between Bernoulli distributions
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,16 +28,25 @@ import numpy as np
 from ._special import bernoulli_kl
 from ._validation import check_int, check_probability
 
-__all__ = ["cumulative_regret", "lai_robbins_constant", "arm_shares", "bernoulli_kl",
-           "summarize", "paired_gain", "learning_curve"]
+__all__ = [
+    "cumulative_regret",
+    "lai_robbins_constant",
+    "arm_shares",
+    "bernoulli_kl",
+    "summarize",
+    "paired_gain",
+    "learning_curve",
+]
 
 
 def _check_history(history, name="history"):
     for attr in ("arms", "expected_rewards", "best_rewards", "arm_shares"):
         if not hasattr(history, attr):
-            raise TypeError(f"{name} is of type {type(history).__name__} and has no {attr!r}, "
-                            "must be a History returned by a simulator (such as "
-                            "bandit_lab.simulate).")
+            raise TypeError(
+                f"{name} is of type {type(history).__name__} and has no {attr!r}, "
+                "must be a History returned by a simulator (such as "
+                "bandit_lab.simulate)."
+            )
     return history
 
 
@@ -69,7 +79,9 @@ def lai_robbins_constant(means):
     """
     mu = np.asarray(means, dtype=float)
     if mu.ndim != 1 or mu.size < 1:
-        raise ValueError(f"means has shape {mu.shape}, must be a 1-D sequence of at least one rate.")
+        raise ValueError(
+            f"means has shape {mu.shape}, must be a 1-D sequence of at least one rate."
+        )
     for i, m in enumerate(mu):
         check_probability(f"means[{i}]", m)
     best = mu.max()
@@ -105,17 +117,26 @@ def summarize(results, *, start=0, stop=None, level=0.95, per=10_000):
         conv = _mean_interval(h.conversion_rate(start=start, stop=stop), level)
         best = _mean_interval(h.optimal_share(start=start, stop=stop), level)
         lost = (h.best_rewards - h.expected_rewards)[:, start:stop].mean(axis=1) * per
-        rows.append({"policy": name,
-                     "conversion": conv[0], "conversion_low": conv[1], "conversion_high": conv[2],
-                     "best_offer_share": best[0], "best_offer_low": best[1], "best_offer_high": best[2],
-                     f"regret_per_{per}": lost.mean()})
+        rows.append(
+            {
+                "policy": name,
+                "conversion": conv[0],
+                "conversion_low": conv[1],
+                "conversion_high": conv[2],
+                "best_offer_share": best[0],
+                "best_offer_low": best[1],
+                "best_offer_high": best[2],
+                f"regret_per_{per}": lost.mean(),
+            }
+        )
     import pandas as pd
 
     return pd.DataFrame(rows).set_index("policy")
 
 
-def paired_gain(results, policy, baseline, *, start=0, stop=None, level=0.95, per=10_000,
-                expected=False):
+def paired_gain(
+    results, policy, baseline, *, start=0, stop=None, level=0.95, per=10_000, expected=False
+):
     """Extra conversions per ``per`` customers of ``policy`` over ``baseline``: the mean of
     the per-run differences (both faced the same customers and outcomes) with its
     ``level`` confidence interval, as ``(mean, low, high)``."""
@@ -123,8 +144,10 @@ def paired_gain(results, policy, baseline, *, start=0, stop=None, level=0.95, pe
     for key in (policy, baseline):
         if key not in results:
             raise ValueError(f"{key!r} is not among the results, must be one of {list(results)}.")
-    diff = (results[policy].conversion_rate(start=start, stop=stop, expected=expected)
-            - results[baseline].conversion_rate(start=start, stop=stop, expected=expected)) * per
+    diff = (
+        results[policy].conversion_rate(start=start, stop=stop, expected=expected)
+        - results[baseline].conversion_rate(start=start, stop=stop, expected=expected)
+    ) * per
     mean, low, high = _mean_interval(diff, level)
     return float(mean), float(low), float(high)
 
@@ -150,4 +173,6 @@ def learning_curve(history, *, block=100, metric="conversion", level=0.95):
     mean, low, high = _mean_interval(per_block, level)
     import pandas as pd
 
-    return pd.DataFrame({"step": (np.arange(n_blocks) + 1) * block, "mean": mean, "low": low, "high": high})
+    return pd.DataFrame(
+        {"step": (np.arange(n_blocks) + 1) * block, "mean": mean, "low": low, "high": high}
+    )

@@ -3,6 +3,7 @@
 Every function takes ``ax=None`` (a new figure is made when it is None), draws, and returns
 the ``Axes``. None calls ``plt.show()`` or changes global ``rcParams``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,7 +43,7 @@ def plot_regret(results, ax=None, *, band=(10, 90), lai_robbins=True, log_x=Fals
     for name, hist in items:
         reg = cumulative_regret(hist)
         t = np.arange(1, reg.shape[1] + 1)
-        line, = ax.plot(t, reg.mean(axis=0), label=f"{name} (mean of {reg.shape[0]} runs)")
+        (line,) = ax.plot(t, reg.mean(axis=0), label=f"{name} (mean of {reg.shape[0]} runs)")
         if band is not None and reg.shape[0] > 1:
             lo, hi = np.percentile(reg, band, axis=0)
             ax.fill_between(t, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
@@ -80,7 +81,7 @@ def plot_beta(alpha, beta=None, ax=None, *, labels=None, level=0.95, x=None):
         p = BetaPosterior(a[k], b[k])
         y = p.pdf(x)
         name = labels[k] if labels is not None else f"arm {k}"
-        line, = ax.plot(x, y, label=f"{name}: Beta({a[k]:.3g}, {b[k]:.3g})")
+        (line,) = ax.plot(x, y, label=f"{name}: Beta({a[k]:.3g}, {b[k]:.3g})")
         lo, hi = p.interval(level)
         inside = (x >= lo) & (x <= hi)
         ax.fill_between(x[inside], y[inside], color=line.get_color(), alpha=0.15, linewidth=0)

@@ -10,6 +10,7 @@ simulator calls the very same function on arrays with a run axis. So these class
 seven lines of Thompson sampling made robust: checked input, random tie-breaking, a
 JSON-serialisable state, and a stream of random numbers of their own.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,10 +20,15 @@ import numpy as np
 from . import scores as _scores
 from ._base import BasePolicy
 from ._rng import RNGLike
-from ._validation import check_arm, check_nonnegative, check_positive, check_probability, check_reward
+from ._validation import (
+    check_arm,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+    check_reward,
+)
 from .posteriors import BetaPosterior
-from .propensities import (epsilon_greedy_propensities, softmax_propensities,
-                           thompson_propensities)
+from .propensities import epsilon_greedy_propensities, softmax_propensities, thompson_propensities
 
 __all__ = ["Policy", "BetaBernoulliTS", "EpsilonGreedy", "UCB1", "Softmax", "KLUCB"]
 
@@ -75,8 +81,9 @@ class Policy(BasePolicy):
         """Pure: the score of every arm given ``state``; the choice is their argmax."""
         raise NotImplementedError
 
-    def update_state(self, state: dict[str, np.ndarray], arms: Any, rewards: Any,
-                     runs: Any = None) -> None:
+    def update_state(
+        self, state: dict[str, np.ndarray], arms: Any, rewards: Any, runs: Any = None
+    ) -> None:
         """In place: add the reward of the chosen arm(s) to ``state``.
 
         ``runs`` (simulator only) names the runs being updated, each at most once; by
@@ -88,7 +95,8 @@ class Policy(BasePolicy):
         """Pure: the probability of choosing each arm given ``state``, shape (..., n_arms)."""
         raise NotImplementedError(
             f"{type(self).__name__} has no known choice probabilities (propensities); a policy "
-            "that knows them defines propensities_of(state).")
+            "that knows them defines propensities_of(state)."
+        )
 
     # -- what a learner calls ------------------------------------------------------------
     def select(self) -> int:
@@ -112,8 +120,10 @@ class Policy(BasePolicy):
         arms = np.asarray(arms)
         rewards = np.asarray(rewards, dtype=float)
         if arms.shape != rewards.shape or arms.ndim != 1:
-            raise ValueError(f"arms and rewards have shapes {arms.shape} and {rewards.shape}, "
-                             "must be 1-D and of the same length.")
+            raise ValueError(
+                f"arms and rewards have shapes {arms.shape} and {rewards.shape}, "
+                "must be 1-D and of the same length."
+            )
         for i, (a, r) in enumerate(zip(arms.tolist(), rewards.tolist())):
             check_arm(f"arms[{i}]", a, self.n_arms)
             check_reward(f"rewards[{i}]", r)
@@ -161,8 +171,9 @@ class BetaBernoulliTS(Policy):
 
     _state_names = ("alpha_", "beta_")
 
-    def __init__(self, n_arms: int, *, alpha0: float = 1.0, beta0: float = 1.0,
-                 rng: RNGLike = None) -> None:
+    def __init__(
+        self, n_arms: int, *, alpha0: float = 1.0, beta0: float = 1.0, rng: RNGLike = None
+    ) -> None:
         self.alpha0 = check_positive("alpha0", alpha0)
         self.beta0 = check_positive("beta0", beta0)
         super().__init__(n_arms, rng=rng)
@@ -182,7 +193,7 @@ class BetaBernoulliTS(Policy):
         return thompson_propensities(state["alpha_"], state["beta_"])
 
     def _update_one(self, arm, reward):
-        self.alpha_[arm] += reward          # what beta_update does, for one arm
+        self.alpha_[arm] += reward  # what beta_update does, for one arm
         self.beta_[arm] += 1.0 - reward
 
     def _update_arm_total(self, state, arm, n, total):
@@ -208,7 +219,7 @@ class _CountingPolicy(Policy):
         _scores.count_update(state["counts_"], state["sums_"], arms, rewards, runs)
 
     def _update_one(self, arm, reward):
-        self.counts_[arm] += 1.0            # what count_update does, for one arm
+        self.counts_[arm] += 1.0  # what count_update does, for one arm
         self.sums_[arm] += reward
 
     def _update_arm_total(self, state, arm, n, total):

@@ -6,14 +6,15 @@ Taught in notebooks/02_beta_priors.ipynb.
 (arrays of ``alpha`` and ``beta``, arms on the last axis) and answers the questions a
 learner asks of it: mean, credible interval, a density to draw, samples.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import special as _special  # aliased: a local variable can't shadow it (the source's
-                                        # `stats = ...` hid scipy.stats and crashed)
 
+# `stats = ...` hid scipy.stats and crashed)
 from ._rng import resolve_rng
 from ._validation import check_positive, check_probability, check_rewards_array
 
@@ -88,7 +89,9 @@ class BetaPosterior:
         for name, arr in (("alpha", a), ("beta", b)):
             bad = ~np.isfinite(arr) | (arr <= 0)
             if bad.any():
-                raise ValueError(f"{name} == {float(arr[bad].flat[0])!r}, must be a finite number > 0.")
+                raise ValueError(
+                    f"{name} == {float(arr[bad].flat[0])!r}, must be a finite number > 0."
+                )
         a, b = np.broadcast_arrays(a, b)
         object.__setattr__(self, "alpha", a.copy())
         object.__setattr__(self, "beta", b.copy())
@@ -103,8 +106,9 @@ class BetaPosterior:
         for name, arr in (("successes", s), ("failures", f)):
             bad = ~np.isfinite(arr) | (arr < 0)
             if bad.any():
-                raise ValueError(f"{name} contains {float(arr[bad].flat[0])!r}, "
-                                 "must be finite counts >= 0.")
+                raise ValueError(
+                    f"{name} contains {float(arr[bad].flat[0])!r}, must be finite counts >= 0."
+                )
         return cls(alpha0 + s, beta0 + f)
 
     def update(self, rewards):
@@ -129,8 +133,11 @@ class BetaPosterior:
         a, b = self.alpha, self.beta
         with np.errstate(invalid="ignore", divide="ignore"):
             interior = (a - 1) / (a + b - 2)
-        return np.select([(a > 1) & (b > 1), (a > 1) & (b <= 1), (a <= 1) & (b > 1)],
-                         [interior, 1.0, 0.0], np.nan)
+        return np.select(
+            [(a > 1) & (b > 1), (a > 1) & (b <= 1), (a <= 1) & (b > 1)],
+            [interior, 1.0, 0.0],
+            np.nan,
+        )
 
     @property
     def median(self):
@@ -146,8 +153,10 @@ class BetaPosterior:
         """Equal-tailed credible interval ``(low, high)`` holding ``level`` of the belief."""
         level = check_probability("level", level, open_low=True, open_high=True)
         tail = (1 - level) / 2
-        return (_special.betaincinv(self.alpha, self.beta, tail),
-                _special.betaincinv(self.alpha, self.beta, 1 - tail))
+        return (
+            _special.betaincinv(self.alpha, self.beta, tail),
+            _special.betaincinv(self.alpha, self.beta, 1 - tail),
+        )
 
     def pdf(self, x):
         """Density at points ``x``; result has shape ``x.shape + alpha.shape``."""
@@ -155,7 +164,7 @@ class BetaPosterior:
         x = x[(...,) + (None,) * self.alpha.ndim]
         a, b = self.alpha, self.beta
         with np.errstate(divide="ignore", invalid="ignore"):
-            log_pdf = (_special.xlogy(a - 1, x) + _special.xlog1py(b - 1, -x) - _special.betaln(a, b))
+            log_pdf = _special.xlogy(a - 1, x) + _special.xlog1py(b - 1, -x) - _special.betaln(a, b)
         inside = (x >= 0) & (x <= 1)
         return np.where(inside, np.exp(np.where(inside, log_pdf, 0.0)), 0.0)
 

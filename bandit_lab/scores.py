@@ -12,6 +12,7 @@ the ``rng`` (a ``numpy.random.Generator``) passed in.
 State updates (:func:`beta_update`, :func:`count_update`) change the arrays in place for
 the chosen arm of every run.
 """
+
 from __future__ import annotations
 
 import functools
@@ -71,8 +72,12 @@ def _means(counts, sums):
     counts = np.asarray(counts, dtype=float)
     # where= leaves never-pulled arms at 0 without dividing by zero (no errstate needed,
     # whose context manager costs more than the division on a simulator's small arrays)
-    return np.divide(sums, counts, out=np.zeros(np.broadcast_shapes(np.shape(sums), counts.shape)),
-                     where=counts > 0)
+    return np.divide(
+        sums,
+        counts,
+        out=np.zeros(np.broadcast_shapes(np.shape(sums), counts.shape)),
+        where=counts > 0,
+    )
 
 
 def ucb1_scores(counts, sums, t):
@@ -84,8 +89,9 @@ def ucb1_scores(counts, sums, t):
     t = np.asarray(t, dtype=float)[..., None]
     pulled = counts > 0
     shape = np.broadcast_shapes(t.shape, counts.shape, np.shape(sums))
-    scores = np.divide(2.0 * np.log(np.maximum(t, 1.0)), counts, out=np.full(shape, np.inf),
-                       where=pulled)
+    scores = np.divide(
+        2.0 * np.log(np.maximum(t, 1.0)), counts, out=np.full(shape, np.inf), where=pulled
+    )
     np.sqrt(scores, out=scores)
     scores += _means(counts, sums)  # inf + a finite mean stays inf
     return scores
@@ -111,7 +117,8 @@ def klucb_scores(counts, sums, t, c=0.0, n_bisect=2, n_newton=5):
     # KL(p, q) = neg_entropy(p) - p log q - (1 - p) log(1 - q); the first term is fixed.
     with np.errstate(divide="ignore", invalid="ignore"):
         neg_entropy = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0) + np.where(
-            p < 1, (1 - p) * np.log(np.where(p < 1, 1 - p, 1.0)), 0.0)
+            p < 1, (1 - p) * np.log(np.where(p < 1, 1 - p, 1.0)), 0.0
+        )
     target = level - neg_entropy
     floor = np.maximum(p, 1e-300)
 

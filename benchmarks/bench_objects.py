@@ -55,8 +55,9 @@ def object_loop(u: np.ndarray, seed: int) -> float:
 def vectorised(n_runs: int, n_steps: int) -> float:
     """(c): seconds per run-step of the vectorised simulator."""
     start = time.perf_counter()
-    simulate(BetaBernoulliTS(RATES.size), BernoulliBandit(RATES), n_steps=n_steps,
-             n_runs=n_runs, rng=0)
+    simulate(
+        BetaBernoulliTS(RATES.size), BernoulliBandit(RATES), n_steps=n_steps, n_runs=n_runs, rng=0
+    )
     return (time.perf_counter() - start) / (n_runs * n_steps)
 
 
@@ -86,16 +87,25 @@ def main(argv=None) -> None:
     ratios = objects / plains
     vec = vectorised(1000, 2000)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}, NumPy "
-          f"{np.__version__}, load average {load:.2f}")
-    print(f"problem: Beta-Bernoulli TS, {RATES.size} arms, {args.steps} steps per loop, "
-          f"{args.pairs} alternating pairs")
+    print(
+        f"machine: {platform.machine()}, Python {platform.python_version()}, NumPy "
+        f"{np.__version__}, load average {load:.2f}"
+    )
+    print(
+        f"problem: Beta-Bernoulli TS, {RATES.size} arms, {args.steps} steps per loop, "
+        f"{args.pairs} alternating pairs"
+    )
     print(f"(a) plain NumPy per-step loop        {np.median(plains) * 1e6:7.2f} us per step")
     print(f"(b) BetaBernoulliTS select + update  {np.median(objects) * 1e6:7.2f} us per step")
-    print(f"(c) simulate, 1000 runs (vectorised) {vec * 1e6:7.3f} us per run-step "
-          f"({np.median(objects) / vec:,.0f}x less than (b))")
-    print(f"cost of (b) relative to (a): {np.median(ratios):.2f}x (target <= 1.5x; pairs: "
-          + ", ".join(f"{r:.2f}" for r in ratios) + ")")
+    print(
+        f"(c) simulate, 1000 runs (vectorised) {vec * 1e6:7.3f} us per run-step "
+        f"({np.median(objects) / vec:,.0f}x less than (b))"
+    )
+    print(
+        f"cost of (b) relative to (a): {np.median(ratios):.2f}x (target <= 1.5x; pairs: "
+        + ", ".join(f"{r:.2f}" for r in ratios)
+        + ")"
+    )
     print("same choices as (a) on the same rewards: checked for 2000 steps")
 
 

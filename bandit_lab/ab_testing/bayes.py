@@ -12,6 +12,7 @@ experiments).
     prob_being_best       P(variant k has the highest rate), for two or more variants
     lift_interval         credible interval of B's lift over A, relative or absolute
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,16 +39,21 @@ def _variant(name, value):
             try:
                 arr = np.asarray(x, dtype=float)
             except (TypeError, ValueError):
-                raise TypeError(f"{name} {part} == {x!r} is of type {type(x).__name__}, "
-                                "must be a number or an array of numbers.") from None
+                raise TypeError(
+                    f"{name} {part} == {x!r} is of type {type(x).__name__}, "
+                    "must be a number or an array of numbers."
+                ) from None
             bad = ~np.isfinite(arr) | (arr <= 0)
             if bad.any():
-                raise ValueError(f"{name} {part} == {float(arr[bad].flat[0])!r}, "
-                                 "must be a finite number > 0.")
+                raise ValueError(
+                    f"{name} {part} == {float(arr[bad].flat[0])!r}, must be a finite number > 0."
+                )
             out.append(arr)
         return tuple(np.broadcast_arrays(*out))
-    raise TypeError(f"{name} == {value!r} is of type {type(value).__name__}, must be a "
-                    "BetaPosterior or an (alpha, beta) pair.")
+    raise TypeError(
+        f"{name} == {value!r} is of type {type(value).__name__}, must be a "
+        "BetaPosterior or an (alpha, beta) pair."
+    )
 
 
 def _broadcast(arrays):
@@ -55,14 +61,18 @@ def _broadcast(arrays):
         return np.broadcast_arrays(*arrays)
     except ValueError:
         shapes = ", ".join(str(np.shape(x)) for x in arrays[::2])
-        raise ValueError(f"the variants have shapes {shapes}, must broadcast to one shape "
-                         "(one entry per experiment).") from None
+        raise ValueError(
+            f"the variants have shapes {shapes}, must broadcast to one shape "
+            "(one entry per experiment)."
+        ) from None
 
 
 def _variants(variants, minimum=2):
     if len(variants) < minimum:
-        raise ValueError(f"got {len(variants)} variant(s), must be at least {minimum} "
-                         "(each a BetaPosterior or an (alpha, beta) pair).")
+        raise ValueError(
+            f"got {len(variants)} variant(s), must be at least {minimum} "
+            "(each a BetaPosterior or an (alpha, beta) pair)."
+        )
     params = [_variant(f"variant {k}", v) for k, v in enumerate(variants)]
     arrays = _broadcast([p for pair in params for p in pair])
     alphas = np.stack(arrays[0::2], axis=-1)
@@ -73,7 +83,6 @@ def _variants(variants, minimum=2):
 def _scalar_or_array(x):
     x = np.asarray(x, dtype=float)
     return float(x) if x.ndim == 0 else x
-
 
 
 def prob_b_beats_a(a, b):
@@ -111,7 +120,6 @@ def prob_b_beats_a(a, b):
     """
     (aa, ba), (ab, bb) = _variant("a", a), _variant("b", b)
     return _scalar_or_array(_prob_greater(*_broadcast([aa, ba, ab, bb])))
-
 
 
 def expected_loss(*variants):
@@ -212,8 +220,9 @@ def prob_being_best(*variants, method="integrate", n_samples=100_000, rng=None):
         return np.stack([1.0 - p, p], axis=-1)
     flat_a = alpha.reshape(-1, alpha.shape[-1])
     flat_b = beta.reshape(-1, beta.shape[-1])
-    probs = np.array([[_prob_best_quad(x, y, k) for k in range(x.size)]
-                      for x, y in zip(flat_a, flat_b)])
+    probs = np.array(
+        [[_prob_best_quad(x, y, k) for k in range(x.size)] for x, y in zip(flat_a, flat_b)]
+    )
     probs = np.clip(probs, 0.0, 1.0)
     probs /= probs.sum(axis=-1, keepdims=True)  # removes the last ~1e-12 of quadrature error
     return probs.reshape(alpha.shape)
@@ -258,8 +267,10 @@ def lift_interval(a, b, *, level=0.95, kind="relative", n_samples=100_000, rng=N
     n_samples = check_int("n_samples", n_samples, minimum=100)
     (aa, ba), (ab, bb) = _variant("a", a), _variant("b", b)
     if np.broadcast(aa, ab).ndim != 0:
-        raise ValueError("a and b must hold one variant each (scalar alpha and beta), "
-                         f"got shapes {aa.shape} and {ab.shape}.")
+        raise ValueError(
+            "a and b must hold one variant each (scalar alpha and beta), "
+            f"got shapes {aa.shape} and {ab.shape}."
+        )
     gen = resolve_rng(rng)
     rate_a = gen.beta(float(aa), float(ba), size=n_samples)
     rate_b = gen.beta(float(ab), float(bb), size=n_samples)

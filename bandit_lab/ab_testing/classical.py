@@ -6,6 +6,7 @@ Taught in notebooks/08_bayesian_ab_testing.ipynb.
     ztest_sample_size         visitors per variant for a given alpha and power
     ztest_power               power of the test at a given sample size
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,15 +60,19 @@ def two_proportion_ztest(successes_a, trials_a, successes_b, trials_b):
     """
     s_a, n_a = _counts("successes_a", successes_a), _counts("trials_a", trials_a)
     s_b, n_b = _counts("successes_b", successes_b), _counts("trials_b", trials_b)
-    for s_name, s, n_name, n in (("successes_a", s_a, "trials_a", n_a),
-                                 ("successes_b", s_b, "trials_b", n_b)):
+    for s_name, s, n_name, n in (
+        ("successes_a", s_a, "trials_a", n_a),
+        ("successes_b", s_b, "trials_b", n_b),
+    ):
         if (n < 1).any():
             raise ValueError(f"{n_name} == {float(n[n < 1].flat[0])!r}, must be >= 1.")
         over = np.broadcast_to(s > n, np.broadcast(s, n).shape)
         if over.any():
-            raise ValueError(f"{s_name} exceeds {n_name} ({float(np.broadcast_to(s, over.shape)[over][0])!r} "
-                             f"> {float(np.broadcast_to(n, over.shape)[over][0])!r}), "
-                             "must be at most the number of trials.")
+            raise ValueError(
+                f"{s_name} exceeds {n_name} ({float(np.broadcast_to(s, over.shape)[over][0])!r} "
+                f"> {float(np.broadcast_to(n, over.shape)[over][0])!r}), "
+                "must be at most the number of trials."
+            )
     pooled = (s_a + s_b) / (n_a + n_b)
     se = np.sqrt(pooled * (1.0 - pooled) * (1.0 / n_a + 1.0 / n_b))
     diff = s_b / n_b - s_a / n_a
@@ -81,8 +86,10 @@ def _check_two_rates(rate_a, rate_b):
     rate_a = check_probability("rate_a", rate_a, open_low=True, open_high=True)
     rate_b = check_probability("rate_b", rate_b, open_low=True, open_high=True)
     if rate_a == rate_b:
-        raise ValueError(f"rate_a == rate_b == {rate_a!r}, must differ (no sample size "
-                         "detects a difference of 0).")
+        raise ValueError(
+            f"rate_a == rate_b == {rate_a!r}, must differ (no sample size "
+            "detects a difference of 0)."
+        )
     return rate_a, rate_b
 
 
@@ -125,7 +132,8 @@ def ztest_sample_size(rate_a, rate_b, *, alpha=0.05, power=0.8):
     z_b = _stats.norm.ppf(power)
     pbar = (rate_a + rate_b) / 2.0
     spread = z_a * np.sqrt(2.0 * pbar * (1.0 - pbar)) + z_b * np.sqrt(
-        rate_a * (1.0 - rate_a) + rate_b * (1.0 - rate_b))
+        rate_a * (1.0 - rate_a) + rate_b * (1.0 - rate_b)
+    )
     return int(np.ceil((spread / (rate_a - rate_b)) ** 2 - 1e-9))
 
 

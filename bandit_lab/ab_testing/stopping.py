@@ -16,6 +16,7 @@ Reading a simulation afterwards
     stopping_times            when a rule would have ended each run of a simulation
     StoppingResult            what it returns
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,14 @@ from .._validation import check_int, check_positive, check_probability
 from ..posteriors import BetaPosterior, monte_carlo_best
 from .bayes import expected_loss, prob_being_best
 
-__all__ = ["stop_on_expected_loss", "stop_on_prob_best", "PosteriorStoppingRule", "StopCheck",
-           "stopping_times", "StoppingResult"]
+__all__ = [
+    "stop_on_expected_loss",
+    "stop_on_prob_best",
+    "PosteriorStoppingRule",
+    "StopCheck",
+    "stopping_times",
+    "StoppingResult",
+]
 
 
 def stop_on_expected_loss(*variants, threshold):
@@ -156,12 +163,18 @@ class PosteriorStoppingRule:
 
     def __init__(self, *, level=None, loss_threshold=None, n_samples=4000, rng=None):
         if (level is None) == (loss_threshold is None):
-            raise ValueError(f"level == {level!r} and loss_threshold == {loss_threshold!r}, must give "
-                             "exactly one of them.")
-        self.level = None if level is None else check_probability("level", level, open_low=True,
-                                                                  open_high=True)
-        self.loss_threshold = None if loss_threshold is None else check_positive("loss_threshold",
-                                                                                 loss_threshold)
+            raise ValueError(
+                f"level == {level!r} and loss_threshold == {loss_threshold!r}, must give "
+                "exactly one of them."
+            )
+        self.level = (
+            None
+            if level is None
+            else check_probability("level", level, open_low=True, open_high=True)
+        )
+        self.loss_threshold = (
+            None if loss_threshold is None else check_positive("loss_threshold", loss_threshold)
+        )
         self.n_samples = check_int("n_samples", n_samples, minimum=100)
         self.rng = rng
         self._rng = resolve_rng(rng)
@@ -170,7 +183,9 @@ class PosteriorStoppingRule:
         """Evaluate the rule on Beta posteriors (arms on the last axis; leading axes are
         separate experiments); return a :class:`StopCheck`."""
         post = BetaPosterior(alpha, beta)
-        prob, loss = monte_carlo_best(post.alpha, post.beta, n_samples=self.n_samples, rng=self._rng)
+        prob, loss = monte_carlo_best(
+            post.alpha, post.beta, n_samples=self.n_samples, rng=self._rng
+        )
         if self.level is not None:
             best = prob.argmax(axis=-1)
             stop = prob.max(axis=-1) > self.level
@@ -187,7 +202,11 @@ class PosteriorStoppingRule:
         return c.stop, c.best_arm
 
     def __repr__(self):
-        what = f"level={self.level:g}" if self.level is not None else f"loss_threshold={self.loss_threshold:g}"
+        what = (
+            f"level={self.level:g}"
+            if self.level is not None
+            else f"loss_threshold={self.loss_threshold:g}"
+        )
         return f"PosteriorStoppingRule({what})"
 
 
@@ -257,13 +276,17 @@ def stopping_times(history, rule, *, check_every, alpha0=1.0, beta0=1.0):
     (1.0, 0.0)
     """
     if not callable(rule):
-        raise TypeError(f"rule is of type {type(rule).__name__}, must be callable as "
-                        "rule(alpha, beta) -> (stop, choice).")
+        raise TypeError(
+            f"rule is of type {type(rule).__name__}, must be callable as "
+            "rule(alpha, beta) -> (stop, choice)."
+        )
     arms = np.asarray(history.arms)
     rewards = np.asarray(history.rewards, dtype=float)
     if arms.ndim != 2 or rewards.shape != arms.shape:
-        raise ValueError(f"history has arms of shape {arms.shape} and rewards of shape "
-                         f"{rewards.shape}, must both be (n_runs, n_steps).")
+        raise ValueError(
+            f"history has arms of shape {arms.shape} and rewards of shape "
+            f"{rewards.shape}, must both be (n_runs, n_steps)."
+        )
     check_every = check_int("check_every", check_every, minimum=1)
     alpha0 = check_positive("alpha0", alpha0)
     beta0 = check_positive("beta0", beta0)

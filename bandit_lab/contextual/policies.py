@@ -8,6 +8,7 @@ the arm and the reward (in the order things happen). Its state is a Gaussian bel
 (``mean_``, ``cov_``) about each arm's weights; its maths lives in
 :mod:`bandit_lab.contextual.scores`, shared with the vectorised simulator.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,14 +17,28 @@ from scipy.special import expit as _sigmoid
 from .._base import BasePolicy
 from .._rng import RNGLike, resolve_rng
 from .._special import arm_index
-from .._validation import (check_arm, check_context, check_int, check_positive, check_probability,
-                           check_real, check_reward)
+from .._validation import (
+    check_arm,
+    check_context,
+    check_int,
+    check_positive,
+    check_probability,
+    check_real,
+    check_reward,
+)
 from ..policies import _argmax_one, deterministic_propensities
 from ..propensities import gaussian_max_propensities
 from ..scores import argmax_random
 from .posterior import GaussianLinearPosterior
-from .scores import (gaussian_linear_update, laplace_logistic_batch, laplace_logistic_update,
-                     linear_ts_scores, linucb_scores, logistic_ts_scores, score_moments)
+from .scores import (
+    gaussian_linear_update,
+    laplace_logistic_batch,
+    laplace_logistic_update,
+    linear_ts_scores,
+    linucb_scores,
+    logistic_ts_scores,
+    score_moments,
+)
 
 __all__ = ["ContextualPolicy", "LinearTS", "LinUCB", "LogisticTS"]
 
@@ -59,8 +74,9 @@ class ContextualPolicy(BasePolicy):
     _reward_in_unit_interval = False
     family = "contextual"
 
-    def __init__(self, n_arms: int, n_features: int, *, prior_var: float = 1.0,
-                 rng: RNGLike = None) -> None:
+    def __init__(
+        self, n_arms: int, n_features: int, *, prior_var: float = 1.0, rng: RNGLike = None
+    ) -> None:
         self.n_features = check_int("n_features", n_features, minimum=1)
         self.prior_var = check_positive("prior_var", prior_var)
         super().__init__(n_arms, rng=rng)
@@ -88,7 +104,8 @@ class ContextualPolicy(BasePolicy):
         """Pure: the probability of choosing each arm for context(s) ``x``, (..., n_arms)."""
         raise NotImplementedError(
             f"{type(self).__name__} has no known choice probabilities (propensities); a policy "
-            "that knows them defines propensities_of(state, x).")
+            "that knows them defines propensities_of(state, x)."
+        )
 
     # -- what a learner calls -----------------------------------------------------------
     def select(self, x) -> int:
@@ -119,12 +136,18 @@ class ContextualPolicy(BasePolicy):
         arms = np.asarray(arms)
         rewards = np.asarray(rewards, dtype=float)
         if arms.shape != (X.shape[0],) or rewards.shape != (X.shape[0],):
-            raise ValueError(f"X, arms and rewards have shapes {X.shape}, {arms.shape} and "
-                             f"{rewards.shape}, must have one row per observation.")
-        checked = [(check_context(f"X[{i}]", X[i], self.n_features),
-                    check_arm(f"arms[{i}]", a, self.n_arms),
-                    self._check_reward(float(rewards[i]), name=f"rewards[{i}]"))
-                   for i, a in enumerate(arms.tolist())]
+            raise ValueError(
+                f"X, arms and rewards have shapes {X.shape}, {arms.shape} and "
+                f"{rewards.shape}, must have one row per observation."
+            )
+        checked = [
+            (
+                check_context(f"X[{i}]", X[i], self.n_features),
+                check_arm(f"arms[{i}]", a, self.n_arms),
+                self._check_reward(float(rewards[i]), name=f"rewards[{i}]"),
+            )
+            for i, a in enumerate(arms.tolist())
+        ]
         self._learn_batch(checked)
         return self
 
@@ -149,8 +172,9 @@ class ContextualPolicy(BasePolicy):
             try:
                 np.linalg.cholesky(c)
             except np.linalg.LinAlgError:
-                raise ValueError(f"state['state']['cov_'][{k}] must be a symmetric positive "
-                                 "definite matrix.") from None
+                raise ValueError(
+                    f"state['state']['cov_'][{k}] must be a symmetric positive definite matrix."
+                ) from None
 
     # -- internals ----------------------------------------------------------------------
     def _check_reward(self, reward, name="reward"):
@@ -196,8 +220,15 @@ class LinearTS(ContextualPolicy):
     ((5, 3), (5, 3, 3))
     """
 
-    def __init__(self, n_arms: int, n_features: int, *, prior_var: float = 1.0,
-                 noise_var: float = 0.1, rng: RNGLike = None) -> None:
+    def __init__(
+        self,
+        n_arms: int,
+        n_features: int,
+        *,
+        prior_var: float = 1.0,
+        noise_var: float = 0.1,
+        rng: RNGLike = None,
+    ) -> None:
         self.noise_var = check_positive("noise_var", noise_var)
         super().__init__(n_arms, n_features, prior_var=prior_var, rng=rng)
 
@@ -216,8 +247,9 @@ class LinearTS(ContextualPolicy):
     def posterior(self, arm):
         """The belief about ``arm``'s weights, as a :class:`GaussianLinearPosterior`."""
         arm = check_arm("arm", arm, self.n_arms)
-        return GaussianLinearPosterior(self.mean_[arm], self.cov_[arm], self.noise_var,
-                                       int(self.n_obs_[arm]))
+        return GaussianLinearPosterior(
+            self.mean_[arm], self.cov_[arm], self.noise_var, int(self.n_obs_[arm])
+        )
 
     def expected_reward(self, x):
         """Posterior mean of every arm's expected reward at context ``x``, shape (n_arms,)."""
@@ -257,8 +289,15 @@ class LinUCB(LinearTS):
     0
     """
 
-    def __init__(self, n_arms: int, n_features: int, *, alpha: float = 1.0, ridge: float = 1.0,
-                 rng: RNGLike = None) -> None:
+    def __init__(
+        self,
+        n_arms: int,
+        n_features: int,
+        *,
+        alpha: float = 1.0,
+        ridge: float = 1.0,
+        rng: RNGLike = None,
+    ) -> None:
         self.alpha = check_positive("alpha", alpha)
         self.ridge = check_positive("ridge", ridge)
         super().__init__(n_arms, n_features, prior_var=1.0 / self.ridge, noise_var=1.0, rng=rng)
@@ -332,5 +371,7 @@ class LogisticTS(ContextualPolicy):
             if rows:
                 X = np.stack([x for x, _ in rows])
                 r = np.array([r for _, r in rows])
-                self.mean_[k], self.cov_[k] = laplace_logistic_batch(self.mean_[k], self.cov_[k], X, r)
+                self.mean_[k], self.cov_[k] = laplace_logistic_batch(
+                    self.mean_[k], self.cov_[k], X, r
+                )
                 self.n_obs_[k] += len(rows)

@@ -16,6 +16,7 @@ maths is that of :mod:`bandit_lab.contextual.scores`, which the contextual bandi
 the same ``mean`` and ``cov`` arrays (one per arm) when they learn one reward at a time;
 ``LinearTS.posterior(arm)`` hands one arm's belief over as this object.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._rng import resolve_rng
-from .._validation import (check_design, check_int, check_positive, check_probability,
-                           check_targets)
+from .._validation import check_design, check_int, check_positive, check_probability, check_targets
 from .scores import gaussian_linear_batch
 
 __all__ = ["GaussianLinearPosterior"]
@@ -62,7 +62,9 @@ class GaussianLinearPosterior:
 
     def __post_init__(self):
         if np.ndim(self.mean) != 1:
-            raise ValueError(f"mean has shape {np.shape(self.mean)}, must be 1-D (one weight per feature).")
+            raise ValueError(
+                f"mean has shape {np.shape(self.mean)}, must be 1-D (one weight per feature)."
+            )
         m = check_design("mean", self.mean)[0]
         d = m.shape[0]
         c = np.asarray(self.cov, dtype=float)
@@ -98,8 +100,14 @@ class GaussianLinearPosterior:
         prior_var = check_positive("prior_var", prior_var)
         noise_var = check_positive("noise_var", noise_var)
         d = X.shape[1]
-        mean, cov = gaussian_linear_batch(np.zeros(d), np.eye(d) * prior_var, X, r, noise_var,
-                                          prior_precision=np.eye(d) / prior_var)
+        mean, cov = gaussian_linear_batch(
+            np.zeros(d),
+            np.eye(d) * prior_var,
+            X,
+            r,
+            noise_var,
+            prior_precision=np.eye(d) / prior_var,
+        )
         return cls(mean, cov, noise_var, X.shape[0])
 
     def update(self, X, r):
@@ -154,5 +162,9 @@ class GaussianLinearPosterior:
         return gen.multivariate_normal(self.mean, self.cov, size=size, method="cholesky")
 
     def to_dict(self):
-        return {"mean": self.mean.tolist(), "cov": self.cov.tolist(),
-                "noise_var": self.noise_var, "n_obs": self.n_obs}
+        return {
+            "mean": self.mean.tolist(),
+            "cov": self.cov.tolist(),
+            "noise_var": self.noise_var,
+            "n_obs": self.n_obs,
+        }

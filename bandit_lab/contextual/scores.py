@@ -24,6 +24,7 @@ independent runs (nothing for a single bandit).
     laplace_logistic_update  one-observation Laplace update of a logistic model, in place
     laplace_logistic_batch   the Laplace approximation after a batch (Newton's method)
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -54,13 +55,13 @@ def score_moments(mean, cov, x):
     >>> m.tolist(), v.tolist()
     ([0.0, 0.0], [3.0, 6.0])
     """
-    xc = np.asarray(x, dtype=float)[..., :, None]    # (..., d, 1): x as a column
-    m = (mean @ xc)[..., 0]                          # (..., K)
+    xc = np.asarray(x, dtype=float)[..., :, None]  # (..., d, 1): x as a column
+    m = (mean @ xc)[..., 0]  # (..., K)
     k, d = cov.shape[-3], cov.shape[-1]
     # cov x for every arm at once: the arms' covariances stacked as one (K d, d) matrix
     sx = (cov.reshape(cov.shape[:-3] + (k * d, d)) @ xc)[..., 0]
-    sx = sx.reshape(sx.shape[:-1] + (k, d))          # (..., K, d)
-    v = (sx @ xc)[..., 0]                            # (..., K)
+    sx = sx.reshape(sx.shape[:-1] + (k, d))  # (..., K, d)
+    v = (sx @ xc)[..., 0]  # (..., K)
     return m, np.maximum(v, 0.0)
 
 
@@ -106,13 +107,13 @@ def gaussian_linear_update(mean, cov, x, arms, rewards, noise_var):
     """
     x = np.asarray(x, dtype=float)
     idx = arm_index(arms)
-    m0 = mean[idx]                                   # (..., d)
-    s0 = cov[idx]                                    # (..., d, d)
-    sx = (s0 @ x[..., :, None])[..., 0]              # (..., d)
-    denom = noise_var + (sx * x).sum(axis=-1)        # (...,)
+    m0 = mean[idx]  # (..., d)
+    s0 = cov[idx]  # (..., d, d)
+    sx = (s0 @ x[..., :, None])[..., 0]  # (..., d)
+    denom = noise_var + (sx * x).sum(axis=-1)  # (...,)
     resid = np.asarray(rewards, dtype=float) - (m0 * x).sum(axis=-1)
     mean[idx] = m0 + sx * (resid / denom)[..., None]
-    u = sx / np.sqrt(denom)[..., None]               # u u' is exactly symmetric, so is cov
+    u = sx / np.sqrt(denom)[..., None]  # u u' is exactly symmetric, so is cov
     cov[idx] = s0 - u[..., :, None] * u[..., None, :]
 
 
@@ -140,8 +141,8 @@ def laplace_logistic_update(mean, cov, x, arms, rewards, *, tol=1e-13, max_iter=
     # Solve g(t) = t - r + sigmoid(mu + s t) = 0 by Newton's method, falling back to
     # bisection of the bracket [lo, hi] whenever a Newton step would leave it or would not
     # at least halve the step before last ("rtsafe"): it converges however wide the prior.
-    lo, hi = r - 1.0, r + 0.0                        # g(lo) < 0 < g(hi)
-    t = np.clip(r - _sigmoid(mu), lo, hi)            # one fixed-point step from t = 0
+    lo, hi = r - 1.0, r + 0.0  # g(lo) < 0 < g(hi)
+    t = np.clip(r - _sigmoid(mu), lo, hi)  # one fixed-point step from t = 0
     step = last = hi - lo
     for _ in range(max_iter):
         p = _sigmoid(mu + s * t)
@@ -171,8 +172,9 @@ def laplace_logistic_batch(mean, cov, X, r, tol=1e-12, max_iter=100):
     def log_post(w):
         z = X @ w
         # r log p + (1 - r) log(1 - p), written stably with log(sigmoid(z)) = -logaddexp(0, -z)
-        return (-0.5 * (w - mean) @ prior_precision @ (w - mean)
-                - np.sum(r * np.logaddexp(0, -z) + (1 - r) * np.logaddexp(0, z)))
+        return -0.5 * (w - mean) @ prior_precision @ (w - mean) - np.sum(
+            r * np.logaddexp(0, -z) + (1 - r) * np.logaddexp(0, z)
+        )
 
     w = mean.copy()
     current = log_post(w)

@@ -10,6 +10,7 @@ Taught in notebooks/09_production_concerns.ipynb.
     simulate_budget           many runs of budgeted policies, each until its budget is spent
     BudgetHistory             what it returns for one policy
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,8 +20,8 @@ import numpy as np
 
 from .. import scores as _scores
 from .._rng import RNGLike
-from .._validation import check_int, check_per_arm, check_positive
 from .._runs import Runner, named_policies, run
+from .._validation import check_int, check_per_arm, check_positive
 from ..environments import Environment
 from ..history import History
 from ..policies import Policy, _argmax_one
@@ -29,8 +30,13 @@ from ..scores import argmax_random
 from ..simulate import check_policy
 from .funnel import _require
 
-__all__ = ["BudgetedTS", "BudgetExhausted", "budgeted_thompson_scores", "BudgetHistory",
-           "simulate_budget"]
+__all__ = [
+    "BudgetedTS",
+    "BudgetExhausted",
+    "budgeted_thompson_scores",
+    "BudgetHistory",
+    "simulate_budget",
+]
 
 
 class BudgetExhausted(RuntimeError):
@@ -42,6 +48,7 @@ class BudgetExhausted(RuntimeError):
 
 
 BudgetExhausted.__module__ = "bandit_lab.production"  # where users import it from
+
 
 def budgeted_thompson_scores(alpha, beta, costs, remaining, rng):
     """Sampled success rate per unit cost; ``-inf`` for an arm that costs more than is left.
@@ -117,8 +124,16 @@ class BudgetedTS(Policy):
 
     family = "budget"
 
-    def __init__(self, n_arms: int, *, costs, budget: float, alpha0: float = 1.0,
-                 beta0: float = 1.0, rng: RNGLike = None) -> None:
+    def __init__(
+        self,
+        n_arms: int,
+        *,
+        costs,
+        budget: float,
+        alpha0: float = 1.0,
+        beta0: float = 1.0,
+        rng: RNGLike = None,
+    ) -> None:
         n_arms = check_int("n_arms", n_arms, minimum=1)
         self.costs = check_per_arm("costs", costs, n_arms)
         self.budget = check_positive("budget", budget)
@@ -130,13 +145,18 @@ class BudgetedTS(Policy):
     def initial_state(self, shape=()):
         """Fresh state: Beta parameters and pulls ``shape + (n_arms,)``, spend ``shape``."""
         full = tuple(shape) + (self.n_arms,)
-        return {"alpha_": np.full(full, self.alpha0), "beta_": np.full(full, self.beta0),
-                "pulls_": np.zeros(full), "spent_": np.zeros(tuple(shape))}
+        return {
+            "alpha_": np.full(full, self.alpha0),
+            "beta_": np.full(full, self.beta0),
+            "pulls_": np.zeros(full),
+            "spent_": np.zeros(tuple(shape)),
+        }
 
     def scores(self, state, rng):
         """Sampled rate / cost; -inf for the arms the remaining budget cannot pay."""
-        return budgeted_thompson_scores(state["alpha_"], state["beta_"], self.costs,
-                                        self.budget - state["spent_"], rng)
+        return budgeted_thompson_scores(
+            state["alpha_"], state["beta_"], self.costs, self.budget - state["spent_"], rng
+        )
 
     def affordable_in(self, state):
         """Which arms each run can still pay for, shape ``spent_.shape + (n_arms,)``."""
@@ -182,8 +202,10 @@ class BudgetedTS(Policy):
             When no arm is affordable (check :attr:`exhausted` first).
         """
         if self.exhausted:
-            raise BudgetExhausted(f"no arm is affordable: {self.spent_:g} of the budget {self.budget:g} "
-                                  f"is spent and the cheapest arm costs {self.costs.min():g}.")
+            raise BudgetExhausted(
+                f"no arm is affordable: {self.spent_:g} of the budget {self.budget:g} "
+                f"is spent and the cheapest arm costs {self.costs.min():g}."
+            )
         state = self._state()
         arm = _argmax_one(self.scores(state, self._rng), self._rng)
         self.charge_state(state, np.asarray(arm))
@@ -210,20 +232,24 @@ class BudgetedTS(Policy):
     def _check_saved(self, arrays):
         spent = float(arrays["spent_"])
         if not 0.0 <= spent <= self.budget + _COST_TOL:
-            raise ValueError(f"state['state']['spent_'] == {spent!r}, must be in "
-                             f"[0, budget == {self.budget!r}].")
+            raise ValueError(
+                f"state['state']['spent_'] == {spent!r}, must be in [0, budget == {self.budget!r}]."
+            )
 
     def _set_state(self, state):
         self.alpha_, self.beta_, self.pulls_ = state["alpha_"], state["beta_"], state["pulls_"]
         self.spent_ = float(state["spent_"])
 
     def _state(self):
-        return {"alpha_": self.alpha_, "beta_": self.beta_, "pulls_": self.pulls_,
-                "spent_": np.asarray(self.spent_)}
+        return {
+            "alpha_": self.alpha_,
+            "beta_": self.beta_,
+            "pulls_": self.pulls_,
+            "spent_": np.asarray(self.spent_),
+        }
 
     def __repr__(self):
         return f"BudgetedTS({self.n_arms}, costs={self.costs.tolist()}, budget={self.budget:g})"
-
 
 
 @dataclass(eq=False, repr=False)
@@ -266,8 +292,9 @@ class BudgetHistory(History):
 
     def arm_spend_shares(self):
         """Per run: share of the money spent on each arm, (n_runs, n_arms)."""
-        spend = np.stack([(self.arms == k).sum(axis=1) * self.costs[k]
-                          for k in range(self.costs.size)], axis=1)
+        spend = np.stack(
+            [(self.arms == k).sum(axis=1) * self.costs[k] for k in range(self.costs.size)], axis=1
+        )
         return spend / np.maximum(spend.sum(axis=1, keepdims=True), 1e-300)
 
     def __repr__(self):
@@ -291,9 +318,17 @@ class _BudgetRunner(Runner):
         self.policy.update_state(self.state, arms, rewards, runs=runs)
 
 
-def simulate_budget(policies, env: Environment, *, n_runs: int = 1, rng: RNGLike = None,
-                    progress: bool = False, record_propensities: bool = False,
-                    executor: Any = None, block_runs: int | None = None) -> dict[str, BudgetHistory]:
+def simulate_budget(
+    policies,
+    env: Environment,
+    *,
+    n_runs: int = 1,
+    rng: RNGLike = None,
+    progress: bool = False,
+    record_propensities: bool = False,
+    executor: Any = None,
+    block_runs: int | None = None,
+) -> dict[str, BudgetHistory]:
     """Run every budgeted policy ``n_runs`` times on ``env`` until each run's budget is spent.
 
     Each policy is a configuration such as :class:`bandit_lab.BudgetedTS` (``costs``,
@@ -321,24 +356,47 @@ def simulate_budget(policies, env: Environment, *, n_runs: int = 1, rng: RNGLike
     """
     named, _ = named_policies(policies)
     if not isinstance(env, Environment):
-        raise TypeError(f"env is of type {type(env).__name__}, must be an Environment such as "
-                        "BernoulliBandit.")
+        raise TypeError(
+            f"env is of type {type(env).__name__}, must be an Environment such as BernoulliBandit."
+        )
     for name, p in named.items():
-        _require(name, p, ("initial_state", "scores", "affordable_in", "charge_state",
-                           "update_state"), "a budgeted policy such as BudgetedTS")
+        _require(
+            name,
+            p,
+            ("initial_state", "scores", "affordable_in", "charge_state", "update_state"),
+            "a budgeted policy such as BudgetedTS",
+        )
         if p.n_arms != env.n_arms:
-            raise ValueError(f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
-                             f"env.n_arms == {env.n_arms}.")
+            raise ValueError(
+                f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
+                f"env.n_arms == {env.n_arms}."
+            )
         check_policy(name, p, "budget", "simulate_budget")
     n_runs = check_int("n_runs", n_runs, minimum=1)
-    n_max = max(int(np.floor(p.budget / np.min(p.costs) * (1 + 1e-9))) + 1
-                for p in named.values())
-    logs = run(env, [(name, p, _BudgetRunner) for name, p in named.items()], n_steps=n_max,
-               n_runs=n_runs, rng=rng, executor=executor, block_runs=block_runs,
-               progress=progress, record_propensities=record_propensities, until_inactive=True)
-    return {name: BudgetHistory(log["arms"], log["rewards"], logs["truth"], name,
-                                spent=log["final_state"]["spent_"].copy(),
-                                costs=np.asarray(p.costs, dtype=float), budget=float(p.budget),
-                                propensities=log.get("propensities"),
-                                final_state=log["final_state"])
-            for (name, p), log in zip(named.items(), logs["policies"])}
+    n_max = max(int(np.floor(p.budget / np.min(p.costs) * (1 + 1e-9))) + 1 for p in named.values())
+    logs = run(
+        env,
+        [(name, p, _BudgetRunner) for name, p in named.items()],
+        n_steps=n_max,
+        n_runs=n_runs,
+        rng=rng,
+        executor=executor,
+        block_runs=block_runs,
+        progress=progress,
+        record_propensities=record_propensities,
+        until_inactive=True,
+    )
+    return {
+        name: BudgetHistory(
+            log["arms"],
+            log["rewards"],
+            logs["truth"],
+            name,
+            spent=log["final_state"]["spent_"].copy(),
+            costs=np.asarray(p.costs, dtype=float),
+            budget=float(p.budget),
+            propensities=log.get("propensities"),
+            final_state=log["final_state"],
+        )
+        for (name, p), log in zip(named.items(), logs["policies"])
+    }
