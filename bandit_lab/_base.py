@@ -98,7 +98,7 @@ class BasePolicy:
         """Fresh state arrays with leading shape ``shape`` (runs), arms after it."""
         raise NotImplementedError
 
-    def reset(self):
+    def reset(self) -> BasePolicy:
         """Forget everything learned; return ``self``."""
         self._set_state(self.initial_state(()))
         return self
@@ -134,7 +134,7 @@ class BasePolicy:
         return json.dumps(self.get_state())
 
     @classmethod
-    def from_state(cls, state: dict[str, Any] | str | bytes, *, rng: RNGLike = None):
+    def from_state(cls, state: dict[str, Any] | str | bytes, *, rng: RNGLike = None) -> BasePolicy:
         """Rebuild a policy saved by :meth:`get_state` (or its JSON text); the class it
         names must be ``cls`` or one of its subclasses. Every part is checked first: a
         corrupted record gets an error naming what is wrong, not a policy holding nonsense."""

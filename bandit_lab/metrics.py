@@ -23,10 +23,16 @@ context-free, contextual, funnel or budgeted.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._special import bernoulli_kl
 from ._validation import check_int, check_probability
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "cumulative_regret",
@@ -50,7 +56,7 @@ def _check_history(history, name="history"):
     return history
 
 
-def cumulative_regret(history):
+def cumulative_regret(history: Any) -> np.ndarray:
     """Cumulative pseudo-regret, shape ``(n_runs, n_steps)``.
 
     ``history`` is what a simulator returns for one policy (any :class:`~bandit_lab.History`):
@@ -60,7 +66,7 @@ def cumulative_regret(history):
     return np.cumsum(history.best_rewards - history.expected_rewards, axis=1)
 
 
-def arm_shares(history, *, upto=None):
+def arm_shares(history: Any, *, upto: int | None = None) -> np.ndarray:
     """Share of each run's decisions that went to each arm, shape ``(n_runs, n_arms)``.
 
     ``upto`` limits the count to the first ``upto`` steps.
@@ -68,7 +74,7 @@ def arm_shares(history, *, upto=None):
     return _check_history(history).arm_shares(upto=upto)
 
 
-def lai_robbins_constant(means):
+def lai_robbins_constant(means: ArrayLike) -> float:
     """The Lai-Robbins constant of a Bernoulli bandit.
 
     Any consistent policy's regret grows at least like ``C * log(T)`` with
@@ -106,7 +112,14 @@ def _mean_interval(values, level):
     return mean, mean - half, mean + half
 
 
-def summarize(results, *, start=0, stop=None, level=0.95, per=10_000):
+def summarize(
+    results: dict[str, Any],
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    level: float = 0.95,
+    per: int = 10_000,
+) -> pd.DataFrame:
     """One row per policy: conversion rate and share of best offers (means over runs with
     a ``level`` confidence interval, from the spread across runs) and regret per ``per``
     customers, over steps ``start:stop``."""
@@ -135,8 +148,16 @@ def summarize(results, *, start=0, stop=None, level=0.95, per=10_000):
 
 
 def paired_gain(
-    results, policy, baseline, *, start=0, stop=None, level=0.95, per=10_000, expected=False
-):
+    results: dict[str, Any],
+    policy: str,
+    baseline: str,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    level: float = 0.95,
+    per: int = 10_000,
+    expected: bool = False,
+) -> tuple[float, float, float]:
     """Extra conversions per ``per`` customers of ``policy`` over ``baseline``: the mean of
     the per-run differences (both faced the same customers and outcomes) with its
     ``level`` confidence interval, as ``(mean, low, high)``."""
@@ -152,7 +173,9 @@ def paired_gain(
     return float(mean), float(low), float(high)
 
 
-def learning_curve(history, *, block=100, metric="conversion", level=0.95):
+def learning_curve(
+    history: Any, *, block: int = 100, metric: str = "conversion", level: float = 0.95
+) -> pd.DataFrame:
     """How a policy improves: the metric averaged over blocks of ``block`` customers.
 
     ``metric`` is ``"conversion"`` (expected conversion of the offers made, less noisy than

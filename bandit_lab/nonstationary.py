@@ -18,6 +18,7 @@ rewards one after another, in the order given.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import scores as _scores
 from ._rng import RNGLike
@@ -118,7 +119,7 @@ class SlidingWindowTS(_OrderedBeta):
         self.window = check_int("window", window, minimum=1)
         super().__init__(n_arms, alpha0=alpha0, beta0=beta0, rng=rng)
 
-    def initial_state(self, shape=()):
+    def initial_state(self, shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
         shape = tuple(shape)
         return {
             "successes_": np.zeros(shape + (self.n_arms,)),
@@ -128,7 +129,13 @@ class SlidingWindowTS(_OrderedBeta):
             "n_seen_": np.zeros(shape, dtype=np.int64),
         }
 
-    def update_state(self, state, arms, rewards, runs=None):
+    def update_state(
+        self,
+        state: dict[str, np.ndarray],
+        arms: ArrayLike,
+        rewards: ArrayLike,
+        runs: ArrayLike | None = None,
+    ) -> None:
         seen = state["n_seen_"]
         if runs is None and np.ndim(arms) == 1 and seen.size and (seen == seen.flat[0]).all():
             # The simulator's usual step: every run has seen as many observations, so the
@@ -198,11 +205,17 @@ class DiscountedTS(_OrderedBeta):
         self.gamma = check_probability("gamma", gamma, open_low=True)
         super().__init__(n_arms, alpha0=alpha0, beta0=beta0, rng=rng)
 
-    def initial_state(self, shape=()):
+    def initial_state(self, shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
         full = tuple(shape) + (self.n_arms,)
         return {"successes_": np.zeros(full), "failures_": np.zeros(full)}
 
-    def update_state(self, state, arms, rewards, runs=None):
+    def update_state(
+        self,
+        state: dict[str, np.ndarray],
+        arms: ArrayLike,
+        rewards: ArrayLike,
+        runs: ArrayLike | None = None,
+    ) -> None:
         arms = np.asarray(arms)
         if runs is None:
             state["successes_"] *= self.gamma

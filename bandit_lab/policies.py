@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import scores as _scores
 from ._base import BasePolicy
@@ -103,7 +104,7 @@ class Policy(BasePolicy):
         """Choose an arm (an ``int``) by the policy's rule, ties broken at random."""
         return _argmax_one(self.scores(self._state(), self._rng), self._rng)
 
-    def update(self, arm: int, reward: float):
+    def update(self, arm: int, reward: float) -> Policy:
         """Learn from one reward in [0, 1] for ``arm``; return ``self``."""
         self._update_one(check_arm("arm", arm, self.n_arms), check_reward("reward", reward))
         return self
@@ -112,7 +113,7 @@ class Policy(BasePolicy):
         """The probability that :meth:`select` chooses each arm now, shape (n_arms,)."""
         return self.propensities_of(self._state())
 
-    def update_many(self, arms: Any, rewards: Any):
+    def update_many(self, arms: ArrayLike, rewards: ArrayLike) -> Policy:
         """Learn from several (arm, reward) pairs at once (a batch); return ``self``.
 
         Equivalent to calling :meth:`update` for each pair, in any order.
@@ -178,17 +179,23 @@ class BetaBernoulliTS(Policy):
         self.beta0 = check_positive("beta0", beta0)
         super().__init__(n_arms, rng=rng)
 
-    def initial_state(self, shape=()):
+    def initial_state(self, shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
         full = (*shape, self.n_arms)
         return {"alpha_": np.full(full, self.alpha0), "beta_": np.full(full, self.beta0)}
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
         return _scores.thompson_scores(state["alpha_"], state["beta_"], rng)
 
-    def update_state(self, state, arms, rewards, runs=None):
+    def update_state(
+        self,
+        state: dict[str, np.ndarray],
+        arms: ArrayLike,
+        rewards: ArrayLike,
+        runs: ArrayLike | None = None,
+    ) -> None:
         _scores.beta_update(state["alpha_"], state["beta_"], arms, rewards, runs)
 
-    def propensities_of(self, state):
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
         """Exact: P(arm k's posterior draw is the largest) (:func:`thompson_propensities`)."""
         return thompson_propensities(state["alpha_"], state["beta_"])
 
@@ -254,10 +261,10 @@ class EpsilonGreedy(_CountingPolicy):
         self.epsilon = check_probability("epsilon", epsilon)
         super().__init__(n_arms, rng=rng)
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator | None) -> np.ndarray:
         return _scores.epsilon_greedy_scores(state["counts_"], state["sums_"], self.epsilon, rng)
 
-    def propensities_of(self, state):
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
         """Closed form: ``epsilon / n_arms`` each, plus ``1 - epsilon`` shared by the best."""
         return epsilon_greedy_propensities(state["counts_"], state["sums_"], self.epsilon)
 
@@ -273,11 +280,11 @@ class UCB1(_CountingPolicy):
     1
     """
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator | None) -> np.ndarray:
         counts = state["counts_"]
         return _scores.ucb1_scores(counts, state["sums_"], counts.sum(axis=-1))
 
-    def propensities_of(self, state):
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
         """Deterministic: 1 for the highest index (ties shared), 0 elsewhere."""
         return deterministic_propensities(self.scores(state, None))
 
@@ -300,10 +307,10 @@ class Softmax(_CountingPolicy):
         self.tau = check_positive("tau", tau)
         super().__init__(n_arms, rng=rng)
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator | None) -> np.ndarray:
         return _scores.softmax_scores(state["counts_"], state["sums_"], self.tau, rng)
 
-    def propensities_of(self, state):
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
         """Closed form: ``exp(mean_k / tau)`` normalised (each arm once first)."""
         return softmax_propensities(state["counts_"], state["sums_"], self.tau)
 
@@ -327,10 +334,10 @@ class KLUCB(_CountingPolicy):
         self.c = check_nonnegative("c", c)
         super().__init__(n_arms, rng=rng)
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator | None) -> np.ndarray:
         counts = state["counts_"]
         return _scores.klucb_scores(counts, state["sums_"], counts.sum(axis=-1), c=self.c)
 
-    def propensities_of(self, state):
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
         """Deterministic: 1 for the highest index (ties shared), 0 elsewhere."""
         return deterministic_propensities(self.scores(state, None))

@@ -95,8 +95,8 @@ def geometric_delay(mean: float) -> _GeometricDelay:
 
 
 def simulate(
-    policies,
-    env,
+    policies: Any,
+    env: Environment,
     *,
     n_steps: int,
     n_runs: int = 1,
@@ -107,7 +107,7 @@ def simulate(
     record_propensities: bool = False,
     executor: Any = None,
     block_runs: int | None = None,
-):
+) -> History | dict[str, History]:
     """Run every policy ``n_runs`` times for ``n_steps`` steps on ``env``.
 
     Parameters

@@ -16,8 +16,9 @@ experiments).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .._rng import resolve_rng
+from .._rng import RNGLike, resolve_rng
 from .._validation import check_choice, check_int, check_probability
 from ..posteriors import BetaPosterior, monte_carlo_best
 from ._exact import _expected_max_quad, _log_g, _prob_best_quad, _prob_greater
@@ -85,7 +86,9 @@ def _scalar_or_array(x):
     return float(x) if x.ndim == 0 else x
 
 
-def prob_b_beats_a(a, b):
+def prob_b_beats_a(
+    a: BetaPosterior | tuple[ArrayLike, ArrayLike], b: BetaPosterior | tuple[ArrayLike, ArrayLike]
+) -> float | np.ndarray:
     """Probability that variant B's rate exceeds variant A's, from their Beta posteriors.
 
     Exact: when any of the four Beta parameters is a whole number (always the case with
@@ -122,7 +125,7 @@ def prob_b_beats_a(a, b):
     return _scalar_or_array(_prob_greater(*_broadcast([aa, ba, ab, bb])))
 
 
-def expected_loss(*variants):
+def expected_loss(*variants: BetaPosterior | tuple[ArrayLike, ArrayLike]) -> np.ndarray:
     """Expected loss of choosing each variant: E[max of all rates - rate of the one chosen].
 
     The "loss" is the conversion rate given up if the variant chosen is not the best; its
@@ -173,7 +176,12 @@ def expected_loss(*variants):
     return np.maximum(e_max[..., None] - means, 0.0)
 
 
-def prob_being_best(*variants, method="integrate", n_samples=100_000, rng=None):
+def prob_being_best(
+    *variants: BetaPosterior | tuple[ArrayLike, ArrayLike],
+    method: str = "integrate",
+    n_samples: int = 100_000,
+    rng: RNGLike = None,
+) -> np.ndarray:
     """Probability that each variant has the highest rate.
 
     ``method="integrate"`` (default): two variants use the exact :func:`prob_b_beats_a`;
@@ -228,7 +236,15 @@ def prob_being_best(*variants, method="integrate", n_samples=100_000, rng=None):
     return probs.reshape(alpha.shape)
 
 
-def lift_interval(a, b, *, level=0.95, kind="relative", n_samples=100_000, rng=None):
+def lift_interval(
+    a: BetaPosterior | tuple[ArrayLike, ArrayLike],
+    b: BetaPosterior | tuple[ArrayLike, ArrayLike],
+    *,
+    level: float = 0.95,
+    kind: str = "relative",
+    n_samples: int = 100_000,
+    rng: RNGLike = None,
+) -> tuple[float, float]:
     """Credible interval for B's lift over A, by Monte Carlo.
 
     ``kind="relative"``: lift ``(rate_B - rate_A) / rate_A`` (0.1 means B converts 10%

@@ -10,6 +10,7 @@ Taught in notebooks/08_bayesian_ab_testing.ipynb.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats as _stats
 
 from .._validation import check_int, check_probability
@@ -33,7 +34,9 @@ def _counts(name, value):
     return arr
 
 
-def two_proportion_ztest(successes_a, trials_a, successes_b, trials_b):
+def two_proportion_ztest(
+    successes_a: ArrayLike, trials_a: ArrayLike, successes_b: ArrayLike, trials_b: ArrayLike
+) -> tuple[float | np.ndarray, float | np.ndarray]:
     """Two-sided two-proportion z-test with the pooled standard error.
 
     ``z = (p_B - p_A) / sqrt(p (1 - p) (1/n_A + 1/n_B))`` with ``p`` the pooled rate; the
@@ -93,7 +96,9 @@ def _check_two_rates(rate_a, rate_b):
     return rate_a, rate_b
 
 
-def ztest_sample_size(rate_a, rate_b, *, alpha=0.05, power=0.8):
+def ztest_sample_size(
+    rate_a: float, rate_b: float, *, alpha: float = 0.05, power: float = 0.8
+) -> int:
     """Visitors per variant for the two-sided pooled z-test to reach ``power`` at ``alpha``.
 
     The standard normal-approximation formula (Fleiss, without continuity correction; what
@@ -137,7 +142,7 @@ def ztest_sample_size(rate_a, rate_b, *, alpha=0.05, power=0.8):
     return int(np.ceil((spread / (rate_a - rate_b)) ** 2 - 1e-9))
 
 
-def ztest_power(rate_a, rate_b, n, *, alpha=0.05):
+def ztest_power(rate_a: float, rate_b: float, n: int, *, alpha: float = 0.05) -> float:
     """Power of the two-sided pooled z-test with ``n`` visitors per variant.
 
     The inverse of :func:`ztest_sample_size` (the same normal approximation, counting

@@ -10,12 +10,14 @@ Taught in notebooks/08_bayesian_ab_testing.ipynb.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .._rng import resolve_rng
+from .._rng import RNGLike, resolve_rng
 from .._validation import check_choice, check_int, check_positive, check_probability
 from .classical import two_proportion_ztest
 from .stopping import stop_on_expected_loss, stop_on_prob_best
@@ -90,30 +92,30 @@ class SequentialTestResult:
     prior: tuple
 
     @property
-    def n_experiments(self):
+    def n_experiments(self) -> int:
         return self.stopped.size
 
     @property
-    def posterior_mean(self):
+    def posterior_mean(self) -> np.ndarray:
         """Posterior mean rate of each variant at the stop, shape (n_experiments, 2)."""
         a0, b0 = self.prior
         return (a0 + self.successes) / (a0 + b0 + self.stop_samples[:, None])
 
     @property
-    def stop_rate(self):
+    def stop_rate(self) -> float:
         """Share of experiments that stopped (under equal rates and the z-test rule: the
         false-positive rate)."""
         return float(self.stopped.mean())
 
     @property
-    def chose_worse(self):
+    def chose_worse(self) -> np.ndarray:
         """Per experiment: stopped and shipped a variant with a strictly lower true rate."""
         chosen = np.where(self.stopped, self.decision, 0)
         idx = np.arange(self.n_experiments)
         return self.stopped & (self.rates[idx, chosen] < self.rates[idx, 1 - chosen])
 
     @property
-    def loss(self):
+    def loss(self) -> np.ndarray:
         """Per experiment: best true rate minus the shipped one (NaN where never stopped)."""
         chosen = np.where(self.stopped, self.decision, 0)
         idx = np.arange(self.n_experiments)
@@ -125,17 +127,17 @@ _RULES = ("expected_loss", "prob_best", "ztest")
 
 
 def sequential_ab_test(
-    rate_a,
-    rate_b,
+    rate_a: float | ArrayLike,
+    rate_b: float | ArrayLike,
     *,
-    rule,
-    threshold,
-    check_every=100,
-    max_samples=10_000,
-    n_experiments=1_000,
-    prior=(1.0, 1.0),
-    rng=None,
-):
+    rule: str | Callable,
+    threshold: float | None,
+    check_every: int = 100,
+    max_samples: int = 10_000,
+    n_experiments: int = 1_000,
+    prior: tuple[float, float] = (1.0, 1.0),
+    rng: RNGLike = None,
+) -> SequentialTestResult:
     """Simulate many A/B experiments that look at the data every ``check_every`` visitors.
 
     Each experiment sends visitors to A and B in equal numbers; after every
@@ -257,15 +259,15 @@ class PeekingRates(NamedTuple):
 
 
 def peeking_rejection_rates(
-    rate_a,
-    rate_b,
+    rate_a: float | ArrayLike,
+    rate_b: float | ArrayLike,
     *,
-    alpha=0.05,
-    check_every=100,
-    max_samples=10_000,
-    n_experiments=2_000,
-    rng=None,
-):
+    alpha: float = 0.05,
+    check_every: int = 100,
+    max_samples: int = 10_000,
+    n_experiments: int = 2_000,
+    rng: RNGLike = None,
+) -> PeekingRates:
     """How often the z-test rejects when looked at once, versus at every look.
 
     With equal rates every rejection is a false positive: looking once keeps the rate at

@@ -41,7 +41,7 @@ class PerSegment:
         The environment's segments are numbered 0 .. n_segments - 1.
     """
 
-    def __init__(self, policy, n_segments):
+    def __init__(self, policy: Policy, n_segments: int) -> None:
         if not isinstance(policy, Policy):
             raise TypeError(
                 f"policy is of type {type(policy).__name__}, must be a bandit_lab.Policy "

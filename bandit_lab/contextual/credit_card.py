@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import copy
 from collections import namedtuple
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._rng import RNGLike, resolve_rng, stream
 from .._validation import check_int
@@ -93,9 +96,9 @@ class CreditCardEnv(Environment):
         *,
         n_customers: int = 20_000,
         n_history: int = 5_000,
-        weights=None,
+        weights: ArrayLike | None = None,
         spread: float = 1.0,
-        segment_rule=None,
+        segment_rule: Callable | None = None,
         rng: RNGLike = None,
     ) -> None:
         n_customers = check_int("n_customers", n_customers, minimum=1)
@@ -139,13 +142,13 @@ class CreditCardEnv(Environment):
         batch = self.serve(n_runs, rng)
         return Step(t, batch.expected, self.outcomes(batch, rng), batch.contexts, batch.segments)
 
-    def means_at(self, t):
+    def means_at(self, t: int) -> np.ndarray:
         raise TypeError(
             "CreditCardEnv has no mean rewards per step: they depend on the customer "
             "served, so read them from env.step(t, n_runs, rng).mean_rewards."
         )
 
-    def serve(self, n, rng):
+    def serve(self, n: int, rng: np.random.Generator) -> CustomerBatch:
         """``n`` customers drawn at random from the population (one per run), with the
         Generator ``rng`` (pass the same one at every call)."""
         n = check_int("n", n, minimum=1)
@@ -153,7 +156,7 @@ class CreditCardEnv(Environment):
         idx = gen.integers(len(self.customers), size=n)
         return CustomerBatch(idx, self.contexts[idx], self.expected[idx], self.segments[idx])
 
-    def outcomes(self, batch, rng):
+    def outcomes(self, batch: CustomerBatch, rng: np.random.Generator) -> np.ndarray:
         """Whether each customer would convert on each offer: 0/1 array (n, 5).
 
         Drawn for *every* offer, so policies compared on the same batch face the same luck.
@@ -161,16 +164,16 @@ class CreditCardEnv(Environment):
         gen = stream(rng, method="CreditCardEnv.outcomes")
         return (gen.random(batch.expected.shape) < batch.expected).astype(float)
 
-    def context_of(self, customers):
+    def context_of(self, customers: Any) -> np.ndarray:
         """Model features of new customers (DataFrame or dict), with the fitted pipeline."""
         return self.pipeline.transform(_as_customers(customers))
 
     @property
-    def best_offer(self):
+    def best_offer(self) -> np.ndarray:
         """The best offer for each customer of the population, shape (n_customers,)."""
         return self.expected.argmax(axis=1)
 
-    def true_weights(self):
+    def true_weights(self) -> np.ndarray:
         """The truth written in the model's own features: shape (5, 11).
 
         The true model is linear in the shares, the revolving ratio, the business flag and
@@ -200,7 +203,7 @@ class CreditCardEnv(Environment):
         )
 
 
-def with_segments(env, segments, n_segments):
+def with_segments(env: CreditCardEnv, segments: ArrayLike, n_segments: int) -> CreditCardEnv:
     """A copy of a :class:`bandit_lab.CreditCardEnv` whose customers carry other segments.
 
     ``segments`` gives one integer code in ``[0, n_segments)`` per customer of the

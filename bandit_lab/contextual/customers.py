@@ -18,11 +18,12 @@ import functools
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from .._rng import resolve_rng
+from .._rng import RNGLike, resolve_rng
 from .._validation import check_int
 from ..environments import OFFER_NAMES
 
@@ -182,7 +183,9 @@ def _as_customers(customers, name="customers"):
     return customers
 
 
-def draw_customers(n, *, weights=None, spread=1.0, rng=None):
+def draw_customers(
+    n: int, *, weights: ArrayLike | None = None, spread: float = 1.0, rng: RNGLike = None
+) -> pd.DataFrame:
     """A sample of ``n`` customers around the four archetypes, as a DataFrame.
 
     Each customer belongs to one archetype (column ``archetype``, drawn with probabilities
@@ -285,7 +288,7 @@ def _truth_inputs(customers):
     }
 
 
-def true_conversion(customers):
+def true_conversion(customers: pd.DataFrame | dict) -> np.ndarray:
     """Every offer's probability of conversion for each customer: the hidden truth.
 
     ``customers`` is a DataFrame with :data:`CUSTOMER_COLUMNS` (or a dict for one
@@ -304,7 +307,7 @@ def true_conversion(customers):
     return np.minimum(out, RATE_CAP)
 
 
-def assign_segments(customers):
+def assign_segments(customers: pd.DataFrame | dict) -> np.ndarray:
     """Rule-based segments from what the bank sees (no hidden archetype): a business flag
     first, then a revolving ratio of at least 0.5, then travel versus grocery spend.
     Returns integer codes into :data:`SEGMENT_NAMES`."""
@@ -354,7 +357,7 @@ def _named(name):
     return functools.partial(_feature_name, name=name)
 
 
-def make_feature_pipeline():
+def make_feature_pipeline() -> ColumnTransformer:
     """The scikit-learn ``ColumnTransformer`` from raw customer columns to the 11 model
     features of :data:`FEATURE_NAMES` (unfitted: fit it on a historical sample).
 

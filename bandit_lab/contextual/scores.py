@@ -28,6 +28,7 @@ independent runs (nothing for a single bandit).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg as _linalg
 from scipy.special import expit as _sigmoid
 
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 
-def score_moments(mean, cov, x):
+def score_moments(mean: np.ndarray, cov: np.ndarray, x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Mean ``x . mean`` and variance ``x' cov x`` of the score ``x . w`` of every arm.
 
     ``mean`` (..., K, d), ``cov`` (..., K, d, d), ``x`` (..., d); returns two (..., K) arrays.
@@ -65,7 +66,9 @@ def score_moments(mean, cov, x):
     return m, np.maximum(v, 0.0)
 
 
-def linear_ts_scores(mean, cov, x, rng):
+def linear_ts_scores(
+    mean: np.ndarray, cov: np.ndarray, x: ArrayLike, rng: np.random.Generator
+) -> np.ndarray:
     """Thompson sampling: each arm's score is one draw of ``x . w`` from its posterior,
     N(x . mean, x' cov x). The same in distribution as drawing the whole weight vector and
     then taking ``x . w``, at the cost of one normal number per arm."""
@@ -73,19 +76,28 @@ def linear_ts_scores(mean, cov, x, rng):
     return m + np.sqrt(v) * rng.standard_normal(m.shape)
 
 
-def linucb_scores(mean, cov, x, alpha):
+def linucb_scores(mean: np.ndarray, cov: np.ndarray, x: ArrayLike, alpha: float) -> np.ndarray:
     """LinUCB (Li et al. 2010): the ridge estimate plus ``alpha`` standard deviations."""
     m, v = score_moments(mean, cov, x)
     return m + alpha * np.sqrt(v)
 
 
-def logistic_ts_scores(mean, cov, x, rng):
+def logistic_ts_scores(
+    mean: np.ndarray, cov: np.ndarray, x: ArrayLike, rng: np.random.Generator
+) -> np.ndarray:
     """Thompson sampling for a logistic model: a draw of the logit ``x . w`` per arm, turned
     into a conversion probability (the sigmoid does not change which arm is highest)."""
     return _sigmoid(linear_ts_scores(mean, cov, x, rng))
 
 
-def gaussian_linear_update(mean, cov, x, arms, rewards, noise_var):
+def gaussian_linear_update(
+    mean: np.ndarray,
+    cov: np.ndarray,
+    x: ArrayLike,
+    arms: ArrayLike,
+    rewards: ArrayLike,
+    noise_var: float,
+) -> None:
     """Bayesian linear regression, one reward per run, in place for the chosen arm.
 
     With ``S`` the covariance and ``m`` the mean before the reward ``r`` at context ``x``::
@@ -117,7 +129,16 @@ def gaussian_linear_update(mean, cov, x, arms, rewards, noise_var):
     cov[idx] = s0 - u[..., :, None] * u[..., None, :]
 
 
-def laplace_logistic_update(mean, cov, x, arms, rewards, *, tol=1e-13, max_iter=60):
+def laplace_logistic_update(
+    mean: np.ndarray,
+    cov: np.ndarray,
+    x: ArrayLike,
+    arms: ArrayLike,
+    rewards: ArrayLike,
+    *,
+    tol: float = 1e-13,
+    max_iter: int = 60,
+) -> None:
     """Logistic regression, one reward in [0, 1] per run, in place for the chosen arm.
 
     The Laplace approximation of "prior N(m, S) times the likelihood of one conversion":
@@ -163,7 +184,14 @@ def laplace_logistic_update(mean, cov, x, arms, rewards, *, tol=1e-13, max_iter=
     cov[idx] = s0 - u[..., :, None] * u[..., None, :]
 
 
-def laplace_logistic_batch(mean, cov, X, r, tol=1e-12, max_iter=100):
+def laplace_logistic_batch(
+    mean: np.ndarray,
+    cov: np.ndarray,
+    X: np.ndarray,
+    r: np.ndarray,
+    tol: float = 1e-12,
+    max_iter: int = 100,
+) -> tuple[np.ndarray, np.ndarray]:
     """The Laplace approximation after a whole batch for one arm: Newton's method with
     step halving on the log posterior (prior N(mean, cov)); returns the new (mean, cov)."""
     d = mean.shape[0]
@@ -199,7 +227,15 @@ def laplace_logistic_batch(mean, cov, X, r, tol=1e-12, max_iter=100):
     return w, 0.5 * (new_cov + new_cov.T)
 
 
-def gaussian_linear_batch(mean, cov, X, r, noise_var, *, prior_precision=None):
+def gaussian_linear_batch(
+    mean: np.ndarray,
+    cov: np.ndarray,
+    X: np.ndarray,
+    r: np.ndarray,
+    noise_var: float,
+    *,
+    prior_precision: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The Gaussian belief after rewards ``r`` at contexts ``X`` (rows), with N(mean, cov)
     as the prior, in closed form (for one arm: ``mean`` (d,), ``cov`` (d, d)); returns the
     new ``(mean, cov)``::

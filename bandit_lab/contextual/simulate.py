@@ -169,8 +169,8 @@ def _check_env(env):
 
 
 def simulate_contextual(
-    policies,
-    env,
+    policies: Any,
+    env: Environment,
     *,
     n_steps: int,
     n_runs: int = 1,

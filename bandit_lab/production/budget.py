@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import scores as _scores
 from .._rng import RNGLike
@@ -50,7 +51,13 @@ class BudgetExhausted(RuntimeError):
 BudgetExhausted.__module__ = "bandit_lab.production"  # where users import it from
 
 
-def budgeted_thompson_scores(alpha, beta, costs, remaining, rng):
+def budgeted_thompson_scores(
+    alpha: ArrayLike,
+    beta: ArrayLike,
+    costs: ArrayLike,
+    remaining: ArrayLike,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Sampled success rate per unit cost; ``-inf`` for an arm that costs more than is left.
 
     ``alpha``, ``beta`` (..., K); ``costs`` (K,); ``remaining`` (...) the budget left per run.
@@ -128,7 +135,7 @@ class BudgetedTS(Policy):
         self,
         n_arms: int,
         *,
-        costs,
+        costs: ArrayLike,
         budget: float,
         alpha0: float = 1.0,
         beta0: float = 1.0,
@@ -142,7 +149,7 @@ class BudgetedTS(Policy):
         super().__init__(n_arms, rng=rng)
 
     # -- the pieces the simulator uses ----------------------------------------------------
-    def initial_state(self, shape=()):
+    def initial_state(self, shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
         """Fresh state: Beta parameters and pulls ``shape + (n_arms,)``, spend ``shape``."""
         full = tuple(shape) + (self.n_arms,)
         return {
@@ -152,18 +159,20 @@ class BudgetedTS(Policy):
             "spent_": np.zeros(tuple(shape)),
         }
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
         """Sampled rate / cost; -inf for the arms the remaining budget cannot pay."""
         return budgeted_thompson_scores(
             state["alpha_"], state["beta_"], self.costs, self.budget - state["spent_"], rng
         )
 
-    def affordable_in(self, state):
+    def affordable_in(self, state: dict[str, np.ndarray]) -> np.ndarray:
         """Which arms each run can still pay for, shape ``spent_.shape + (n_arms,)``."""
         left = self.budget - np.asarray(state["spent_"], dtype=float)
         return self.costs <= left[..., None] + _COST_TOL
 
-    def charge_state(self, state, arms, runs=None):
+    def charge_state(
+        self, state: dict[str, np.ndarray], arms: ArrayLike, runs: ArrayLike | None = None
+    ) -> None:
         """In place: pay for the chosen arm of each run (or of the ``runs`` named)."""
         arms = np.asarray(arms)
         if arms.ndim == 0:
@@ -174,26 +183,32 @@ class BudgetedTS(Policy):
         state["pulls_"][rows, arms] += 1.0
         state["spent_"][rows] += self.costs[arms]
 
-    def update_state(self, state, arms, rewards, runs=None):
+    def update_state(
+        self,
+        state: dict[str, np.ndarray],
+        arms: ArrayLike,
+        rewards: ArrayLike,
+        runs: ArrayLike | None = None,
+    ) -> None:
         """In place: the Beta update of the chosen arm of each run."""
         _scores.beta_update(state["alpha_"], state["beta_"], arms, rewards, runs)
 
     # -- what a learner calls ------------------------------------------------------------
     @property
-    def remaining(self):
+    def remaining(self) -> float:
         """Budget not yet spent."""
         return self.budget - self.spent_
 
-    def affordable(self):
+    def affordable(self) -> np.ndarray:
         """Boolean array: the arms whose cost the remaining budget still covers."""
         return self.costs <= self.remaining + _COST_TOL
 
     @property
-    def exhausted(self):
+    def exhausted(self) -> bool:
         """True once no arm is affordable: the campaign is over."""
         return not self.affordable().any()
 
-    def select(self):
+    def select(self) -> int:
         """Choose an affordable arm by sampled rate per unit cost and pay for it.
 
         Raises
@@ -212,7 +227,7 @@ class BudgetedTS(Policy):
         self.spent_ = float(state["spent_"])
         return arm
 
-    def update(self, arm, reward):
+    def update(self, arm: int, reward: float) -> BudgetedTS:
         """Learn from one reward in [0, 1] for ``arm`` (already paid for); return ``self``."""
         return super().update(arm, reward)
 
@@ -224,7 +239,7 @@ class BudgetedTS(Policy):
         state["alpha_"][arm] += total
         state["beta_"][arm] += n - total
 
-    def posterior(self):
+    def posterior(self) -> BetaPosterior:
         """The belief about every arm's rate, as a :class:`BetaPosterior`."""
         return BetaPosterior(self.alpha_, self.beta_)
 
@@ -270,27 +285,27 @@ class BudgetHistory(History):
         return self.mean_rewards[0, 0]
 
     @property
-    def decisions(self):
+    def decisions(self) -> np.ndarray:
         """Per run: how many decisions the budget paid for."""
         return (self.arms >= 0).sum(axis=1)
 
     @property
-    def conversions(self):
+    def conversions(self) -> np.ndarray:
         """Per run: conversions realised."""
         return self.rewards.sum(axis=1, dtype=float)
 
     @property
-    def expected_conversions(self):
+    def expected_conversions(self) -> np.ndarray:
         """Per run: expected conversions of the decisions made (less noisy)."""
         return self.expected_rewards.sum(axis=1)
 
     @property
-    def upper_bound(self):
+    def upper_bound(self) -> float:
         """Expected conversions of the best plan with the rates known: the whole budget on
         the arm with the highest rate per unit cost (the fractional-knapsack bound)."""
         return float(self.budget * (self.rates / self.costs).max())
 
-    def arm_spend_shares(self):
+    def arm_spend_shares(self) -> np.ndarray:
         """Per run: share of the money spent on each arm, (n_runs, n_arms)."""
         spend = np.stack(
             [(self.arms == k).sum(axis=1) * self.costs[k] for k in range(self.costs.size)], axis=1
@@ -319,7 +334,7 @@ class _BudgetRunner(Runner):
 
 
 def simulate_budget(
-    policies,
+    policies: Any,
     env: Environment,
     *,
     n_runs: int = 1,

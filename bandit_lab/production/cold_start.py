@@ -11,6 +11,7 @@ Taught in notebooks/09_production_concerns.ipynb.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._rng import RNGLike
 from .._validation import check_int, check_per_arm, check_positive
@@ -19,7 +20,9 @@ from ..policies import BetaBernoulliTS, Policy
 __all__ = ["beta_prior", "PerArmPriorTS", "add_arm"]
 
 
-def beta_prior(mean, strength):
+def beta_prior(
+    mean: float | ArrayLike, strength: float | ArrayLike
+) -> tuple[float | np.ndarray, float | np.ndarray]:
     """The Beta prior with a given mean, worth ``strength`` observations.
 
     "Similar offers convert at about 3%, and I trust that as much as 200 observations"
@@ -110,13 +113,20 @@ class PerArmPriorTS(BetaBernoulliTS):
     [1.0, 1.0, 6.0]
     """
 
-    def __init__(self, n_arms: int, *, alpha0=1.0, beta0=1.0, rng: RNGLike = None) -> None:
+    def __init__(
+        self,
+        n_arms: int,
+        *,
+        alpha0: float | ArrayLike = 1.0,
+        beta0: float | ArrayLike = 1.0,
+        rng: RNGLike = None,
+    ) -> None:
         n_arms = check_int("n_arms", n_arms, minimum=1)
         self.alpha0 = check_per_arm("alpha0", alpha0, n_arms)
         self.beta0 = check_per_arm("beta0", beta0, n_arms)
         Policy.__init__(self, n_arms, rng=rng)
 
-    def initial_state(self, shape=()):
+    def initial_state(self, shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
         full = tuple(shape) + (self.n_arms,)
         return {
             "alpha_": np.broadcast_to(self.alpha0, full).copy(),
@@ -124,7 +134,7 @@ class PerArmPriorTS(BetaBernoulliTS):
         }
 
 
-def add_arm(policy, *, alpha0=1.0, beta0=1.0):
+def add_arm(policy: BetaBernoulliTS, *, alpha0: float = 1.0, beta0: float = 1.0) -> PerArmPriorTS:
     """A copy of a running Beta-Bernoulli bandit with one more arm, last, with its own prior.
 
     The old arms keep their posteriors (and their priors, for :meth:`reset`); the new arm

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._rng import RNGLike, stream
 from .._runs import Runner, named_policies, run
@@ -72,7 +73,12 @@ class FunnelEnv(Environment):
     """
 
     def __init__(
-        self, click_rates, purchase_rates, revenue_means, *, revenue_sigma: float = 0.5
+        self,
+        click_rates: ArrayLike,
+        purchase_rates: ArrayLike,
+        revenue_means: ArrayLike,
+        *,
+        revenue_sigma: float = 0.5,
     ) -> None:
         c = np.asarray(click_rates, dtype=float)
         if c.ndim != 1 or c.size < 1:
@@ -99,23 +105,25 @@ class FunnelEnv(Environment):
         self.n_arms = c.size
 
     @property
-    def purchase_per_impression(self):
+    def purchase_per_impression(self) -> np.ndarray:
         return self.click_rates * self.purchase_rates
 
     @property
-    def value_per_impression(self):
+    def value_per_impression(self) -> np.ndarray:
         """Expected revenue per impression of each arm (the truth, ``means_at(t)``)."""
         return self.purchase_per_impression * self.revenue_means
 
     @property
-    def best_arm(self):
+    def best_arm(self) -> int:
         return int(np.argmax(self.value_per_impression))
 
     def means_at(self, t: int) -> np.ndarray:
         """Expected revenue per impression of each arm, at every step."""
         return self.value_per_impression
 
-    def draw(self, t, n_runs=None, rng=None):
+    def draw(
+        self, t: Any, n_runs: Any = None, rng: np.random.Generator | None = None
+    ) -> FunnelOutcome:
         """Outcomes of step ``t`` for ``n_runs`` runs and every arm (three numbers per run,
         shared by the arms: a policy sees only the arm it chose). ``draw(n_runs, rng)``,
         without ``t``, is accepted too (the outcomes do not depend on the step)."""
@@ -130,11 +138,11 @@ class FunnelEnv(Environment):
         revenue = self.revenue_means * np.exp(s * z[:, None] - 0.5 * s * s)
         return FunnelOutcome(clicked, purchased, np.where(purchased, revenue, 0.0))
 
-    def rewards(self, outcome, arms, t):
+    def rewards(self, outcome: FunnelOutcome, arms: np.ndarray, t: int) -> np.ndarray:
         """The revenue each run's chosen arm brought (0 without a purchase)."""
         return outcome.revenue[np.arange(len(arms)), arms]
 
-    def feedback(self, outcome, arms, t):
+    def feedback(self, outcome: FunnelOutcome, arms: np.ndarray, t: int) -> FunnelOutcome:
         """What a funnel policy learns from: click, purchase and revenue of the chosen arms."""
         rows = np.arange(len(arms))
         return FunnelOutcome(
@@ -190,7 +198,7 @@ class _FunnelRunner(Runner):
 
 
 def simulate_funnel(
-    policies,
+    policies: Any,
     env: FunnelEnv,
     *,
     n_steps: int,

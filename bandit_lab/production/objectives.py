@@ -11,7 +11,10 @@ Taught in notebooks/09_production_concerns.ipynb.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import scores as _scores
 from .._base import BasePolicy
@@ -22,7 +25,15 @@ from ..policies import _argmax_one
 __all__ = ["MultiObjectiveTS", "normal_gamma_update", "normal_gamma_mean_samples"]
 
 
-def normal_gamma_update(mu, kappa, shape, rate, arms, values, runs=None):
+def normal_gamma_update(
+    mu: np.ndarray,
+    kappa: np.ndarray,
+    shape: np.ndarray,
+    rate: np.ndarray,
+    arms: ArrayLike,
+    values: ArrayLike,
+    runs: ArrayLike | None = None,
+) -> None:
     """Conjugate Normal-Gamma update in place, one observation per run, for the chosen arm.
 
     The model: values ~ Normal(m, 1 / tau) with ``tau ~ Gamma(shape, rate)`` and
@@ -69,7 +80,9 @@ def normal_gamma_update(mu, kappa, shape, rate, arms, values, runs=None):
     rate[idx] = rate[idx] + k0 * d * d / (2.0 * k1)
 
 
-def normal_gamma_mean_samples(mu, kappa, shape, rate, rng):
+def normal_gamma_mean_samples(
+    mu: ArrayLike, kappa: ArrayLike, shape: ArrayLike, rate: ArrayLike, rng: np.random.Generator
+) -> np.ndarray:
     """One draw of the mean ``m`` per arm from its Normal-Gamma posterior.
 
     Draws the precision ``tau ~ Gamma(shape, rate)``, then ``m ~ Normal(mu, 1/(kappa tau))``:
@@ -215,7 +228,7 @@ class MultiObjectiveTS(BasePolicy):
         return (check_positive(f"{name}[0]", prior[0]), check_positive(f"{name}[1]", prior[1]))
 
     # -- the three pieces the simulator uses ------------------------------------------
-    def initial_state(self, shape=()):
+    def initial_state(self, shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
         """Fresh state arrays of shape ``shape + (n_arms,)``."""
         full = tuple(shape) + (self.n_arms,)
         s = self.revenue_strength0
@@ -231,7 +244,7 @@ class MultiObjectiveTS(BasePolicy):
         )
         return {name: np.full(full, v) for name, v in zip(self._state_names, values)}
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
         """One draw of the value of an impression per arm (arms on the last axis)."""
         c = rng.beta(state["click_alpha_"], state["click_beta_"])
         p = rng.beta(state["purchase_alpha_"], state["purchase_beta_"])
@@ -245,7 +258,15 @@ class MultiObjectiveTS(BasePolicy):
         w = self.weights
         return c * (w["click"] + p * (w["purchase"] + w["revenue"] * np.maximum(m, 0.0)))
 
-    def update_state(self, state, arms, clicked, purchased, revenue, runs=None):
+    def update_state(
+        self,
+        state: dict[str, np.ndarray],
+        arms: ArrayLike,
+        clicked: ArrayLike,
+        purchased: ArrayLike,
+        revenue: ArrayLike,
+        runs: ArrayLike | None = None,
+    ) -> None:
         """In place: one impression per run of the chosen arm, with its funnel outcome.
 
         ``clicked`` and ``purchased`` are booleans, ``revenue`` a number (read only where
@@ -314,7 +335,9 @@ class MultiObjectiveTS(BasePolicy):
             )
         return clicked, purchased, 0.0 if revenue is None else revenue
 
-    def update(self, arm, *, clicked, purchased=False, revenue=None):
+    def update(
+        self, arm: int, *, clicked: bool, purchased: bool = False, revenue: float | None = None
+    ) -> MultiObjectiveTS:
         """Learn from one impression of ``arm``; return ``self``.
 
         ``clicked`` and ``purchased`` are yes/no; a purchase needs a click and a ``revenue``
@@ -325,7 +348,9 @@ class MultiObjectiveTS(BasePolicy):
         self.update_state(self._state(), np.asarray(arm), c, p, r)
         return self
 
-    def update_many(self, arms, clicked, purchased, revenue):
+    def update_many(
+        self, arms: ArrayLike, clicked: Any, purchased: Any, revenue: Any
+    ) -> MultiObjectiveTS:
         """Learn from several impressions at once; the result does not depend on their order.
 
         ``revenue`` holds a number for each purchase and None (or NaN) otherwise.
@@ -346,7 +371,7 @@ class MultiObjectiveTS(BasePolicy):
             self.update_state(self._state(), np.asarray(a), c, p, r)
         return self
 
-    def expected_value(self):
+    def expected_value(self) -> np.ndarray:
         """Posterior mean of the value of an impression, per arm (the three beliefs are
         independent, so the mean of the product is the product of the means)."""
         c = self.click_alpha_ / (self.click_alpha_ + self.click_beta_)
