@@ -27,8 +27,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._parallel import map_blocks
+from ._pending import _Pending
 from ._rng import RNGLike, resolve_rng
 from ._validation import check_int
+from .environments import Environment
 from .scores import argmax_random
 
 __all__ = ["Runner", "IndexRunner", "named_policies", "run", "BLOCK_RUNS"]
@@ -112,68 +114,6 @@ class IndexRunner(Runner):
         self.policy.update_state(self.state, arms, feedback, runs=runs)
 
 
-class _Pending:
-    """Rewards on their way: decisions held until their reward arrives and an update is due.
-
-    Held in growable flat arrays (run, arm, reward, due step) in decision order. Each step
-    takes out the items due then; taken items are marked and the arrays are compacted only
-    once most of them are dead, so a step costs one comparison over what is pending.
-    """
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self.runs = np.empty(capacity, dtype=np.intp)
-        self.arms = np.empty(capacity, dtype=np.intp)
-        self.rewards = np.empty(capacity)
-        self.due = np.empty(capacity, dtype=np.int64)
-        self.n = 0  # slots used
-        self.dead = 0  # used slots already delivered
-
-    def add(self, due, runs, arms, rewards) -> None:
-        k = len(due)
-        if self.n + k > self.due.size:
-            self._compact()
-            if self.n + k > self.due.size:
-                size = max(2 * self.due.size, self.n + k)
-                for name in ("runs", "arms", "rewards", "due"):
-                    old = getattr(self, name)
-                    new = np.empty(size, dtype=old.dtype)
-                    new[: self.n] = old[: self.n]
-                    setattr(self, name, new)
-        sl = slice(self.n, self.n + k)
-        self.runs[sl], self.arms[sl], self.rewards[sl], self.due[sl] = runs, arms, rewards, due
-        self.n += k
-
-    def _compact(self) -> None:
-        live = np.flatnonzero(self.due[: self.n] >= 0)
-        for name in ("runs", "arms", "rewards", "due"):
-            arr = getattr(self, name)
-            arr[: live.size] = arr[live]
-        self.n, self.dead = live.size, 0
-
-    def apply(self, t: int, runner: Runner, step: Any, n_runs: int) -> None:
-        now = np.flatnonzero(self.due[: self.n] == t)
-        if now.size == 0:
-            return
-        runs, arms, rewards = self.runs[now], self.arms[now], self.rewards[now]
-        self.due[now] = -1
-        self.dead += now.size
-        if self.dead > self.n // 2:
-            self._compact()
-        if runs.size == n_runs and np.array_equal(runs, np.arange(n_runs)):
-            runner.learn(step, arms, rewards)  # one reward per run, in run order
-            return
-        # A run may receive several rewards at once: apply them in layers in which each run
-        # appears at most once, oldest decision first (items are held in decision order).
-        order = np.argsort(runs, kind="stable")
-        runs, arms, rewards = runs[order], arms[order], rewards[order]
-        idx = np.arange(runs.size)
-        first = np.r_[True, runs[1:] != runs[:-1]]
-        rank = idx - np.maximum.accumulate(np.where(first, idx, 0))
-        for layer in range(int(rank.max()) + 1):
-            m = rank == layer
-            runner.learn(step, arms[m], rewards[m], runs=runs[m])
-
-
 @dataclass
 class _Block:
     """One independent piece of a simulation: what :func:`_run_block` needs, picklable."""
@@ -213,6 +153,10 @@ def _run_block(block: _Block) -> dict[str, Any]:
         for r in runners
     ]
     truth = contexts = segments = None
+    # most environments teach with the rewards themselves: compute them once
+    plain_feedback = getattr(type(env).feedback, "__func__", type(env).feedback) is getattr(
+        Environment.feedback, "__func__", Environment.feedback
+    )
     steps = range(n_steps) if block.progress is None else block.progress(range(n_steps))
     t_end = n_steps
     for t in steps:
@@ -258,8 +202,8 @@ def _run_block(block: _Block) -> dict[str, Any]:
             if block.record_propensities:
                 probs = runner.propensities(step)
             arms = runner.choose(step)
-            feedback = env.feedback(step.outcome, arms, t)
             rewards = env.rewards(step.outcome, arms, t)
+            feedback = rewards if plain_feedback else env.feedback(step.outcome, arms, t)
             if rows is not None:  # only the runs still going learn and are logged
                 arms, rewards = arms[rows], rewards[rows]
                 feedback = (

@@ -84,7 +84,8 @@ class Environment:
 
     def step(self, t: int, n_runs: int, rng: np.random.Generator) -> Step:
         """The truth and the outcomes of step ``t`` for ``n_runs`` runs."""
-        rng = stream(rng, method=f"{type(self).__name__}.step")
+        if not isinstance(rng, np.random.Generator):
+            rng = stream(rng, method=f"{type(self).__name__}.step")
         return Step(t, self.means_at(t), self.draw(t, n_runs, rng))
 
     def means_at(self, t: int) -> np.ndarray:
