@@ -153,6 +153,8 @@ class BernoulliBandit(Environment):
         return self.rates
 
     def draw(self, t: int, n_runs: int, rng: np.random.Generator) -> np.ndarray:
+        if not isinstance(rng, np.random.Generator):
+            rng = stream(rng, method="BernoulliBandit.draw")
         # One uniform per run: arm k pays 1 when u < rates[k]. Each arm is still
         # Bernoulli(rates[k]); a policy sees only the arm it pulls, so sharing u across
         # arms changes nothing it can observe, and costs one draw per run, not n_arms.
