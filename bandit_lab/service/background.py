@@ -142,7 +142,7 @@ class RedisProcess(_Background):
         self.directory = Path(directory)
         self.appendfsync = appendfsync
 
-    def restart(self, timeout=10.0) -> "RedisProcess":
+    def restart(self, timeout=10.0) -> RedisProcess:
         """Start the server again on the same port and directory (after :meth:`kill` or
         :meth:`stop`): it reloads its append-only file."""
         self.kill()

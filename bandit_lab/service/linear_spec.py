@@ -77,7 +77,7 @@ class LinearSpec(_Spec):
                                None if all(v == self.prior_var for v in pv) else pv)
         self._check_added()
 
-    def with_arm(self, arm, prior_var=None) -> "LinearSpec":
+    def with_arm(self, arm, prior_var=None) -> LinearSpec:
         """This spec with one more arm, whose weights start at N(0, prior_var I)."""
         pv = list(self.arm_prior_vars or [self.prior_var] * self.n_arms)
         pv.append(self.prior_var if prior_var is None else prior_var)

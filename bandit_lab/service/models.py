@@ -230,7 +230,7 @@ class BetaSpec(_Spec):
             object.__setattr__(self, "arm_priors", None if same else priors)
         self._check_added()
 
-    def with_arm(self, arm, alpha0=None, beta0=None) -> "BetaSpec":
+    def with_arm(self, arm, alpha0=None, beta0=None) -> BetaSpec:
         """This spec with one more arm, whose prior is ``Beta(alpha0, beta0)`` (default:
         the bandit's prior)."""
         priors = list(self.arm_priors or [(self.alpha0, self.beta0)] * self.n_arms)

@@ -8,7 +8,7 @@ of features, its reward set): :func:`decision_schema` and :func:`reward_schema`.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
@@ -197,7 +197,7 @@ class LinearCreate(BaseModel):
     feature_names: list[ArmName] | None = Field(None, max_length=MAX_FEATURES)
 
 
-BanditCreate = Annotated[Union[BetaCreate, LinearCreate], Field(discriminator="kind")]
+BanditCreate = Annotated[BetaCreate | LinearCreate, Field(discriminator="kind")]
 
 
 class ArmCreate(BaseModel):

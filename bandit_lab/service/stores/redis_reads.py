@@ -37,7 +37,7 @@ class _RedisReads:
             for did, _ in ids[: limit + 1]:
                 pipe.hmget(self._key(name, "d:" + did), _DECISION_FIELDS)
             found = pipe.execute()
-        for (did, t), values in zip(ids, found):
+        for (did, _t), values in zip(ids, found):
             if values[0] is None:  # expired: the index is purged a little later
                 continue
             d = self._decision_dict(values)
