@@ -49,8 +49,11 @@ def test_plot_beta_legend_writes_counts_in_full():
     # a posterior after thousands of customers: the legend says 2983, not 2.98e+03
     fig, ax = plt.subplots()
     plot_beta([190.0, 2.1, 1.3], [2983.0, 38.9, 1234.56], ax=ax, labels=["a", "b", "c"])
-    assert [l.get_label() for l in ax.get_lines()] == [
-        "a: Beta(190, 2983)", "b: Beta(2.1, 38.9)", "c: Beta(1.3, 1234.6)"]
+    assert [line.get_label() for line in ax.get_lines()] == [
+        "a: Beta(190, 2983)",
+        "b: Beta(2.1, 38.9)",
+        "c: Beta(1.3, 1234.6)",
+    ]
     plt.close(fig)
 
 

@@ -51,7 +51,8 @@ def public_lines() -> set[str]:
     for path in [*NOTEBOOKS, *EXERCISES]:
         for s in _strings(_nb(path)):
             lines |= _lines(s)
-    for path in (ROOT / "docs" / "instructors.md", ROOT / "docs" / "site" / "index.md"):
+    for path in (ROOT / "docs" / "instructors.md", ROOT / "docs" / "references.md",
+                 ROOT / "docs" / "site" / "index.md"):
         lines |= _lines(path.read_text(encoding="utf-8"))
     return lines
 
@@ -181,7 +182,7 @@ def test_no_solution_or_hidden_test_reaches_the_site(built_site):  # noqa: F811
     # only the handed-out exercises, byte for byte, and no hidden test in their metadata
     offered = sorted(p.relative_to(site / "_sources").as_posix()
                      for p in (site / "_sources").rglob("*") if p.is_file())
-    expected = sorted(["index.md", "docs/instructors.md",
+    expected = sorted(["index.md", "docs/instructors.md", "docs/references.md",
                        *(f"notebooks/{p.name}" for p in NOTEBOOKS),
                        *(f"exercises/{p.name}" for p in EXERCISES)])
     assert offered == expected

@@ -35,6 +35,7 @@ SOURCES = [
     ("notebooks/*.ipynb", "notebooks"),
     ("exercises/*.ipynb", "exercises"),
     ("docs/instructors.md", "docs"),
+    ("docs/references.md", "docs"),
 ]
 
 
