@@ -65,6 +65,15 @@ Production concerns (notebook 09)
     FunnelEnv, simulate_funnel, simulate_budget, stopping_times, with_segments
                            simulations for the above (``bandit_lab.production_sim``)
 
+Learning from logs (notebook 11) -- ``bandit_lab.offpolicy``
+    LoggedFeedback         a validated log: contexts, actions, rewards, the logger's propensities
+    collect_log            run a fixed logging policy on an environment, recording propensities
+    action_probabilities   a policy's choice probabilities per context (exact for LinearTS)
+    replay, ips, snips, direct_method, doubly_robust
+                           off-policy estimates of a policy's value, with intervals and ESS
+    evaluate               several estimates of one policy at once, as a table
+    fit_ipw_policy, fit_dm_policy   learn a policy from a log
+
 Pure maths (``bandit_lab.scores``): one score function per policy, shared by the objects
 and the simulator. Plots in ``bandit_lab.plotting``, widgets in ``bandit_lab.widgets``.
 """
@@ -100,6 +109,10 @@ _LAZY = {
         "PosteriorStoppingRule", "add_arm", "beta_prior")},
     **{name: "production_sim" for name in (
         "FunnelEnv", "simulate_budget", "simulate_funnel", "stopping_times", "with_segments")},
+    # -- learning from logs (notebook 11) --
+    **{name: "offpolicy" for name in (
+        "LoggedFeedback", "collect_log", "action_probabilities", "replay", "ips", "snips",
+        "direct_method", "doubly_robust", "evaluate", "fit_ipw_policy", "fit_dm_policy")},
 }
 
 
@@ -139,4 +152,7 @@ __all__ = [
     "MultiObjectiveTS", "BudgetedTS", "BudgetExhausted", "PosteriorStoppingRule", "beta_prior",
     "PerArmPriorTS", "add_arm", "FunnelEnv", "simulate_funnel", "simulate_budget",
     "stopping_times", "with_segments",
+    # -- learning from logs (notebook 11) --
+    "LoggedFeedback", "collect_log", "action_probabilities", "replay", "ips", "snips",
+    "direct_method", "doubly_robust", "evaluate", "fit_ipw_policy", "fit_dm_policy",
 ]

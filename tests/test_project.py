@@ -63,6 +63,7 @@ FLOORS = {
     "policies": 2, "contextual": 2, "nonstationary": 2, "ab_testing": 2, "environments": 2,
     "credit_card": 2, "production": 2, "propensities": 2,
     "simulate": 3, "contextual_simulate": 3, "explore_exploit": 3, "production_sim": 3,
+    "offpolicy": 3,
     "plotting": 4, "widgets": 4, "grading": 4,
     "cli": 5, "service": 5,
 }

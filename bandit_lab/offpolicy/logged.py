@@ -1,0 +1,559 @@
+"""Logged bandit feedback: what a running policy must record for anyone to learn from it.
+
+Taught in notebooks/11_learning_from_logs.ipynb.
+
+A log holds, for every decision the logging policy made: the context it saw (if any), the
+action it took, the reward that followed, and the **propensity**, the probability with
+which the logging policy took that action at that moment. Without the propensities no
+estimator here can correct for what the logger preferred. Optionally the time of each
+decision, and the logger's whole distribution over actions.
+
+:class:`LoggedFeedback` validates all of it once, at the boundary, with sentence-long
+errors; the estimators can then trust it. It is built
+
+- from arrays: ``LoggedFeedback(actions, rewards, propensities, contexts=X)``;
+- from a DataFrame: :meth:`LoggedFeedback.from_frame`;
+- from a simulation run with ``record_propensities=True``: :meth:`LoggedFeedback.from_history`;
+- from the decision service's exported log (``bandit-lab export-log``):
+  :meth:`LoggedFeedback.from_service_log`;
+- by running a fixed logging policy on an environment: :func:`collect_log`.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._rng import resolve_rng
+from .._validation import check_int
+
+__all__ = ["LoggedFeedback", "collect_log", "check_probabilities"]
+
+
+def _first_bad(mask):
+    return int(np.flatnonzero(mask.ravel())[0])
+
+
+def _as_1d(name, values, dtype=float):
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} == {values!r} is of type {type(values).__name__}, must be a "
+                        "1-D array with one entry per logged round.")
+    try:
+        arr = np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} is not numeric, must be a 1-D array of numbers with one entry "
+                        "per logged round.") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} has shape {arr.shape}, must be 1-D with one entry per logged "
+                         "round.")
+    return arr
+
+
+def _check_actions(actions, n_arms):
+    raw = np.asarray(actions)
+    if raw.dtype == bool or not (np.issubdtype(raw.dtype, np.integer)
+                                 or np.issubdtype(raw.dtype, np.floating)):
+        raise TypeError(f"actions has dtype {raw.dtype}, must hold integer arm indices.")
+    arr = _as_1d("actions", raw)
+    bad = ~np.isfinite(arr) | (arr != np.round(arr))
+    if bad.any():
+        i = _first_bad(bad)
+        raise ValueError(f"actions[{i}] == {arr[i]!r}, must be an integer arm index.")
+    if n_arms is None:
+        if arr.size == 0:
+            raise ValueError("actions is empty and n_arms is not given, must log at least one "
+                             "round or say how many arms there are.")
+        n_arms = int(arr.max()) + 1
+    bad = (arr < 0) | (arr >= n_arms)
+    if bad.any():
+        i = _first_bad(bad)
+        raise ValueError(f"actions[{i}] == {int(arr[i])}, must be an arm index in "
+                         f"[0, {n_arms - 1}] (n_arms == {n_arms}).")
+    return arr.astype(np.int64), n_arms
+
+
+def _check_propensities(values, name="propensities"):
+    arr = _as_1d(name, values)
+    bad = ~np.isfinite(arr) | (arr <= 0) | (arr > 1)
+    if bad.any():
+        i = _first_bad(bad)
+        raise ValueError(f"{name}[{i}] == {float(arr[i])!r}, must be in (0, 1]: the probability "
+                         "with which the logging policy took the logged action.")
+    return arr
+
+
+def check_probabilities(name, probs, n_rounds, n_arms, *, atol=1e-6):
+    """An ``(n_rounds, n_arms)`` array of action probabilities: finite, >= 0, rows sum to 1."""
+    try:
+        arr = np.asarray(probs, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} is not numeric, must be an array of action probabilities of "
+                        f"shape ({n_rounds}, {n_arms}).") from None
+    if arr.shape != (n_rounds, n_arms):
+        raise ValueError(f"{name} has shape {arr.shape}, must be ({n_rounds}, {n_arms}): one row "
+                         "of action probabilities per logged round.")
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if bad.any():
+        i, k = np.unravel_index(_first_bad(bad), arr.shape)
+        raise ValueError(f"{name}[{i}, {k}] == {float(arr[i, k])!r}, must be a probability >= 0.")
+    sums = arr.sum(axis=1)
+    bad = np.abs(sums - 1.0) > atol
+    if bad.any():
+        i = _first_bad(bad)
+        raise ValueError(f"{name}[{i}] sums to {float(sums[i])!r}, every row must sum to 1 "
+                         "(a distribution over the arms).")
+    return arr
+
+
+class LoggedFeedback:
+    """A log of bandit feedback: contexts, actions, rewards and the logger's propensities.
+
+    Parameters
+    ----------
+    actions : array_like of int, shape (n,)
+        The arm the logging policy chose in each round, in ``[0, n_arms)``.
+    rewards : array_like of float, shape (n,)
+        The reward that followed; any finite number.
+    propensities : array_like of float, shape (n,)
+        The probability, in (0, 1], with which the logging policy chose that arm then.
+    contexts : array_like, shape (n, n_features), optional
+        What the logging policy saw.
+    n_arms : int, optional
+        Number of arms; by default one more than the largest logged action.
+    times : array_like, shape (n,), optional
+        When each decision was made (any numbers or datetimes; kept, not interpreted).
+    logging_probabilities : array_like, shape (n, n_arms), optional
+        The logger's whole distribution over the arms in each round, when it is known;
+        its entry for the logged action must equal the propensity.
+    arm_names : sequence of str, optional
+
+    Attributes
+    ----------
+    The parameters, as read-only NumPy arrays, and ``n_rounds``, ``n_features``.
+
+    Examples
+    --------
+    >>> log = LoggedFeedback([0, 2, 1], [1.0, 0.0, 1.0], [0.5, 0.25, 0.25], n_arms=3)
+    >>> log
+    LoggedFeedback(n_rounds=3, n_arms=3, contexts=None)
+    >>> LoggedFeedback([0, 1], [1.0, 0.0], [0.5, 0.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: propensities[1] == 0.0, must be in (0, 1]: the probability with which the logging policy took the logged action.
+    """
+
+    __slots__ = ("actions", "rewards", "propensities", "contexts", "n_arms", "times",
+                 "logging_probabilities", "arm_names")
+
+    def __init__(self, actions, rewards, propensities, *, contexts=None, n_arms=None,
+                 times=None, logging_probabilities=None, arm_names=None):
+        if arm_names is not None:
+            arm_names = tuple(str(a) for a in arm_names)
+            if n_arms is None:
+                n_arms = len(arm_names)
+        if n_arms is not None:
+            n_arms = check_int("n_arms", n_arms, minimum=1)
+            if arm_names is not None and len(arm_names) != n_arms:
+                raise ValueError(f"arm_names has {len(arm_names)} names, must have one per arm "
+                                 f"(n_arms == {n_arms}).")
+        rewards = _as_1d("rewards", rewards)
+        propensities = _as_1d("propensities", propensities)
+        actions_arr = np.asarray(actions)
+        lengths = {"actions": actions_arr.shape[0] if actions_arr.ndim else None,
+                   "rewards": rewards.shape[0], "propensities": propensities.shape[0]}
+        if len(set(lengths.values())) != 1:
+            raise ValueError("actions, rewards and propensities have lengths "
+                             f"{lengths['actions']}, {lengths['rewards']} and "
+                             f"{lengths['propensities']}, must all have one entry per logged "
+                             "round.")
+        n = rewards.shape[0]
+        actions, n_arms = _check_actions(actions_arr, n_arms)
+        bad = ~np.isfinite(rewards)
+        if bad.any():
+            i = _first_bad(bad)
+            raise ValueError(f"rewards[{i}] == {float(rewards[i])!r}, must be a finite number "
+                             "(a round whose reward never arrived cannot be evaluated: leave "
+                             "it out, or record the reward it stands for).")
+        propensities = _check_propensities(propensities)
+        if contexts is not None:
+            try:
+                contexts = np.asarray(contexts, dtype=float)
+            except (TypeError, ValueError):
+                raise TypeError("contexts is not numeric, must be an array of shape "
+                                "(n_rounds, n_features).") from None
+            if contexts.ndim == 1 and n > 0 and contexts.shape[0] == n:
+                contexts = contexts[:, None]
+            if contexts.ndim != 2 or contexts.shape[0] != n:
+                raise ValueError(f"contexts has shape {contexts.shape}, must be ({n}, n_features): "
+                                 "one row per logged round.")
+            bad = ~np.isfinite(contexts)
+            if bad.any():
+                i, j = np.unravel_index(_first_bad(bad), contexts.shape)
+                raise ValueError(f"contexts[{i}, {j}] == {float(contexts[i, j])!r}, must be a "
+                                 "finite number.")
+        if times is not None:
+            times = np.asarray(times)
+            if times.shape != (n,):
+                raise ValueError(f"times has shape {times.shape}, must be ({n},): one time per "
+                                 "logged round.")
+        if logging_probabilities is not None:
+            logging_probabilities = check_probabilities("logging_probabilities",
+                                                        logging_probabilities, n, n_arms)
+            chosen = logging_probabilities[np.arange(n), actions]
+            bad = np.abs(chosen - propensities) > 1e-9 * np.maximum(1.0, propensities)
+            if bad.any():
+                i = _first_bad(bad)
+                raise ValueError(f"logging_probabilities[{i}, {actions[i]}] == {chosen[i]!r} but "
+                                 f"propensities[{i}] == {propensities[i]!r}, must be equal (the "
+                                 "probability of the logged action).")
+        for name, value in (("actions", actions), ("rewards", rewards),
+                            ("propensities", propensities), ("contexts", contexts),
+                            ("times", times), ("logging_probabilities", logging_probabilities)):
+            if value is not None:
+                value = np.array(value, copy=True)
+                value.setflags(write=False)
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "n_arms", n_arms)
+        object.__setattr__(self, "arm_names", arm_names)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"LoggedFeedback is read-only: {name} cannot be set (make a new log).")
+
+    # -- sizes ------------------------------------------------------------------------
+    @property
+    def n_rounds(self):
+        return int(self.actions.shape[0])
+
+    def __len__(self):
+        return self.n_rounds
+
+    @property
+    def n_features(self):
+        return None if self.contexts is None else int(self.contexts.shape[1])
+
+    def __repr__(self):
+        ctx = "None" if self.contexts is None else f"({self.n_rounds}, {self.n_features})"
+        return f"LoggedFeedback(n_rounds={self.n_rounds}, n_arms={self.n_arms}, contexts={ctx})"
+
+    # -- pieces -----------------------------------------------------------------------
+    def subset(self, index):
+        """The rounds picked by ``index`` (a slice, a boolean mask or integer positions)."""
+        if isinstance(index, slice):
+            pick = index
+        else:
+            pick = np.asarray(index)
+            if pick.dtype == bool and pick.shape != (self.n_rounds,):
+                raise ValueError(f"index is a boolean mask of shape {pick.shape}, must be "
+                                 f"({self.n_rounds},).")
+        take = (lambda a: None if a is None else a[pick])
+        return LoggedFeedback(self.actions[pick], self.rewards[pick], self.propensities[pick],
+                              contexts=take(self.contexts), n_arms=self.n_arms,
+                              times=take(self.times),
+                              logging_probabilities=take(self.logging_probabilities),
+                              arm_names=self.arm_names)
+
+    def __getitem__(self, index):
+        return self.subset(index)
+
+    def split(self, fraction):
+        """The first ``fraction`` of the rounds and the rest (in logged order: learn on the
+        past, evaluate on what came after)."""
+        if not isinstance(fraction, numbers.Real) or not 0 < float(fraction) < 1:
+            raise ValueError(f"fraction == {fraction!r}, must be a number in (0, 1).")
+        cut = int(round(float(fraction) * self.n_rounds))
+        return self.subset(slice(0, cut)), self.subset(slice(cut, None))
+
+    def to_frame(self):
+        """The log as a pandas DataFrame: ``action``, ``reward``, ``propensity``, ``time``
+        (when logged) and one column per context feature (``x0``, ``x1``, ...)."""
+        import pandas as pd
+
+        data = {}
+        if self.times is not None:
+            data["time"] = self.times
+        data["action"] = self.actions
+        if self.arm_names is not None:
+            data["arm"] = np.asarray(self.arm_names, dtype=object)[self.actions]
+        data["reward"] = self.rewards
+        data["propensity"] = self.propensities
+        if self.contexts is not None:
+            for j in range(self.n_features):
+                data[f"x{j}"] = self.contexts[:, j]
+        return pd.DataFrame(data)
+
+    def importance_weights(self, target_probabilities):
+        """``pi(a_i | x_i) / p_i``: the target's probability of each logged action over the
+        logger's. ``target_probabilities`` has shape (n_rounds, n_arms)."""
+        pi = check_probabilities("target_probabilities", target_probabilities, self.n_rounds,
+                                 self.n_arms)
+        return pi[np.arange(self.n_rounds), self.actions] / self.propensities
+
+    # -- builders ---------------------------------------------------------------------
+    @classmethod
+    def from_frame(cls, frame, *, action="action", reward="reward", propensity="propensity",
+                   context=None, time=None, n_arms=None, arm_names=None):
+        """A log from a pandas DataFrame, one row per logged round.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+        action, reward, propensity : str
+            Names of the columns holding the arm index, the reward and the propensity.
+        context : list of str, str or None
+            The context columns: a list of names, or a prefix (``"x"`` takes ``x0``, ``x1``,
+            ... in numeric order); None for a log without contexts.
+        time : str, optional
+            The column holding the time of each decision.
+        n_arms, arm_names
+            As for :class:`LoggedFeedback`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"action": [0, 1], "reward": [1.0, 0.0], "propensity": [0.5, 0.5],
+        ...                    "x0": [0.1, 0.2], "x1": [1.0, 1.0]})
+        >>> LoggedFeedback.from_frame(df, context="x").contexts.shape
+        (2, 2)
+        >>> LoggedFeedback.from_frame(df.drop(columns="propensity"))
+        Traceback (most recent call last):
+        ...
+        ValueError: frame has no column 'propensity' (it has 'action', 'reward', 'x0', 'x1'), name the column holding it with propensity=...: without the logging policy's propensities a log cannot be evaluated off-policy.
+        """
+        import pandas as pd
+
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"frame is of type {type(frame).__name__}, must be a pandas DataFrame.")
+        columns = [str(c) for c in frame.columns]
+        why = {"propensity": ": without the logging policy's propensities a log cannot be "
+                             "evaluated off-policy"}
+
+        def column(role, name):
+            if name not in frame.columns:
+                raise ValueError(f"frame has no column {name!r} (it has "
+                                 f"{', '.join(repr(c) for c in columns)}), name the column "
+                                 f"holding it with {role}=...{why.get(role, '')}.")
+            return frame[name].to_numpy()
+
+        acts = column("action", action)
+        rews = column("reward", reward)
+        props = column("propensity", propensity)
+        ctx = None
+        if context is not None:
+            names = _context_columns(frame, context)
+            ctx = frame[names].to_numpy(dtype=float)
+        times = column("time", time) if time is not None else None
+        return cls(acts, rews, props, contexts=ctx, n_arms=n_arms, times=times,
+                   arm_names=arm_names)
+
+    @classmethod
+    def from_history(cls, history, *, runs=None, contexts=None):
+        """A log from a simulation run with ``record_propensities=True``.
+
+        ``history`` has ``arms`` and ``rewards`` of shape (n_runs, n_steps), and
+        ``propensities`` of the same shape: the probability, at decision time, of the arm
+        chosen. A contextual history recorded with ``record_contexts=True`` also has
+        ``contexts`` (n_runs, n_steps, n_features); ``contexts=`` gives them otherwise.
+        The runs picked by ``runs`` (None for all, an int or a sequence) are put one after
+        another: every round keeps the propensity its logger had then, so the log is valid
+        even though the logger was learning.
+        """
+        for attr in ("arms", "rewards"):
+            if not hasattr(history, attr):
+                raise TypeError(f"history is of type {type(history).__name__}, must be a "
+                                f"simulation history (it has no {attr!r}).")
+        props = getattr(history, "propensities", None)
+        if props is None:
+            raise ValueError("history has no propensities, must come from a simulation run "
+                             "with record_propensities=True: without them the log cannot be "
+                             "evaluated off-policy.")
+        arms = np.asarray(history.arms)
+        if arms.ndim == 1:
+            arms = arms[None]
+        rows = np.arange(arms.shape[0])
+        if runs is not None:
+            rows = np.atleast_1d(np.asarray(runs))
+            if not np.issubdtype(rows.dtype, np.integer) or rows.min() < 0 or rows.max() >= arms.shape[0]:
+                raise ValueError(f"runs == {runs!r}, must be run indices in [0, {arms.shape[0] - 1}].")
+
+        def flat(a, name):
+            a = np.asarray(a)
+            if a.ndim == arms.ndim - 1:
+                a = a[None]
+            if a.shape[:2] != arms.shape:
+                raise ValueError(f"history.{name} has shape {a.shape}, must start with "
+                                 f"{arms.shape} like history.arms.")
+            return a[rows].reshape((-1,) + a.shape[2:])
+
+        if contexts is None:
+            contexts = getattr(history, "contexts", None)
+        n_arms = getattr(history, "n_arms", None)
+        return cls(flat(arms, "arms"), flat(history.rewards, "rewards").astype(float),
+                   flat(props, "propensities"),
+                   contexts=None if contexts is None else flat(contexts, "contexts"),
+                   n_arms=n_arms,
+                   times=np.tile(np.arange(arms.shape[1]), rows.size))
+
+    @classmethod
+    def from_service_log(cls, path_or_frame, *, bandit=None, context=None,
+                         missing_rewards="error"):
+        """A log from the decision service's export (``bandit-lab export-log``).
+
+        Parameters
+        ----------
+        path_or_frame : str, path or pandas.DataFrame
+            A CSV (or ``.parquet``) file written by the export, or the DataFrame read from it.
+            Columns used: ``arm_index``, ``propensity``, ``reward``, ``time`` (and ``arm``, the
+            arm names, when present); the context, for a linear bandit, from columns named
+            by ``context`` (a list, or a prefix), by default ``x0, x1, ...`` or
+            ``context_0, ...``, or one ``context`` column holding JSON lists.
+        bandit : str, optional
+            Keep the rows of this bandit only (the ``bandit`` column); required when the
+            export holds several.
+        missing_rewards : {"error", "drop", "zero"}
+            What to do with decisions whose reward never arrived (an empty ``reward``):
+            refuse, leave them out (biased if whether a reward arrives depends on the offer),
+            or count them as reward 0 (right when silence means "did not convert").
+        """
+        import pandas as pd
+
+        if isinstance(path_or_frame, pd.DataFrame):
+            frame = path_or_frame
+        else:
+            from pathlib import Path
+
+            path = Path(path_or_frame)
+            if not path.exists():
+                raise FileNotFoundError(f"path_or_frame == {str(path)!r}: no such file.")
+            frame = (pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path))
+        if missing_rewards not in ("error", "drop", "zero"):
+            raise ValueError(f"missing_rewards == {missing_rewards!r}, must be 'error', 'drop' "
+                             "or 'zero'.")
+        if "bandit" in frame.columns:
+            names = pd.unique(frame["bandit"])
+            if bandit is not None:
+                if bandit not in set(names):
+                    raise ValueError(f"bandit == {bandit!r} is not in the log, must be one of "
+                                     f"{sorted(map(str, names))}.")
+                frame = frame[frame["bandit"] == bandit]
+            elif len(names) > 1:
+                raise ValueError(f"the log holds {len(names)} bandits ({sorted(map(str, names))}), "
+                                 "pass bandit=... to choose one.")
+        for col in ("arm_index", "propensity", "reward"):
+            if col not in frame.columns:
+                raise ValueError(f"the service log has no column {col!r} (it has "
+                                 f"{', '.join(repr(str(c)) for c in frame.columns)}), must be a "
+                                 "file written by `bandit-lab export-log`.")
+        frame = frame.sort_values("time", kind="stable") if "time" in frame.columns else frame
+        missing = frame["reward"].isna()
+        if missing.any():
+            if missing_rewards == "error":
+                raise ValueError(f"{int(missing.sum())} decisions in the log have no reward yet, "
+                                 "pass missing_rewards='drop' to leave them out or 'zero' to "
+                                 "count them as 0.")
+            if missing_rewards == "drop":
+                frame = frame[~missing]
+            else:
+                frame = frame.assign(reward=frame["reward"].fillna(0.0))
+        ctx = None
+        if context is not None:
+            ctx = frame[_context_columns(frame, context)].to_numpy(dtype=float)
+        elif "context" in frame.columns:
+            import json
+
+            ctx = np.array([json.loads(c) if isinstance(c, str) else c for c in frame["context"]],
+                           dtype=float)
+        else:
+            for prefix in ("x", "context_", "x_"):
+                try:
+                    names = _context_columns(frame, prefix)
+                except ValueError:
+                    continue
+                ctx = frame[names].to_numpy(dtype=float)
+                break
+        arm_names = None
+        n_arms = None
+        if "arm" in frame.columns and len(frame):
+            pairs = frame[["arm_index", "arm"]].drop_duplicates()
+            if pairs["arm_index"].is_unique:
+                lookup = dict(zip(pairs["arm_index"].astype(int), pairs["arm"].astype(str)))
+                if set(lookup) == set(range(max(lookup) + 1)):
+                    arm_names = tuple(lookup[k] for k in range(len(lookup)))
+        times = frame["time"].to_numpy() if "time" in frame.columns else None
+        return cls(frame["arm_index"].to_numpy(), frame["reward"].to_numpy(dtype=float),
+                   frame["propensity"].to_numpy(dtype=float), contexts=ctx, n_arms=n_arms,
+                   times=times, arm_names=arm_names)
+
+
+def _context_columns(frame, context):
+    """Context column names: a list as given, or every column ``prefix<int>`` in order."""
+    import re
+
+    if isinstance(context, str):
+        pattern = re.compile(re.escape(context) + r"(\d+)$")
+        found = sorted(((int(m.group(1)), c) for c in frame.columns
+                        if (m := pattern.match(str(c)))))
+        if not found:
+            raise ValueError(f"context == {context!r}: frame has no columns {context}0, "
+                             f"{context}1, ..., must name the context columns or their prefix.")
+        return [c for _, c in found]
+    names = list(context)
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise ValueError(f"frame has no column {missing[0]!r}, must hold every context column "
+                         f"named in context (missing: {missing}).")
+    return names
+
+
+def collect_log(env, logging_policy, *, n_rounds, rng=None, return_truth=False):
+    """Run a fixed logging policy on ``env`` for ``n_rounds`` customers and log it.
+
+    Parameters
+    ----------
+    env : CreditCardEnv (or anything with ``serve(n, rng)`` returning a batch with
+        ``contexts`` and ``expected``, and ``outcomes(batch, rng)``)
+    logging_policy
+        Anything :func:`~bandit_lab.offpolicy.action_probabilities` accepts: a policy with
+        ``action_probabilities(contexts)``, a frozen ``LinearTS``, a function of the
+        contexts, ...
+    n_rounds : int >= 1
+    rng : None, int or numpy.random.Generator
+        One stream draws the customers, the logger's choices and the outcomes.
+    return_truth : bool
+        Also return every arm's expected reward in every round, shape (n_rounds, n_arms):
+        what only a simulation knows.
+
+    Returns
+    -------
+    LoggedFeedback, or (LoggedFeedback, ndarray) with ``return_truth``
+
+    Examples
+    --------
+    >>> from bandit_lab import CreditCardEnv
+    >>> from bandit_lab.offpolicy import UniformPolicy
+    >>> env = CreditCardEnv(n_customers=1_000, n_history=500, rng=0)
+    >>> log = collect_log(env, UniformPolicy(5), n_rounds=100, rng=1)
+    >>> log.n_rounds, float(log.propensities[0])
+    (100, 0.2)
+    """
+    from .targets import action_probabilities
+
+    n_rounds = check_int("n_rounds", n_rounds, minimum=1)
+    gen = resolve_rng(rng)
+    batch = env.serve(n_rounds, gen)
+    probs = action_probabilities(logging_policy, batch.contexts, n_arms=env.n_arms)
+    actions = sample_actions(probs, gen)
+    outcomes = env.outcomes(batch, gen)
+    rows = np.arange(n_rounds)
+    log = LoggedFeedback(actions, outcomes[rows, actions], probs[rows, actions],
+                         contexts=batch.contexts, n_arms=env.n_arms, times=rows,
+                         logging_probabilities=probs,
+                         arm_names=getattr(env, "offer_names", None))
+    return (log, np.asarray(batch.expected, dtype=float)) if return_truth else log
+
+
+def sample_actions(probabilities, rng):
+    """One action per row of ``probabilities`` (shape (..., n_arms)), drawn by inversion."""
+    p = np.asarray(probabilities, dtype=float)
+    cum = np.cumsum(p, axis=-1)
+    u = rng.random(p.shape[:-1] + (1,)) * cum[..., -1:]
+    return np.minimum((u >= cum).sum(axis=-1), p.shape[-1] - 1)
