@@ -220,7 +220,8 @@ def _reward_predictions(log, reward_model, rng=None):
         bad = ~np.isfinite(q)
         if bad.any():
             i, k = np.unravel_index(int(np.flatnonzero(bad)[0]), q.shape)
-            raise ValueError(f"reward_model[{i}, {k}] == {q[i, k]!r}, must be a finite number.")
+            raise ValueError(f"reward_model[{i}, {k}] == {float(q[i, k])!r}, must be a finite "
+                             "number.")
         return q
     return fit_reward_model(log, reward_model, rng=rng)
 

@@ -58,7 +58,7 @@ def _check_actions(actions, n_arms):
     bad = ~np.isfinite(arr) | (arr != np.round(arr))
     if bad.any():
         i = _first_bad(bad)
-        raise ValueError(f"actions[{i}] == {arr[i]!r}, must be an integer arm index.")
+        raise ValueError(f"actions[{i}] == {float(arr[i])!r}, must be an integer arm index.")
     if n_arms is None:
         if arr.size == 0:
             raise ValueError("actions is empty and n_arms is not given, must log at least one "
@@ -203,8 +203,9 @@ class LoggedFeedback:
             bad = np.abs(chosen - propensities) > 1e-9 * np.maximum(1.0, propensities)
             if bad.any():
                 i = _first_bad(bad)
-                raise ValueError(f"logging_probabilities[{i}, {actions[i]}] == {chosen[i]!r} but "
-                                 f"propensities[{i}] == {propensities[i]!r}, must be equal (the "
+                raise ValueError(f"logging_probabilities[{i}, {actions[i]}] == {float(chosen[i])!r} "
+                                 f"but propensities[{i}] == {float(propensities[i])!r}, must be "
+                                 "equal (the "
                                  "probability of the logged action).")
         for name, value in (("actions", actions), ("rewards", rewards),
                             ("propensities", propensities), ("contexts", contexts),

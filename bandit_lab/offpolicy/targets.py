@@ -230,7 +230,7 @@ def action_probabilities(policy, contexts=None, *, n_arms=None, n_draws=100_000,
     >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])
     >>> ts = LinearTS(3, 2, rng=0).update([1.0, 0.0], 0, 1.0)
     >>> action_probabilities(ts, X).round(3).tolist()
-    [[0.529, 0.235, 0.235], [0.333, 0.333, 0.333]]
+    [[0.659, 0.17, 0.17], [0.333, 0.333, 0.333]]
     >>> action_probabilities(LinUCB(3, 2).update([1.0, 0.0], 0, 1.0), X).tolist()
     [[1.0, 0.0, 0.0], [0.3333333333333333, 0.3333333333333333, 0.3333333333333333]]
     """
