@@ -251,7 +251,7 @@ def direct_method(log, target, reward_model=None, *, level=0.95):
     level = _level(level)
     pi = _target(log, target)
     q = _reward_predictions(log, reward_model)
-    terms = (pi * q).sum(axis=1)
+    terms = np.einsum("nk,nk->n", pi, q)
     value, se = _mean_se(terms)
     return _make("DM", value, se, level, log.n_rounds, float(log.n_rounds), terms)
 
@@ -278,7 +278,7 @@ def doubly_robust(log, target, reward_model=None, *, level=0.95):
     q = _reward_predictions(log, reward_model)
     rows = np.arange(log.n_rounds)
     w = pi[rows, log.actions] / log.propensities
-    terms = (pi * q).sum(axis=1) + w * (log.rewards - q[rows, log.actions])
+    terms = np.einsum("nk,nk->n", pi, q) + w * (log.rewards - q[rows, log.actions])
     value, se = _mean_se(terms)
     return _make("DR", value, se, level, log.n_rounds, effective_sample_size(w), terms)
 

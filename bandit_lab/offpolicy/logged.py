@@ -92,11 +92,11 @@ def check_probabilities(name, probs, n_rounds, n_arms, *, atol=1e-6):
     if arr.shape != (n_rounds, n_arms):
         raise ValueError(f"{name} has shape {arr.shape}, must be ({n_rounds}, {n_arms}): one row "
                          "of action probabilities per logged round.")
-    bad = ~np.isfinite(arr) | (arr < 0)
-    if bad.any():
+    sums = arr.sum(axis=1)
+    if not (np.isfinite(sums).all() and arr.min(initial=0.0) >= 0):  # one pass when all is well
+        bad = ~np.isfinite(arr) | (arr < 0)
         i, k = np.unravel_index(_first_bad(bad), arr.shape)
         raise ValueError(f"{name}[{i}, {k}] == {float(arr[i, k])!r}, must be a probability >= 0.")
-    sums = arr.sum(axis=1)
     bad = np.abs(sums - 1.0) > atol
     if bad.any():
         i = _first_bad(bad)
