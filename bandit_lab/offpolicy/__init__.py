@@ -30,6 +30,9 @@ Learning (``learning.py``)
     true_value            a policy's exact value on a simulated population
     online_value          its value on fresh simulated traffic
 
+Judging estimators (``study.py``) -- many simulated logs at once, the truth known
+    simulate_logs, LogBatch, summarize_estimates
+
 Real data (``supervised.py``) -- the supervised-to-bandit protocol on scikit-learn's data sets
     load_classification, supervised_to_bandit, classifier_policy, label_value
 
@@ -45,6 +48,7 @@ from .estimators import (Estimate, PerArmRegression, direct_method, doubly_robus
                          replay_learning, snips)
 from .learning import fit_dm_policy, fit_ipw_policy, online_value, true_value
 from .logged import LoggedFeedback, collect_log, sample_actions
+from .study import LogBatch, simulate_logs, summarize_estimates
 from .supervised import classifier_policy, label_value, load_classification, supervised_to_bandit
 from .targets import (GreedyPolicy, UniformPolicy, action_probabilities, credit_card_segments,
                       epsilon_greedy_probabilities, greedy_probabilities, segment_policy)
@@ -56,6 +60,7 @@ __all__ = [
     "Estimate", "replay", "replay_learning", "ips", "snips", "direct_method", "doubly_robust",
     "evaluate", "PerArmRegression", "fit_reward_model", "effective_sample_size",
     "fit_ipw_policy", "fit_dm_policy", "true_value", "online_value",
+    "simulate_logs", "LogBatch", "summarize_estimates",
     "load_classification", "supervised_to_bandit", "classifier_policy", "label_value",
     "thompson_propensities", "gaussian_max_propensities", "epsilon_greedy_propensities",
     "softmax_propensities", "monte_carlo_propensities",
