@@ -395,7 +395,7 @@ def test_reward_models_without_contexts_and_with_a_classifier():
     from sklearn.linear_model import LogisticRegression
 
     log = LoggedFeedback([0, 0, 1, 1, 1], [1.0, 0.0, 1.0, 1.0, 0.0], [0.5] * 5, n_arms=3)
-    q = fit_reward_model(log)
+    q = fit_reward_model(log, n_folds=1)
     np.testing.assert_allclose(q[0], [0.5, 2 / 3, 0.6])      # arm 2 never tried: the overall mean
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 2))
@@ -404,8 +404,13 @@ def test_reward_models_without_contexts_and_with_a_classifier():
     clf = fit_reward_model(LoggedFeedback(a, r, np.full(300, 0.5), contexts=X),
                            LogisticRegression())
     assert 0 <= clf.min() and clf.max() <= 1 and clf[:, 1].mean() > clf[:, 0].mean() + 0.4
-    cross = fit_reward_model(LoggedFeedback(a, r, np.full(300, 0.5), contexts=X), n_folds=5, rng=0)
+    log = LoggedFeedback(a, r, np.full(300, 0.5), contexts=X)
+    cross = fit_reward_model(log, n_folds=5, rng=0)
     assert cross.shape == (300, 2)
+    # cross-fitting: round i is predicted by models fitted on the other folds only
+    folds = np.arange(300) % 2
+    half = PerArmRegression(2).fit(X[folds == 1], a[folds == 1], r[folds == 1])
+    np.testing.assert_allclose(fit_reward_model(log)[folds == 0], half.predict(X[folds == 0]))
     with pytest.raises(RuntimeError, match="not fitted yet"):
         PerArmRegression(2).predict(X)
 

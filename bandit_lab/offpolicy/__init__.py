@@ -21,7 +21,8 @@ Estimators (``estimators.py``) -- each returns an Estimate: value, se, interval,
     direct_method         a reward model's predictions, averaged over the target's choices
     doubly_robust         the direct method corrected by IPS on its residuals
     evaluate              several of them at once, as a DataFrame
-    PerArmRegression, fit_reward_model   reward models for DM and DR (ridge or scikit-learn)
+    PerArmRegression, fit_reward_model   reward models for DM and DR (ridge or scikit-learn,
+                          cross-fitted)
     effective_sample_size
 
 Learning (``learning.py``)
@@ -43,9 +44,9 @@ Propensities of the package's policies (from :mod:`bandit_lab.propensities`)
 from ..propensities import (epsilon_greedy_propensities, gaussian_max_propensities,
                             monte_carlo_propensities, softmax_propensities,
                             thompson_propensities)
-from .estimators import (Estimate, PerArmRegression, direct_method, doubly_robust,
-                         effective_sample_size, evaluate, fit_reward_model, ips, replay,
-                         replay_learning, snips)
+from .estimators import (Estimate, PerArmRegression, cross_fit_folds, direct_method,
+                         doubly_robust, effective_sample_size, evaluate, fit_reward_model, ips,
+                         replay, replay_learning, snips)
 from .learning import fit_dm_policy, fit_ipw_policy, online_value, true_value
 from .logged import LoggedFeedback, collect_log, sample_actions
 from .study import LogBatch, simulate_logs, summarize_estimates
@@ -58,7 +59,8 @@ __all__ = [
     "action_probabilities", "UniformPolicy", "GreedyPolicy", "segment_policy",
     "greedy_probabilities", "epsilon_greedy_probabilities", "credit_card_segments",
     "Estimate", "replay", "replay_learning", "ips", "snips", "direct_method", "doubly_robust",
-    "evaluate", "PerArmRegression", "fit_reward_model", "effective_sample_size",
+    "evaluate", "PerArmRegression", "fit_reward_model", "cross_fit_folds",
+    "effective_sample_size",
     "fit_ipw_policy", "fit_dm_policy", "true_value", "online_value",
     "simulate_logs", "LogBatch", "summarize_estimates",
     "load_classification", "supervised_to_bandit", "classifier_policy", "label_value",

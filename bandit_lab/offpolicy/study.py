@@ -74,22 +74,23 @@ class LogBatch:
                                  *self.expected.shape)
         return float(np.einsum("nk,nk->n", pi, self.expected).mean())
 
-    def reward_models(self, ridge=1.0):
-        """Ridge regression per arm and per log (an unpenalised intercept), predicted for
-        every round of every log: shape (n_logs, n_rounds, K), by
-        :func:`~bandit_lab.offpolicy.fit_reward_model`'s model on each log."""
+    def reward_models(self, ridge=1.0, n_folds=2):
+        """Ridge regression per arm and per log (an unpenalised intercept), cross-fitted,
+        predicted for every round of every log: shape (n_logs, n_rounds, K), by
+        :func:`~bandit_lab.offpolicy.fit_reward_model` on each log."""
         from threadpoolctl import threadpool_limits
 
-        from .estimators import PerArmRegression
+        from .estimators import fit_reward_model
 
         out = np.empty(self.rows.shape + (self.n_arms,))
-        model = PerArmRegression(self.n_arms, ridge=ridge)
         # Many small products: one BLAS thread each is much faster than a team of them
         # (on a busy machine, 30 times: the threads wait for cores).
         with threadpool_limits(1, user_api="blas"):
             for i in range(self.n_logs):
-                X = self.contexts[self.rows[i]]
-                out[i] = model.fit(X, self.actions[i], self.rewards[i]).predict(X)
+                r = self.rows[i]
+                log = LoggedFeedback(self.actions[i], self.rewards[i], self.propensities[i],
+                                     contexts=self.contexts[r], n_arms=self.n_arms)
+                out[i] = fit_reward_model(log, n_folds=n_folds, ridge=ridge)
         return out
 
     def mean_models(self):
