@@ -2,8 +2,7 @@
 the same reward-model predictions, bandit_lab.offpolicy's estimates equal obp.ope's.
 
 OBP is not a dependency of the course (it is old and brings torch): this module is skipped
-unless ``obp`` imports. To run it, in an environment of its own (see
-docs/instructors.md, "Checking the off-policy estimators against OBP"):
+unless ``obp`` imports. To run it, in an environment of its own:
 
     python3.11 -m venv /tmp/obpvenv
     /tmp/obpvenv/bin/pip install torch                     # OBP imports it (its policy learners)
