@@ -18,3 +18,9 @@ def bernoulli_kl(p, q):
         a = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0) / q), 0.0)
         b = np.where(p < 1, (1 - p) * np.log(np.where(p < 1, 1 - p, 1.0) / (1 - q)), 0.0)
     return a + b
+
+
+def arm_index(arms):
+    """Index tuple that picks ``arms[...]`` on the last axis of a ``arms.shape + (K,)`` array."""
+    arms = np.asarray(arms)
+    return tuple(np.indices(arms.shape, sparse=True)) + (arms,)

@@ -19,9 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import scores as _scores
+from ._rng import RNGLike
 from ._validation import check_int, check_positive, check_probability
 from .policies import Policy
 from .posteriors import BetaPosterior
+from .propensities import thompson_propensities
 
 __all__ = ["SlidingWindowTS", "DiscountedTS"]
 
@@ -37,7 +39,8 @@ def _as_runs(state, arms, rewards, runs):
 
 
 class _OrderedBeta(Policy):
-    def __init__(self, n_arms, *, alpha0=1.0, beta0=1.0, rng=None):
+    def __init__(self, n_arms: int, *, alpha0: float = 1.0, beta0: float = 1.0,
+                 rng: RNGLike = None) -> None:
         self.alpha0 = check_positive("alpha0", alpha0)
         self.beta0 = check_positive("beta0", beta0)
         super().__init__(n_arms, rng=rng)
@@ -45,6 +48,11 @@ class _OrderedBeta(Policy):
     def scores(self, state, rng):
         return _scores.thompson_scores(self.alpha0 + state["successes_"],
                                        self.beta0 + state["failures_"], rng)
+
+    def propensities_of(self, state):
+        """Exact: the Thompson-sampling probabilities of the forgetful posterior."""
+        return thompson_propensities(self.alpha0 + state["successes_"],
+                                     self.beta0 + state["failures_"])
 
     def update_many(self, arms, rewards):
         """Apply (arm, reward) pairs one after another, in the order given."""
@@ -85,12 +93,11 @@ class SlidingWindowTS(_OrderedBeta):
 
     _state_names = ("successes_", "failures_", "window_arms_", "window_rewards_", "n_seen_")
 
-    def __init__(self, n_arms, *, window=500, alpha0=1.0, beta0=1.0, rng=None):
+    def __init__(self, n_arms: int, *, window: int = 500, alpha0: float = 1.0, beta0: float = 1.0,
+                 rng: RNGLike = None) -> None:
         self.window = check_int("window", window, minimum=1)
         super().__init__(n_arms, alpha0=alpha0, beta0=beta0, rng=rng)
 
-    def get_params(self):
-        return {"n_arms": self.n_arms, "window": self.window, "alpha0": self.alpha0, "beta0": self.beta0}
 
     def initial_state(self, shape=()):
         shape = tuple(shape)
@@ -159,12 +166,11 @@ class DiscountedTS(_OrderedBeta):
 
     _state_names = ("successes_", "failures_")
 
-    def __init__(self, n_arms, *, gamma=0.99, alpha0=1.0, beta0=1.0, rng=None):
+    def __init__(self, n_arms: int, *, gamma: float = 0.99, alpha0: float = 1.0,
+                 beta0: float = 1.0, rng: RNGLike = None) -> None:
         self.gamma = check_probability("gamma", gamma, open_low=True)
         super().__init__(n_arms, alpha0=alpha0, beta0=beta0, rng=rng)
 
-    def get_params(self):
-        return {"n_arms": self.n_arms, "gamma": self.gamma, "alpha0": self.alpha0, "beta0": self.beta0}
 
     def initial_state(self, shape=()):
         full = tuple(shape) + (self.n_arms,)

@@ -18,6 +18,8 @@ import functools
 
 import numpy as np
 
+from ._special import arm_index
+
 __all__ = [
     "argmax_random",
     "thompson_scores",
@@ -29,12 +31,6 @@ __all__ = [
     "count_update",
     "arm_index",
 ]
-
-
-def arm_index(arms):
-    """Index tuple that picks ``arms[...]`` on the last axis of a ``arms.shape + (K,)`` array."""
-    arms = np.asarray(arms)
-    return tuple(np.indices(arms.shape, sparse=True)) + (arms,)
 
 
 def argmax_random(scores, rng):

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from bandit_lab import BetaPosterior
-from bandit_lab import ab_testing as ab
+from bandit_lab.ab_testing import _exact as ab
 from bandit_lab.ab_testing import (expected_loss, lift_interval, peeking_rejection_rates,
                                    prob_b_beats_a, prob_being_best, sequential_ab_test,
                                    stop_on_expected_loss, stop_on_prob_best,

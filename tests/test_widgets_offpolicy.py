@@ -87,11 +87,17 @@ def test_offer_averages_flatter_a_personalised_policy_on_uniform_logs(env):
 
 
 def test_redraws_are_quick(env):
+    import time
+
     w = small(env)
+    cpu = []
     for eps in (0.02, 1.0, 0.2, 0.02):
+        start = time.process_time()
         w.controls["epsilon"].value = eps
-    # ~50 ms on an idle machine; generous here because test runs share the cores
-    assert np.median(w.timings[1:]) < 0.3
+        cpu.append(time.process_time() - start)
+    # ~70 ms of CPU here (nothing is simulated: only redrawn); judged on CPU time, which a
+    # busy machine does not inflate the way it does the wall clock
+    assert np.median(cpu) < 0.2
 
 
 @pytest.mark.parametrize("kwargs, error", [

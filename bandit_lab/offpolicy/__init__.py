@@ -3,7 +3,7 @@ of the one that ran?
 
 Taught in notebooks/11_learning_from_logs.ipynb.
 
-Logs (``logged.py``)
+Logs (``logged.py``, builders in ``sources.py``)
     LoggedFeedback        contexts, actions, rewards, propensities (and times), validated;
                           .from_frame, .from_history, .from_service_log, .split, .to_frame
     collect_log           run a fixed logging policy on an environment, recording propensities
@@ -14,7 +14,8 @@ Policies as action probabilities (``targets.py``)
     UniformPolicy, GreedyPolicy, segment_policy    fixed policies (loggers, candidates)
     greedy_probabilities, epsilon_greedy_probabilities, credit_card_segments
 
-Estimators (``estimators.py``) -- each returns an Estimate: value, se, interval, ess
+Estimators (``estimators.py``, ``replay.py``, ``reward_models.py``) -- each returns an
+Estimate: value, se, interval, ess
     replay                Li et al. (2011), for a uniformly random logger
     replay_learning       the same for a policy that learns as it goes
     ips, snips            inverse propensity scoring, and its self-normalised version
@@ -44,11 +45,13 @@ Propensities of the package's policies (from :mod:`bandit_lab.propensities`)
 from ..propensities import (epsilon_greedy_propensities, gaussian_max_propensities,
                             monte_carlo_propensities, softmax_propensities,
                             thompson_propensities)
-from .estimators import (Estimate, PerArmRegression, cross_fit_folds, direct_method,
-                         doubly_robust, effective_sample_size, evaluate, fit_reward_model, ips,
-                         replay, replay_learning, snips)
+from .estimators import (Estimate, direct_method, doubly_robust, effective_sample_size,
+                         evaluate, ips, snips)
 from .learning import fit_dm_policy, fit_ipw_policy, online_value, true_value
-from .logged import LoggedFeedback, collect_log, sample_actions
+from .logged import LoggedFeedback, sample_actions
+from .replay import replay, replay_learning
+from .reward_models import PerArmRegression, cross_fit_folds, fit_reward_model
+from .sources import collect_log
 from .study import LogBatch, simulate_logs, summarize_estimates
 from .supervised import classifier_policy, label_value, load_classification, supervised_to_bandit
 from .targets import (GreedyPolicy, UniformPolicy, action_probabilities, credit_card_segments,

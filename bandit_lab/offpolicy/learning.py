@@ -25,8 +25,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_int, check_probability
-from .estimators import PerArmRegression, _check_log, _make
-from .logged import collect_log
+from .estimators import _make
+from .logged import _check_log
+from .reward_models import PerArmRegression
+from .sources import collect_log
 from .targets import GreedyPolicy, action_probabilities
 
 __all__ = ["fit_ipw_policy", "fit_dm_policy", "true_value", "online_value"]

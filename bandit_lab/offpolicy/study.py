@@ -80,7 +80,7 @@ class LogBatch:
         :func:`~bandit_lab.offpolicy.fit_reward_model` on each log."""
         from threadpoolctl import threadpool_limits
 
-        from .estimators import fit_reward_model
+        from .reward_models import fit_reward_model
 
         out = np.empty(self.rows.shape + (self.n_arms,))
         # Many small products: one BLAS thread each is much faster than a team of them

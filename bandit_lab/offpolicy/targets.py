@@ -5,7 +5,8 @@ Taught in notebooks/11_learning_from_logs.ipynb.
 Every estimator needs, for each logged round ``i``, the probability ``pi(a | x_i)`` that the
 policy being evaluated would choose each arm ``a`` for that round's context: an array of
 shape ``(n_rounds, n_arms)`` whose rows sum to 1. :func:`action_probabilities` computes it
-for the package's policies, frozen in their current state:
+for the package's policies, frozen in their current state, with each policy's own
+``propensities_of`` (the probabilities the decision service logs), every context at once:
 
 - ``LinearTS`` and ``LogisticTS``: exactly. Given a context, their scores are independent
   normal draws, one per arm (``x . w_k``), so ``P(arm k is the largest)`` is a
@@ -28,8 +29,6 @@ import numpy as np
 
 from .._rng import resolve_rng
 from .._validation import check_int, check_probability
-from ..propensities import (epsilon_greedy_propensities, gaussian_max_propensities,
-                            softmax_propensities, thompson_propensities)
 from .logged import check_probabilities
 
 __all__ = ["action_probabilities", "greedy_probabilities", "epsilon_greedy_probabilities",
@@ -188,19 +187,6 @@ def segment_policy(offer_by_segment, *, epsilon=0.0, n_arms=None, segments=credi
     return GreedyPolicy(scorer, n_arms, epsilon=epsilon, name="segment rule")
 
 
-def _linear_moments(policy, contexts):
-    from ..contextual import score_moments
-
-    X = np.asarray(contexts, dtype=float)
-    if X.ndim != 2 or X.shape[1] != policy.n_features:
-        raise ValueError(f"contexts has shape {X.shape}, must be (n, {policy.n_features}) for "
-                         f"this {type(policy).__name__}.")
-    # (n, K) moments of x . w_k for every context: x . mean_k and x' cov_k x
-    m = X @ policy.mean_.T
-    v = np.einsum("nd,kde,ne->nk", X, policy.cov_, X, optimize=True)
-    return m, np.maximum(v, 0.0)
-
-
 def action_probabilities(policy, contexts=None, *, n_arms=None, n_draws=100_000, rng=None):
     """The probability that ``policy`` chooses each arm, for each row of ``contexts``.
 
@@ -208,14 +194,15 @@ def action_probabilities(policy, contexts=None, *, n_arms=None, n_draws=100_000,
     ----------
     policy
         An ``(n, n_arms)`` array (checked and returned), an array of ``n`` actions
-        (deterministic: one-hot), a policy of this package (frozen in its current state),
-        an object with ``action_probabilities(contexts)``, or a function of the contexts.
+        (deterministic: one-hot), a policy of this package (frozen in its current state:
+        its own ``propensities_of``, exact where it is known), an object with
+        ``action_probabilities(contexts)``, or a function of the contexts.
     contexts : array_like, shape (n, n_features), optional
         For a non-contextual policy only the number of rows matters.
     n_arms : int, optional
         Needed for an array of actions; checked against the policy otherwise.
     n_draws : int
-        Monte Carlo draws per context for a contextual policy without an exact formula
+        Monte Carlo draws per context for a contextual policy without known probabilities
         (the standard error of each probability is at most ``0.5 / sqrt(n_draws)``).
     rng : None, int or numpy.random.Generator
         For Monte Carlo only.
@@ -228,14 +215,14 @@ def action_probabilities(policy, contexts=None, *, n_arms=None, n_draws=100_000,
     --------
     >>> from bandit_lab import LinearTS, LinUCB
     >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])
-    >>> ts = LinearTS(3, 2, rng=0).update([1.0, 0.0], 0, 1.0)
+    >>> ts = LinearTS(3, 2).update([1.0, 0.0], 0, 1.0)
     >>> action_probabilities(ts, X).round(3).tolist()
     [[0.659, 0.17, 0.17], [0.333, 0.333, 0.333]]
     >>> action_probabilities(LinUCB(3, 2).update([1.0, 0.0], 0, 1.0), X).tolist()
     [[1.0, 0.0, 0.0], [0.3333333333333333, 0.3333333333333333, 0.3333333333333333]]
     """
-    from ..contextual import ContextualPolicy, LinearTS, LinUCB, LogisticTS
-    from ..policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softmax
+    from ..contextual import ContextualPolicy
+    from ..policies import Policy
 
     n = None if contexts is None else len(contexts)
 
@@ -262,34 +249,22 @@ def action_probabilities(policy, contexts=None, *, n_arms=None, n_draws=100_000,
     if isinstance(policy, ContextualPolicy):
         if contexts is None:
             raise ValueError(f"contexts is None, must be given for a {type(policy).__name__}.")
-        if isinstance(policy, LinUCB):
-            m, v = _linear_moments(policy, contexts)
-            probs = greedy_probabilities(m + policy.alpha * np.sqrt(v))
-        elif isinstance(policy, (LinearTS, LogisticTS)):
-            # LogisticTS draws the logit and takes its sigmoid: the same order, the same argmax
-            m, v = _linear_moments(policy, contexts)
-            sd = np.sqrt(v)
-            if np.any(sd <= 0):
-                # a zero-variance score is a point mass: compare by Monte Carlo instead
-                probs = _monte_carlo(policy, contexts, n_draws, rng)
-            else:
-                probs = gaussian_max_propensities(m, sd)
-        else:
-            probs = _monte_carlo(policy, contexts, n_draws, rng)
-        return check(probs, policy.n_arms)
+        X = np.asarray(contexts, dtype=float)
+        if X.ndim != 2 or X.shape[1] != policy.n_features:
+            raise ValueError(f"contexts has shape {X.shape}, must be (n, {policy.n_features}) "
+                             f"for this {type(policy).__name__}.")
+        try:   # the policy's own probabilities, the ones the service logs
+            probs = policy.propensities_of(policy._state(), X)
+        except NotImplementedError:
+            probs = _monte_carlo(policy, X, n_draws, rng)
+        return check(np.asarray(probs, dtype=float), policy.n_arms)
     if isinstance(policy, Policy):
-        rows = 1 if n is None else n
-        if isinstance(policy, BetaBernoulliTS):
-            p = thompson_propensities(policy.alpha_, policy.beta_)
-        elif isinstance(policy, EpsilonGreedy):
-            p = epsilon_greedy_propensities(policy.counts_, policy.sums_, policy.epsilon)
-        elif isinstance(policy, Softmax):
-            p = softmax_propensities(policy.counts_, policy.sums_, policy.tau)
-        elif isinstance(policy, (UCB1, KLUCB)):
-            p = greedy_probabilities(policy.scores(policy._state(), resolve_rng(0)))
-        else:
+        try:
+            p = policy.propensities_of(policy._state())
+        except NotImplementedError:
             raise TypeError(f"policy is a {type(policy).__name__}, whose choice probabilities "
-                            "are not known here; pass them as an (n, n_arms) array.")
+                            "are not known; pass them as an (n, n_arms) array.") from None
+        rows = 1 if n is None else n
         return check(np.broadcast_to(p, (rows, policy.n_arms)).copy(), policy.n_arms)
     if hasattr(policy, "action_probabilities"):
         probs = np.asarray(policy.action_probabilities(contexts), dtype=float)
