@@ -194,3 +194,44 @@ def test_ips_explodes_when_the_logger_rarely_explores():
         ess.append(np.mean(e))
     assert spreads[0] < spreads[1] < spreads[2] and spreads[2] > 4 * spreads[0]
     assert ess[0] > 3 * ess[1] > 3 * ess[2]
+
+
+def test_ips_is_unbiased_on_the_simulators_recorded_logs_of_a_learning_logger():
+    # epsilon-greedy learns as it logs: each round's propensity is the one it had then,
+    # and IPS stays unbiased (every round is unbiased given the past)
+    from bandit_lab import BernoulliBandit, EpsilonGreedy, simulate
+
+    rates = np.array([0.1, 0.2, 0.3, 0.4, 0.5])
+    res = simulate({"eg": EpsilonGreedy(5, epsilon=0.3)}, BernoulliBandit(rates, rng=0),
+                   n_steps=200, n_runs=400, rng=1, record_propensities=True)
+    history = res["eg"]
+    for target, truth in ((np.eye(5)[[4]], 0.5), (np.full((1, 5), 0.2), rates.mean()),
+                          (np.eye(5)[[0]], 0.1)):
+        values = []
+        for run in range(400):
+            log = LoggedFeedback.from_history(history, runs=run)
+            values.append(ips(log, np.repeat(target, log.n_rounds, axis=0)).value)
+        ok, bias, se = within(values, truth)
+        assert ok, (target, bias, se)
+
+
+@pytest.mark.slow
+def test_dr_is_unbiased_on_linear_thompson_samplings_recorded_logs():
+    from bandit_lab import CreditCardEnv, LinearTS, simulate_contextual
+    from bandit_lab.offpolicy import segment_policy, true_value
+
+    env = CreditCardEnv(n_customers=5_000, n_history=1_000, rng=0)
+    res = simulate_contextual({"ts": LinearTS(5, 11, prior_var=2.0, noise_var=0.1)}, env,
+                              n_steps=200, n_runs=100, rng=2, record_propensities=True,
+                              record_contexts=True)
+    rule = segment_policy([3, 2, 1, 0], epsilon=0.1)
+    truth = true_value(rule, env)
+    ips_values, dr_values = [], []
+    for run in range(100):
+        log = LoggedFeedback.from_history(res["ts"], runs=run)
+        pi = rule.action_probabilities(log.contexts)
+        ips_values.append(ips(log, pi).value)
+        dr_values.append(doubly_robust(log, pi).value)
+    for name, values in (("IPS", ips_values), ("DR", dr_values)):
+        ok, bias, se = within(values, truth)
+        assert ok, (name, bias, se)
