@@ -146,6 +146,7 @@ def service_frame():
         "arm": ["travel", "cashback", "travel", "premium"],
         "arm_index": [1, 0, 1, 2],
         "propensity": [0.6, 0.2, 0.5, 0.2],
+        "eligible": ["", "", "", ""],
         "reward": [1.0, 0.0, np.nan, 1.0],
         "reward_time": [5.0, 2.0, np.nan, 6.0],
         "x0": [0.1, 0.2, 0.3, 0.4], "x1": [1.0, 1.0, 1.0, 1.0],
@@ -173,6 +174,9 @@ def test_from_service_log_reads_the_export(tmp_path):
         LoggedFeedback.from_service_log(service_frame().drop(columns="propensity"))
     with pytest.raises(FileNotFoundError):
         LoggedFeedback.from_service_log(tmp_path / "nothing.csv")
+    off = service_frame().assign(propensity=[0.6, np.nan, 0.5, 0.2])
+    with pytest.raises(ValueError, match=r"^1 decisions in the log have no propensity"):
+        LoggedFeedback.from_service_log(off, missing_rewards="drop")
 
 
 def test_from_service_log_with_json_contexts_and_no_context():

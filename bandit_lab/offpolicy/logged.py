@@ -371,6 +371,10 @@ class LoggedFeedback:
             What to do with decisions whose reward never arrived (an empty ``reward``):
             refuse, leave them out (biased if whether a reward arrives depends on the offer),
             or count them as reward 0 (right when silence means "did not convert").
+
+        A decision the service restricted to some arms (its ``eligible`` column) was logged
+        with its propensity among those arms: evaluate a target on such rounds with its
+        probabilities restricted the same way.
         """
         from . import sources
 

@@ -118,6 +118,11 @@ def from_service_log(cls, path_or_frame, *, bandit=None, context=None,
                              f"{', '.join(repr(str(c)) for c in frame.columns)}), must be a "
                              "file written by `bandit-lab export-log`.")
     frame = frame.sort_values("time", kind="stable") if "time" in frame.columns else frame
+    no_propensity = frame["propensity"].isna()
+    if no_propensity.any():
+        raise ValueError(f"{int(no_propensity.sum())} decisions in the log have no propensity "
+                         "(propensity logging was off when they were made), so the log cannot "
+                         "be evaluated off-policy: keep only the decisions made with it on.")
     missing = frame["reward"].isna()
     if missing.any():
         if missing_rewards == "error":
