@@ -495,3 +495,28 @@ def test_digits_estimates_bracket_the_true_accuracy():
     assert 0.9 < truth < 1.0
     table = evaluate(log, pi, truth=truth)
     assert table.loc[["IPS", "SNIPS", "DR"], "covers"].all(), table
+
+
+def test_gaussian_propensities_for_many_rows_equal_the_one_row_integral():
+    # gaussian_max_propensities computes many contexts at once (the blocks of rows of
+    # _gaussian_rows); each row equals the one-row quadrature to rounding, near-ties,
+    # very unequal spreads and blocks of rows included
+    import bandit_lab.propensities as P
+
+    rng = np.random.default_rng(5)
+    m = rng.normal(size=(700, 5)) * 0.05
+    s = rng.uniform(0.001, 0.1, size=(700, 5))
+    m[:100, 1] = m[:100, 0] + 1e-9                       # near ties
+    s[100:200, 2] = 1e-6                                 # a point mass beside wide ones
+    m[200:300] = 0.0
+    s[200:300] = 1.0                                     # exact ties: 1/5 each
+    old = P._BLOCK_NODES
+    try:
+        P._BLOCK_NODES = 50_000                          # several blocks
+        many = P.gaussian_max_propensities(m, s)
+    finally:
+        P._BLOCK_NODES = old
+    one = np.array([P._gaussian_one(m[i], s[i]) for i in range(700)])
+    np.testing.assert_allclose(many, one, atol=1e-12)
+    np.testing.assert_allclose(many.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(many[200:300], 0.2, atol=1e-12)
