@@ -235,3 +235,48 @@ def test_dr_is_unbiased_on_linear_thompson_samplings_recorded_logs():
     for name, values in (("IPS", ips_values), ("DR", dr_values)):
         ok, bias, se = within(values, truth)
         assert ok, (name, bias, se)
+
+
+@pytest.mark.slow
+def test_replaying_a_learning_policy_matches_running_it_live():
+    # Li et al. (2011): with a uniform logger, the matched rounds are the policy's own run
+    from bandit_lab import CreditCardEnv, LinearTS, simulate_contextual
+    from bandit_lab.offpolicy import UniformPolicy, collect_log, replay_learning
+
+    env = CreditCardEnv(n_customers=5_000, n_history=1_000, rng=0)
+    replayed, matched = [], []
+    for seed in range(10):
+        log = collect_log(env, UniformPolicy(5), n_rounds=5_000, rng=100 + seed)
+        est = replay_learning(LinearTS(5, 11, prior_var=2.0, noise_var=0.1), log, rng=200 + seed)
+        replayed.append(est.terms[:800].mean())           # the first 800 matched rounds
+        matched.append(est.ess)
+    assert min(matched) >= 800
+    live = simulate_contextual({"ts": LinearTS(5, 11, prior_var=2.0, noise_var=0.1)}, env,
+                               n_steps=800, n_runs=40, rng=3)["ts"].rewards.mean(axis=1)
+    diff = np.mean(replayed) - live.mean()
+    se = np.sqrt(np.var(replayed, ddof=1) / len(replayed) + live.var(ddof=1) / live.size)
+    assert abs(diff) <= 4 * se, (diff, se)
+
+
+@pytest.mark.slow
+def test_cross_fitting_keeps_dr_unbiased_where_an_in_sample_model_memorises_the_log():
+    from types import SimpleNamespace
+
+    from sklearn.linear_model import LogisticRegression
+
+    from bandit_lab.offpolicy import classifier_policy, label_value, load_classification, simulate_logs
+
+    X, y, k = load_classification("digits")
+    order = np.random.default_rng(0).permutation(len(y))
+    weak, train, test = order[:60], order[60:898], order[898:]
+    logger = classifier_policy(LogisticRegression(max_iter=1000).fit(X[weak], y[weak]), k, epsilon=0.3)
+    target = classifier_policy(LogisticRegression(max_iter=1000).fit(X[train], y[train]), k)
+    pi = target.action_probabilities(X[test])
+    truth = label_value(pi, y[test])
+    logs = simulate_logs(SimpleNamespace(contexts=X[test], expected=np.eye(k)[y[test]]), logger,
+                         n_rounds=1000, n_logs=80, rng=17)
+    crossed = logs.estimates(pi)["DR"]["value"]
+    in_sample = logs.estimates(pi, reward_model=logs.reward_models(n_folds=1))["DR"]["value"]
+    assert within(crossed, truth)[0]
+    ok, bias, se = within(in_sample, truth)
+    assert not ok and bias < -8 * se, (bias, se)
