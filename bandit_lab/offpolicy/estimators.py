@@ -151,6 +151,7 @@ def ips(log, target, *, level=0.95, max_weight=None):
 
     Examples
     --------
+    >>> from bandit_lab.offpolicy import LoggedFeedback
     >>> log = LoggedFeedback([0, 1, 1, 0], [1.0, 0.0, 1.0, 0.0], [0.5, 0.5, 0.5, 0.5])
     >>> always_0 = np.array([[1.0, 0.0]] * 4)
     >>> ips(log, always_0).value    # (2 * 1 + 0 + 0 + 2 * 0) / 4
@@ -181,6 +182,7 @@ def snips(log, target, *, level=0.95):
 
     Examples
     --------
+    >>> from bandit_lab.offpolicy import LoggedFeedback
     >>> log = LoggedFeedback([0, 1, 1, 0], [1.0, 0.0, 1.0, 0.0], [0.5, 0.5, 0.5, 0.5])
     >>> snips(log, np.array([[1.0, 0.0]] * 4)).value    # (2 * 1 + 2 * 0) / (2 + 2)
     0.5
@@ -233,6 +235,7 @@ def direct_method(log, target, reward_model=None, *, level=0.95):
 
     Examples
     --------
+    >>> from bandit_lab.offpolicy import LoggedFeedback
     >>> log = LoggedFeedback([0, 1], [1.0, 0.0], [0.5, 0.5])
     >>> q = np.array([[0.6, 0.2], [0.6, 0.2]])
     >>> round(direct_method(log, np.array([[1.0, 0.0], [0.5, 0.5]]), q).value, 6)  # (0.6 + 0.4) / 2
@@ -259,6 +262,7 @@ def doubly_robust(log, target, reward_model=None, *, level=0.95):
 
     Examples
     --------
+    >>> from bandit_lab.offpolicy import LoggedFeedback
     >>> log = LoggedFeedback([0, 1], [1.0, 0.0], [0.5, 0.5])
     >>> q = np.array([[0.6, 0.2], [0.6, 0.2]])
     >>> round(doubly_robust(log, np.array([[1.0, 0.0], [1.0, 0.0]]), q).value, 6)  # 0.6 + 2 * 0.4 / 2

@@ -35,6 +35,7 @@ def replay(log, target, *, level=0.95, rng=None):
 
     Examples
     --------
+    >>> from bandit_lab.offpolicy import LoggedFeedback
     >>> log = LoggedFeedback([0, 1, 1, 0], [1.0, 0.0, 1.0, 0.0], [0.5] * 4)
     >>> replay(log, np.array([0, 0, 1, 1]), rng=0).value    # rounds 0 and 2 match
     1.0
