@@ -17,6 +17,7 @@ as they are once a policy and a model exist. Timed, best of a few repeats:
 
 Target: every estimate (a) under one second. Figures, not a pass/fail test.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,14 @@ import time
 
 import numpy as np
 
-from bandit_lab.offpolicy import (LoggedFeedback, direct_method, doubly_robust, ips,
-                                  sample_actions, snips)
+from bandit_lab.offpolicy import (
+    LoggedFeedback,
+    direct_method,
+    doubly_robust,
+    ips,
+    sample_actions,
+    snips,
+)
 
 
 def make_log(n, k, rng):
@@ -76,15 +83,21 @@ def main(argv=None):
         w = target[rows, actions] / pscore
         return np.mean(np.einsum("nk,nk->n", target, q) + w * (rewards - q[rows, actions]))
 
-    ours = {"IPS": (lambda: ips(log, target), bare_ips),
-            "SNIPS": (lambda: snips(log, target), bare_snips),
-            "DM": (lambda: direct_method(log, target, q), bare_dm),
-            "DR": (lambda: doubly_robust(log, target, q), bare_dr)}
+    ours = {
+        "IPS": (lambda: ips(log, target), bare_ips),
+        "SNIPS": (lambda: snips(log, target), bare_snips),
+        "DM": (lambda: direct_method(log, target, q), bare_dm),
+        "DR": (lambda: doubly_robust(log, target, q), bare_dr),
+    }
     theirs = {}
     try:
         import obp
-        from obp.ope import (DirectMethod, DoublyRobust, InverseProbabilityWeighting,
-                             SelfNormalizedInverseProbabilityWeighting)
+        from obp.ope import (
+            DirectMethod,
+            DoublyRobust,
+            InverseProbabilityWeighting,
+            SelfNormalizedInverseProbabilityWeighting,
+        )
     except ImportError:
         obp = None
     else:
@@ -92,15 +105,25 @@ def main(argv=None):
         qq = q[:, :, None]
         common = dict(reward=rewards, action=actions, action_dist=dist)
         theirs = {
-            "IPS": lambda: InverseProbabilityWeighting().estimate_policy_value(pscore=pscore, **common),
-            "SNIPS": lambda: SelfNormalizedInverseProbabilityWeighting().estimate_policy_value(pscore=pscore, **common),
-            "DM": lambda: DirectMethod().estimate_policy_value(estimated_rewards_by_reg_model=qq, **common),
-            "DR": lambda: DoublyRobust().estimate_policy_value(pscore=pscore, estimated_rewards_by_reg_model=qq, **common),
+            "IPS": lambda: InverseProbabilityWeighting().estimate_policy_value(
+                pscore=pscore, **common
+            ),
+            "SNIPS": lambda: SelfNormalizedInverseProbabilityWeighting().estimate_policy_value(
+                pscore=pscore, **common
+            ),
+            "DM": lambda: DirectMethod().estimate_policy_value(
+                estimated_rewards_by_reg_model=qq, **common
+            ),
+            "DR": lambda: DoublyRobust().estimate_policy_value(
+                pscore=pscore, estimated_rewards_by_reg_model=qq, **common
+            ),
         }
 
-    print(f"bench_offpolicy: n = {n:,} rounds, {k} arms, best of {args.repeats} "
-          f"(numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}, "
-          f"load average {os.getloadavg()[0]:.2f})")
+    print(
+        f"bench_offpolicy: n = {n:,} rounds, {k} arms, best of {args.repeats} "
+        f"(numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}, "
+        f"load average {os.getloadavg()[0]:.2f})"
+    )
     print(f"  (c) LoggedFeedback(actions, rewards, propensities) checked and built: {t_log:6.3f} s")
     header = f"  {'estimator':<9}{'(a) ours':>10}{'(b) bare':>10}{'a / b':>7}"
     if theirs:
@@ -116,12 +139,13 @@ def main(argv=None):
             line += f"{t_d:>8.3f} s{t_d / t_a:>6.1f}x{abs(v_d - est.value) < 1e-9!s:>12}"
         print(line)
     if obp is None:
-        print("  (d) Open Bandit Pipeline: not installed here (pip install obp in another "
-              "environment to compare)")
+        print(
+            "  (d) Open Bandit Pipeline: not installed here (pip install obp in another "
+            "environment to compare)"
+        )
     else:
         print(f"  (d) Open Bandit Pipeline {obp.__version__}")
-    print(f"target: every estimate (a) under 1 s; load average at the end "
-          f"{os.getloadavg()[0]:.2f}")
+    print(f"target: every estimate (a) under 1 s; load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """bandit_lab.offpolicy: the log, its builders and checks, the estimators' formulas, policies
 as action probabilities, reward models, learning and the supervised-to-bandit protocol."""
+
 import json
 import re
 from types import SimpleNamespace
@@ -10,14 +11,34 @@ import pytest
 
 from bandit_lab import BetaBernoulliTS, CreditCardEnv, EpsilonGreedy, LinearTS, LinUCB, Softmax
 from bandit_lab.contextual import LogisticTS
-from bandit_lab.offpolicy import (GreedyPolicy, LoggedFeedback, PerArmRegression, UniformPolicy,
-                                  action_probabilities, classifier_policy, collect_log,
-                                  credit_card_segments, direct_method, doubly_robust,
-                                  effective_sample_size, epsilon_greedy_probabilities, evaluate,
-                                  fit_dm_policy, fit_ipw_policy, fit_reward_model, ips,
-                                  label_value, load_classification, online_value, replay,
-                                  replay_learning, segment_policy, snips, supervised_to_bandit,
-                                  true_value)
+from bandit_lab.offpolicy import (
+    GreedyPolicy,
+    LoggedFeedback,
+    PerArmRegression,
+    UniformPolicy,
+    action_probabilities,
+    classifier_policy,
+    collect_log,
+    credit_card_segments,
+    direct_method,
+    doubly_robust,
+    effective_sample_size,
+    epsilon_greedy_probabilities,
+    evaluate,
+    fit_dm_policy,
+    fit_ipw_policy,
+    fit_reward_model,
+    ips,
+    label_value,
+    load_classification,
+    online_value,
+    replay,
+    replay_learning,
+    segment_policy,
+    snips,
+    supervised_to_bandit,
+    true_value,
+)
 from bandit_lab.propensities import monte_carlo_propensities, thompson_propensities
 
 
@@ -31,30 +52,80 @@ def small_log(n=6, **kw):
 # ------------------------------------------------------------------------------------
 # The log and its checks
 # ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("kwargs, error, pattern", [
-    ({"propensities": [0.5, 0.0, 0.5]}, ValueError, r"^propensities\[1\] == 0\.0, must be in \(0, 1\]"),
-    ({"propensities": [0.5, -0.2, 0.5]}, ValueError, r"^propensities\[1\] == -0\.2, must be in \(0, 1\]"),
-    ({"propensities": [0.5, 1.5, 0.5]}, ValueError, r"^propensities\[1\] == 1\.5"),
-    ({"propensities": [0.5, np.nan, 0.5]}, ValueError, r"^propensities\[1\] == nan"),
-    ({"actions": [0, 3, 1]}, ValueError, r"^actions\[1\] == 3, must be an arm index in \[0, 2\] \(n_arms == 3\)\."),
-    ({"actions": [0, -1, 1]}, ValueError, r"^actions\[1\] == -1, must be an arm index"),
-    ({"actions": [0, 1.5, 1]}, ValueError, r"^actions\[1\] == 1\.5, must be an integer arm index\."),
-    ({"actions": ["a", "b", "c"]}, TypeError, r"^actions has dtype <U1, must hold integer arm indices\."),
-    ({"actions": [0, 1]}, ValueError, r"^actions, rewards and propensities have lengths 2, 3 and 3, must all have one entry per logged round\."),
-    ({"rewards": [1.0, 0.0]}, ValueError, r"lengths 3, 2 and 3"),
-    ({"rewards": [1.0, np.nan, 0.0]}, ValueError, r"^rewards\[1\] == nan, must be a finite number"),
-    ({"rewards": [1.0, np.inf, 0.0]}, ValueError, r"^rewards\[1\] == inf"),
-    ({"contexts": np.ones((2, 2))}, ValueError, r"^contexts has shape \(2, 2\), must be \(3, n_features\)"),
-    ({"contexts": [[1.0], [np.nan], [0.0]]}, ValueError, r"^contexts\[1, 0\] == nan, must be a finite number\."),
-    ({"times": [1, 2]}, ValueError, r"^times has shape \(2,\), must be \(3,\)"),
-    ({"n_arms": 0}, ValueError, r"^n_arms == 0, must be >= 1\."),
-    ({"arm_names": ["a", "b"]}, ValueError, r"^arm_names has 2 names, must have one per arm \(n_arms == 3\)\."),
-    ({"logging_probabilities": [[0.5, 0.5, 0.0]] * 3}, ValueError, r"^logging_probabilities\[1, 1\] == 0\.5 but propensities\[1\] == 0\.25"),
-    ({"logging_probabilities": [[0.5, 0.6, 0.0]] * 3}, ValueError, r"^logging_probabilities\[0\] sums to 1\.1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        (
+            {"propensities": [0.5, 0.0, 0.5]},
+            ValueError,
+            r"^propensities\[1\] == 0\.0, must be in \(0, 1\]",
+        ),
+        (
+            {"propensities": [0.5, -0.2, 0.5]},
+            ValueError,
+            r"^propensities\[1\] == -0\.2, must be in \(0, 1\]",
+        ),
+        ({"propensities": [0.5, 1.5, 0.5]}, ValueError, r"^propensities\[1\] == 1\.5"),
+        ({"propensities": [0.5, np.nan, 0.5]}, ValueError, r"^propensities\[1\] == nan"),
+        (
+            {"actions": [0, 3, 1]},
+            ValueError,
+            r"^actions\[1\] == 3, must be an arm index in \[0, 2\] \(n_arms == 3\)\.",
+        ),
+        ({"actions": [0, -1, 1]}, ValueError, r"^actions\[1\] == -1, must be an arm index"),
+        (
+            {"actions": [0, 1.5, 1]},
+            ValueError,
+            r"^actions\[1\] == 1\.5, must be an integer arm index\.",
+        ),
+        (
+            {"actions": ["a", "b", "c"]},
+            TypeError,
+            r"^actions has dtype <U1, must hold integer arm indices\.",
+        ),
+        (
+            {"actions": [0, 1]},
+            ValueError,
+            r"^actions, rewards and propensities have lengths 2, 3 and 3, must all have one entry per logged round\.",
+        ),
+        ({"rewards": [1.0, 0.0]}, ValueError, r"lengths 3, 2 and 3"),
+        (
+            {"rewards": [1.0, np.nan, 0.0]},
+            ValueError,
+            r"^rewards\[1\] == nan, must be a finite number",
+        ),
+        ({"rewards": [1.0, np.inf, 0.0]}, ValueError, r"^rewards\[1\] == inf"),
+        (
+            {"contexts": np.ones((2, 2))},
+            ValueError,
+            r"^contexts has shape \(2, 2\), must be \(3, n_features\)",
+        ),
+        (
+            {"contexts": [[1.0], [np.nan], [0.0]]},
+            ValueError,
+            r"^contexts\[1, 0\] == nan, must be a finite number\.",
+        ),
+        ({"times": [1, 2]}, ValueError, r"^times has shape \(2,\), must be \(3,\)"),
+        ({"n_arms": 0}, ValueError, r"^n_arms == 0, must be >= 1\."),
+        (
+            {"arm_names": ["a", "b"]},
+            ValueError,
+            r"^arm_names has 2 names, must have one per arm \(n_arms == 3\)\.",
+        ),
+        (
+            {"logging_probabilities": [[0.5, 0.5, 0.0]] * 3},
+            ValueError,
+            r"^logging_probabilities\[1, 1\] == 0\.5 but propensities\[1\] == 0\.25",
+        ),
+        (
+            {"logging_probabilities": [[0.5, 0.6, 0.0]] * 3},
+            ValueError,
+            r"^logging_probabilities\[0\] sums to 1\.1",
+        ),
+    ],
+)
 def test_bad_logs_get_one_sentence_naming_the_problem(kwargs, error, pattern):
-    args = dict(actions=[0, 1, 2], rewards=[1.0, 0.0, 1.0], propensities=[0.5, 0.25, 0.5],
-                n_arms=3)
+    args = dict(actions=[0, 1, 2], rewards=[1.0, 0.0, 1.0], propensities=[0.5, 0.25, 0.5], n_arms=3)
     args.update(kwargs)
     with pytest.raises(error, match=pattern) as info:
         LoggedFeedback(args.pop("actions"), args.pop("rewards"), args.pop("propensities"), **args)
@@ -89,38 +160,55 @@ def test_subset_split_and_frame_round_trip():
         log.split(1.5)
 
 
-@pytest.mark.parametrize("drop, role", [("propensity", "propensity"), ("reward", "reward"),
-                                        ("action", "action")])
+@pytest.mark.parametrize(
+    "drop, role", [("propensity", "propensity"), ("reward", "reward"), ("action", "action")]
+)
 def test_a_frame_missing_a_column_names_it(drop, role):
     frame = small_log().to_frame().drop(columns=drop)
-    with pytest.raises(ValueError, match=rf"^frame has no column '{drop}' \(it has .*\), name the "
-                                         rf"column holding it with {role}=\.\.\."):
+    with pytest.raises(
+        ValueError,
+        match=rf"^frame has no column '{drop}' \(it has .*\), name the "
+        rf"column holding it with {role}=\.\.\.",
+    ):
         LoggedFeedback.from_frame(frame, context="x")
     with pytest.raises(TypeError, match="must be a pandas DataFrame"):
         LoggedFeedback.from_frame({"action": [0]})
 
 
 def test_a_frame_with_other_column_names_and_missing_context_columns():
-    frame = pd.DataFrame({"offer": [0, 1, 1], "converted": [1, 0, 1], "p": [0.5, 0.5, 0.5],
-                          "age": [30.0, 40.0, 50.0], "income": [1.0, 2.0, 3.0]})
-    log = LoggedFeedback.from_frame(frame, action="offer", reward="converted", propensity="p",
-                                    context=["age", "income"])
+    frame = pd.DataFrame(
+        {
+            "offer": [0, 1, 1],
+            "converted": [1, 0, 1],
+            "p": [0.5, 0.5, 0.5],
+            "age": [30.0, 40.0, 50.0],
+            "income": [1.0, 2.0, 3.0],
+        }
+    )
+    log = LoggedFeedback.from_frame(
+        frame, action="offer", reward="converted", propensity="p", context=["age", "income"]
+    )
     assert log.contexts.tolist() == [[30.0, 1.0], [40.0, 2.0], [50.0, 3.0]]
     with pytest.raises(ValueError, match=r"^frame has no column 'tenure'"):
-        LoggedFeedback.from_frame(frame, action="offer", reward="converted", propensity="p",
-                                  context=["age", "tenure"])
+        LoggedFeedback.from_frame(
+            frame, action="offer", reward="converted", propensity="p", context=["age", "tenure"]
+        )
     with pytest.raises(ValueError, match=r"^context == 'z': frame has no columns z0, z1"):
-        LoggedFeedback.from_frame(frame, action="offer", reward="converted", propensity="p",
-                                  context="z")
+        LoggedFeedback.from_frame(
+            frame, action="offer", reward="converted", propensity="p", context="z"
+        )
 
 
 def test_from_history_with_recorded_propensities_and_contexts():
     rng = np.random.default_rng(0)
     runs, steps, d = 3, 4, 2
-    history = SimpleNamespace(arms=rng.integers(5, size=(runs, steps)),
-                              rewards=rng.random((runs, steps)).astype(np.float32),
-                              propensities=rng.uniform(0.1, 1.0, size=(runs, steps)),
-                              contexts=rng.normal(size=(runs, steps, d)), n_arms=5)
+    history = SimpleNamespace(
+        arms=rng.integers(5, size=(runs, steps)),
+        rewards=rng.random((runs, steps)).astype(np.float32),
+        propensities=rng.uniform(0.1, 1.0, size=(runs, steps)),
+        contexts=rng.normal(size=(runs, steps, d)),
+        n_arms=5,
+    )
     log = LoggedFeedback.from_history(history)
     assert log.n_rounds == runs * steps and log.n_arms == 5 and log.contexts.shape == (12, 2)
     np.testing.assert_array_equal(log.actions, history.arms.ravel())
@@ -139,28 +227,34 @@ def test_from_history_with_recorded_propensities_and_contexts():
 
 
 def service_frame():
-    return pd.DataFrame({
-        "decision_id": ["d1", "d2", "d3", "d4"],
-        "bandit": ["offers"] * 4,
-        "time": [3.0, 1.0, 2.0, 4.0],
-        "arm": ["travel", "cashback", "travel", "premium"],
-        "arm_index": [1, 0, 1, 2],
-        "propensity": [0.6, 0.2, 0.5, 0.2],
-        "eligible": ["", "", "", ""],
-        "reward": [1.0, 0.0, np.nan, 1.0],
-        "reward_time": [5.0, 2.0, np.nan, 6.0],
-        "x0": [0.1, 0.2, 0.3, 0.4], "x1": [1.0, 1.0, 1.0, 1.0],
-    })
+    return pd.DataFrame(
+        {
+            "decision_id": ["d1", "d2", "d3", "d4"],
+            "bandit": ["offers"] * 4,
+            "time": [3.0, 1.0, 2.0, 4.0],
+            "arm": ["travel", "cashback", "travel", "premium"],
+            "arm_index": [1, 0, 1, 2],
+            "propensity": [0.6, 0.2, 0.5, 0.2],
+            "eligible": ["", "", "", ""],
+            "reward": [1.0, 0.0, np.nan, 1.0],
+            "reward_time": [5.0, 2.0, np.nan, 6.0],
+            "x0": [0.1, 0.2, 0.3, 0.4],
+            "x1": [1.0, 1.0, 1.0, 1.0],
+        }
+    )
 
 
 def test_from_service_log_reads_the_export(tmp_path):
     path = tmp_path / "log.csv"
     service_frame().to_csv(path, index=False)
-    with pytest.raises(ValueError, match=r"^1 decisions in the log have no reward yet, pass "
-                                         r"missing_rewards='drop'"):
+    with pytest.raises(
+        ValueError,
+        match=r"^1 decisions in the log have no reward yet, pass "
+        r"missing_rewards='drop'",
+    ):
         LoggedFeedback.from_service_log(path)
     log = LoggedFeedback.from_service_log(path, missing_rewards="drop")
-    assert log.times.tolist() == [1.0, 3.0, 4.0]              # in time order
+    assert log.times.tolist() == [1.0, 3.0, 4.0]  # in time order
     assert log.actions.tolist() == [0, 1, 2] and log.arm_names == ("cashback", "travel", "premium")
     assert log.contexts.tolist() == [[0.2, 1.0], [0.1, 1.0], [0.4, 1.0]]
     zero = LoggedFeedback.from_service_log(path, missing_rewards="zero")
@@ -169,7 +263,9 @@ def test_from_service_log_reads_the_export(tmp_path):
     both = pd.concat([service_frame(), service_frame().assign(bandit="other")])
     with pytest.raises(ValueError, match=r"holds 2 bandits .* pass bandit=\.\.\."):
         LoggedFeedback.from_service_log(both, missing_rewards="drop")
-    assert LoggedFeedback.from_service_log(both, bandit="other", missing_rewards="drop").n_rounds == 3
+    assert (
+        LoggedFeedback.from_service_log(both, bandit="other", missing_rewards="drop").n_rounds == 3
+    )
     with pytest.raises(ValueError, match=r"^the service log has no column 'propensity'"):
         LoggedFeedback.from_service_log(service_frame().drop(columns="propensity"))
     with pytest.raises(FileNotFoundError):
@@ -206,7 +302,9 @@ def test_credit_card_segments_match_the_rule_on_raw_customers():
     from bandit_lab.credit_card import assign_segments
 
     env = CreditCardEnv(n_customers=3_000, n_history=500, rng=2)
-    np.testing.assert_array_equal(credit_card_segments(env.contexts), assign_segments(env.customers))
+    np.testing.assert_array_equal(
+        credit_card_segments(env.contexts), assign_segments(env.customers)
+    )
 
 
 # ------------------------------------------------------------------------------------
@@ -214,8 +312,9 @@ def test_credit_card_segments_match_the_rule_on_raw_customers():
 # ------------------------------------------------------------------------------------
 def hand_log():
     # 5 rounds, 3 arms
-    return LoggedFeedback([0, 1, 2, 0, 1], [1.0, 0.0, 1.0, 0.5, 1.0], [0.5, 0.25, 0.25, 0.5, 0.25],
-                          n_arms=3)
+    return LoggedFeedback(
+        [0, 1, 2, 0, 1], [1.0, 0.0, 1.0, 0.5, 1.0], [0.5, 0.25, 0.25, 0.5, 0.25], n_arms=3
+    )
 
 
 PI = np.array([[0.8, 0.1, 0.1], [0.2, 0.6, 0.2], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.1, 0.1, 0.8]])
@@ -233,7 +332,7 @@ def test_estimators_equal_their_formulas():
     qa = Q[np.arange(5), log.actions]
     assert doubly_robust(log, PI, Q).value == pytest.approx(np.mean(dm + w * (r - qa)), abs=1e-15)
     est = ips(log, PI)
-    assert est.ess == pytest.approx(w.sum() ** 2 / (w ** 2).sum())
+    assert est.ess == pytest.approx(w.sum() ** 2 / (w**2).sum())
     assert est.se == pytest.approx(np.std(w * r, ddof=1) / np.sqrt(5))
     assert est.high - est.value == pytest.approx(1.959963984540054 * est.se)
     assert ips(log, PI, max_weight=2.0).value == pytest.approx(np.mean(np.minimum(w, 2) * r))
@@ -252,7 +351,7 @@ def test_dr_equals_ips_with_a_zero_model_and_dm_with_a_perfect_one():
     zero = np.zeros((5, 3))
     assert doubly_robust(log, PI, zero).value == pytest.approx(ips(log, PI).value)
     q = np.zeros((5, 3))
-    q[np.arange(5), log.actions] = log.rewards      # predicts every logged reward exactly
+    q[np.arange(5), log.actions] = log.rewards  # predicts every logged reward exactly
     assert doubly_robust(log, PI, q).value == pytest.approx(direct_method(log, PI, q).value)
 
 
@@ -265,8 +364,10 @@ def test_the_on_policy_case_is_the_sample_mean():
 
 def test_replay_keeps_matched_rounds():
     log = hand_log()
-    est = replay(LoggedFeedback(log.actions, log.rewards, np.full(5, 1 / 3), n_arms=3),
-                 np.array([0, 0, 2, 1, 1]))
+    est = replay(
+        LoggedFeedback(log.actions, log.rewards, np.full(5, 1 / 3), n_arms=3),
+        np.array([0, 0, 2, 1, 1]),
+    )
     assert est.value == pytest.approx(np.mean([1.0, 1.0, 1.0])) and est.ess == 3
     nomatch = replay(LoggedFeedback([0], [1.0], [1 / 3], n_arms=3), np.array([1]))
     assert np.isnan(nomatch.value) and nomatch.ess == 0
@@ -278,17 +379,35 @@ def test_snips_when_the_target_never_agrees_with_the_logger():
     assert np.isnan(est.value) and est.ess == 0.0
 
 
-@pytest.mark.parametrize("call, pattern", [
-    (lambda log: ips(log, np.full((5, 3), 0.5)), r"target\[0\] sums to 1\.5, every row must sum to 1"),
-    (lambda log: ips(log, np.full((4, 3), 1 / 3)), r"target has shape \(4, 3\), must be \(5, 3\)"),
-    (lambda log: ips(log, -np.ones((5, 3)) / 3), r"target\[0, 0\] == -0\.33+\d*, must be a probability >= 0"),
-    (lambda log: ips(log, PI, level=1.0), r"level == 1\.0, must be in \(0, 1\)"),
-    (lambda log: ips(log, PI, max_weight=0), r"max_weight == 0, must be a number > 0"),
-    (lambda log: direct_method(log, PI, np.zeros((5, 2))), r"reward_model has shape \(5, 2\), must be \(5, 3\)"),
-    (lambda log: doubly_robust(log, PI, np.full((5, 3), np.nan)), r"reward_model\[0, 0\] == nan, must be a finite number"),
-    (lambda log: ips("log", PI), r"log is of type str, must be a LoggedFeedback"),
-    (lambda log: evaluate(log, PI, methods=["IPS", "magic"]), r"methods contains 'magic'"),
-])
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (
+            lambda log: ips(log, np.full((5, 3), 0.5)),
+            r"target\[0\] sums to 1\.5, every row must sum to 1",
+        ),
+        (
+            lambda log: ips(log, np.full((4, 3), 1 / 3)),
+            r"target has shape \(4, 3\), must be \(5, 3\)",
+        ),
+        (
+            lambda log: ips(log, -np.ones((5, 3)) / 3),
+            r"target\[0, 0\] == -0\.33+\d*, must be a probability >= 0",
+        ),
+        (lambda log: ips(log, PI, level=1.0), r"level == 1\.0, must be in \(0, 1\)"),
+        (lambda log: ips(log, PI, max_weight=0), r"max_weight == 0, must be a number > 0"),
+        (
+            lambda log: direct_method(log, PI, np.zeros((5, 2))),
+            r"reward_model has shape \(5, 2\), must be \(5, 3\)",
+        ),
+        (
+            lambda log: doubly_robust(log, PI, np.full((5, 3), np.nan)),
+            r"reward_model\[0, 0\] == nan, must be a finite number",
+        ),
+        (lambda log: ips("log", PI), r"log is of type str, must be a LoggedFeedback"),
+        (lambda log: evaluate(log, PI, methods=["IPS", "magic"]), r"methods contains 'magic'"),
+    ],
+)
 def test_bad_estimator_input_is_named(call, pattern):
     with pytest.raises((ValueError, TypeError), match=pattern):
         call(hand_log())
@@ -301,15 +420,20 @@ def test_evaluate_table_with_truth():
     assert table.loc["IPS", "value"] == pytest.approx(ips(log, PI).value)
     assert table.loc["DR", "error"] == pytest.approx(doubly_robust(log, PI, Q).value - 0.6)
     assert set(table.columns) >= {"value", "se", "low", "high", "ess", "error", "covers"}
-    with_replay = evaluate(LoggedFeedback([0, 1], [1.0, 0.0], [0.5, 0.5]),
-                           np.array([[1.0, 0.0], [1.0, 0.0]]), methods=["replay", "IPS"])
+    with_replay = evaluate(
+        LoggedFeedback([0, 1], [1.0, 0.0], [0.5, 0.5]),
+        np.array([[1.0, 0.0], [1.0, 0.0]]),
+        methods=["replay", "IPS"],
+    )
     assert with_replay.loc["replay", "value"] == 1.0
 
 
 def test_estimate_string_and_effective_sample_size():
     est = ips(hand_log(), PI)
-    assert re.match(r"IPS: \d\.\d{4} \[-?\d\.\d{4}, \d\.\d{4}\] \(95% CI, n = 5, effective sample size \d\)",
-                    str(est))
+    assert re.match(
+        r"IPS: \d\.\d{4} \[-?\d\.\d{4}, \d\.\d{4}\] \(95% CI, n = 5, effective sample size \d\)",
+        str(est),
+    )
     assert effective_sample_size([0.0, 0.0]) == 0.0
 
 
@@ -331,8 +455,10 @@ def test_linear_thompson_probabilities_are_exact(cls):
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-12)
     state = {k: v[None] for k, v in policy._state().items()}
     for i in range(2):
+
         def draw(n, rng, x=X[i]):
             return policy.scores(state, np.broadcast_to(x, (n, 3)), rng)
+
         mc, se = monte_carlo_propensities(draw, 4, n_draws=1_000_000, rng=i)
         # the exact value agrees with a million draws to their sampling error (<= 5e-4)
         assert np.all(np.abs(probs[i] - mc) <= np.maximum(4 * se, 1e-6)), (probs[i], mc, se)
@@ -359,8 +485,9 @@ def test_non_contextual_policies():
 
 def test_arrays_functions_and_objects_as_policies():
     X = np.zeros((3, 2))
-    np.testing.assert_array_equal(action_probabilities(np.array([0, 2, 1]), X, n_arms=3),
-                                  np.eye(3)[[0, 2, 1]])
+    np.testing.assert_array_equal(
+        action_probabilities(np.array([0, 2, 1]), X, n_arms=3), np.eye(3)[[0, 2, 1]]
+    )
     probs = action_probabilities(lambda C: np.full((len(C), 2), 0.5), X)
     assert probs.tolist() == [[0.5, 0.5]] * 3
     assert action_probabilities(UniformPolicy(4), X).shape == (3, 4)
@@ -376,7 +503,9 @@ def test_greedy_and_epsilon_greedy_probabilities():
     p = epsilon_greedy_probabilities([[1.0, 3.0, 3.0]], 0.3)
     np.testing.assert_allclose(p, [[0.1, 0.45, 0.45]])
     policy = GreedyPolicy(lambda C: C, 2, epsilon=0.5)
-    assert policy.with_epsilon(0.0).action_probabilities(np.array([[0.0, 1.0]])).tolist() == [[0.0, 1.0]]
+    assert policy.with_epsilon(0.0).action_probabilities(np.array([[0.0, 1.0]])).tolist() == [
+        [0.0, 1.0]
+    ]
     with pytest.raises(ValueError, match=r"scorer returned shape \(1, 3\), must be \(1, 2\)"):
         GreedyPolicy(lambda C: np.zeros((1, 3)), 2).action_probabilities(np.zeros((1, 1)))
     with pytest.raises(ValueError, match=r"offer_by_segment == \[0, 7\]"):
@@ -400,13 +529,14 @@ def test_reward_models_without_contexts_and_with_a_classifier():
 
     log = LoggedFeedback([0, 0, 1, 1, 1], [1.0, 0.0, 1.0, 1.0, 0.0], [0.5] * 5, n_arms=3)
     q = fit_reward_model(log, n_folds=1)
-    np.testing.assert_allclose(q[0], [0.5, 2 / 3, 0.6])      # arm 2 never tried: the overall mean
+    np.testing.assert_allclose(q[0], [0.5, 2 / 3, 0.6])  # arm 2 never tried: the overall mean
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 2))
     a = rng.integers(2, size=300)
     r = (rng.random(300) < np.where(a == 1, 0.8, 0.2)).astype(float)
-    clf = fit_reward_model(LoggedFeedback(a, r, np.full(300, 0.5), contexts=X),
-                           LogisticRegression())
+    clf = fit_reward_model(
+        LoggedFeedback(a, r, np.full(300, 0.5), contexts=X), LogisticRegression()
+    )
     assert 0 <= clf.min() and clf.max() <= 1 and clf[:, 1].mean() > clf[:, 0].mean() + 0.4
     log = LoggedFeedback(a, r, np.full(300, 0.5), contexts=X)
     cross = fit_reward_model(log, n_folds=5, rng=0)
@@ -435,8 +565,9 @@ def test_true_value_is_what_the_policy_earns_on_fresh_traffic(bank):
     truth = true_value(rule, env)
     live = online_value(rule, env, n_rounds=20_000, rng=5)
     assert abs(live.value - truth) <= 4 * live.se
-    assert truth == pytest.approx(float((rule.action_probabilities(env.contexts) * env.expected)
-                                        .sum(axis=1).mean()))
+    assert truth == pytest.approx(
+        float((rule.action_probabilities(env.contexts) * env.expected).sum(axis=1).mean())
+    )
 
 
 def test_learned_policies_beat_the_logger_and_their_estimates_cover_the_truth(bank):
@@ -459,7 +590,7 @@ def test_replay_learning_follows_li_et_al():
     log = collect_log(env, UniformPolicy(5), n_rounds=2000, rng=3)
     policy = LinearTS(5, 11, prior_var=2.0, noise_var=0.1, rng=0)
     est = replay_learning(policy, log, rng=4)
-    assert policy.n_obs_.sum() == 0                       # the policy given is not changed
+    assert policy.n_obs_.sum() == 0  # the policy given is not changed
     # about one round in five matches the uniform logger's choice
     assert abs(est.ess - 400) < 4 * np.sqrt(2000 * 0.2 * 0.8)
     assert est.terms.size == est.ess and est.value == pytest.approx(est.terms.mean())
@@ -473,7 +604,12 @@ def test_replay_learning_follows_li_et_al():
 @pytest.mark.parametrize("name, shape, k", [("digits", (1797, 64), 10), ("wine", (178, 13), 3)])
 def test_datasets_ship_with_scikit_learn(name, shape, k):
     X, y, n_classes = load_classification(name)
-    assert X.shape == shape and n_classes == k and np.allclose(X.mean(axis=0), 0, atol=1e-9)
+    assert (
+        X.shape == shape
+        and n_classes == k
+        and y.max() == k - 1
+        and np.allclose(X.mean(axis=0), 0, atol=1e-9)
+    )
     with pytest.raises(ValueError, match="must be one of"):
         load_classification("mnist")
 
@@ -485,9 +621,11 @@ def test_digits_estimates_bracket_the_true_accuracy():
     rng = np.random.default_rng(0)
     order = rng.permutation(len(y))
     weak, train, test = order[:100], order[100:900], order[900:]
-    logger = classifier_policy(LogisticRegression(max_iter=300).fit(X[weak], y[weak]), k, epsilon=0.3)
+    logger = classifier_policy(
+        LogisticRegression(max_iter=300).fit(X[weak], y[weak]), k, epsilon=0.3
+    )
     target = classifier_policy(LogisticRegression(max_iter=300).fit(X[train], y[train]), k)
-    Xt = np.tile(X[test], (4, 1))                         # every test digit logged 4 times
+    Xt = np.tile(X[test], (4, 1))  # every test digit logged 4 times
     yt = np.tile(y[test], 4)
     log = supervised_to_bandit(Xt, yt, logger.action_probabilities(Xt), rng=1)
     pi = target.action_probabilities(Xt)
@@ -506,13 +644,13 @@ def test_gaussian_propensities_for_many_rows_equal_the_one_row_integral():
     rng = np.random.default_rng(5)
     m = rng.normal(size=(700, 5)) * 0.05
     s = rng.uniform(0.001, 0.1, size=(700, 5))
-    m[:100, 1] = m[:100, 0] + 1e-9                       # near ties
-    s[100:200, 2] = 1e-6                                 # a point mass beside wide ones
+    m[:100, 1] = m[:100, 0] + 1e-9  # near ties
+    s[100:200, 2] = 1e-6  # a point mass beside wide ones
     m[200:300] = 0.0
-    s[200:300] = 1.0                                     # exact ties: 1/5 each
+    s[200:300] = 1.0  # exact ties: 1/5 each
     old = P._BLOCK_NODES
     try:
-        P._BLOCK_NODES = 50_000                          # several blocks
+        P._BLOCK_NODES = 50_000  # several blocks
         many = P.gaussian_max_propensities(m, s)
     finally:
         P._BLOCK_NODES = old

@@ -16,57 +16,95 @@ unless ``obp`` imports. To run it, in an environment of its own:
 Python 3.11 with the course's NumPy 2, SciPy and scikit-learn.) ``-s`` prints every value
 compared.
 """
+
 import numpy as np
 import pytest
 
 obp = pytest.importorskip("obp")
 
 from obp.dataset import MultiClassToBanditReduction, SyntheticBanditDataset  # noqa: E402
-from obp.ope import (DirectMethod, DoublyRobust, InverseProbabilityWeighting,  # noqa: E402
-                     RegressionModel, ReplayMethod, SelfNormalizedInverseProbabilityWeighting)
+from obp.ope import (  # noqa: E402
+    DirectMethod,
+    DoublyRobust,
+    InverseProbabilityWeighting,
+    RegressionModel,
+    ReplayMethod,
+    SelfNormalizedInverseProbabilityWeighting,
+)
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from bandit_lab.offpolicy import (LoggedFeedback, classifier_policy, direct_method,  # noqa: E402
-                                  doubly_robust, ips, label_value, load_classification, replay,
-                                  snips)
+from bandit_lab.offpolicy import (  # noqa: E402
+    LoggedFeedback,
+    classifier_policy,
+    direct_method,
+    doubly_robust,
+    ips,
+    label_value,
+    load_classification,
+    replay,
+    snips,
+)
 
 TOL = 1e-9
 
 
 def compare(name, feedback, action_dist, q):
     """Every estimator of ours against OBP's on one log; prints the values."""
-    log = LoggedFeedback(feedback["action"], feedback["reward"], feedback["pscore"],
-                         contexts=feedback["context"], n_arms=feedback["n_actions"])
+    log = LoggedFeedback(
+        feedback["action"],
+        feedback["reward"],
+        feedback["pscore"],
+        contexts=feedback["context"],
+        n_arms=feedback["n_actions"],
+    )
     pi = action_dist[:, :, 0]
     qq = q[:, :, 0]
     common = dict(reward=feedback["reward"], action=feedback["action"], action_dist=action_dist)
     pairs = {
-        "IPS": (ips(log, pi).value,
-                InverseProbabilityWeighting().estimate_policy_value(pscore=feedback["pscore"], **common)),
+        "IPS": (
+            ips(log, pi).value,
+            InverseProbabilityWeighting().estimate_policy_value(
+                pscore=feedback["pscore"], **common
+            ),
+        ),
         "clipped IPS (max weight 5)": (
             ips(log, pi, max_weight=5.0).value,
-            InverseProbabilityWeighting(lambda_=5.0).estimate_policy_value(pscore=feedback["pscore"], **common)),
-        "SNIPS": (snips(log, pi).value,
-                  SelfNormalizedInverseProbabilityWeighting().estimate_policy_value(
-                      pscore=feedback["pscore"], **common)),
-        "DM": (direct_method(log, pi, qq).value,
-               DirectMethod().estimate_policy_value(estimated_rewards_by_reg_model=q, **common)),
-        "DR": (doubly_robust(log, pi, qq).value,
-               DoublyRobust().estimate_policy_value(pscore=feedback["pscore"],
-                                                    estimated_rewards_by_reg_model=q, **common)),
+            InverseProbabilityWeighting(lambda_=5.0).estimate_policy_value(
+                pscore=feedback["pscore"], **common
+            ),
+        ),
+        "SNIPS": (
+            snips(log, pi).value,
+            SelfNormalizedInverseProbabilityWeighting().estimate_policy_value(
+                pscore=feedback["pscore"], **common
+            ),
+        ),
+        "DM": (
+            direct_method(log, pi, qq).value,
+            DirectMethod().estimate_policy_value(estimated_rewards_by_reg_model=q, **common),
+        ),
+        "DR": (
+            doubly_robust(log, pi, qq).value,
+            DoublyRobust().estimate_policy_value(
+                pscore=feedback["pscore"], estimated_rewards_by_reg_model=q, **common
+            ),
+        ),
     }
     print(f"\n{name}: n = {log.n_rounds}, {log.n_arms} arms (obp {obp.__version__})")
     for method, (ours, theirs) in pairs.items():
-        print(f"  {method:<28} bandit_lab {ours:.15f}   obp {theirs:.15f}   "
-              f"difference {abs(ours - theirs):.1e}")
+        print(
+            f"  {method:<28} bandit_lab {ours:.15f}   obp {theirs:.15f}   "
+            f"difference {abs(ours - theirs):.1e}"
+        )
     for method, (ours, theirs) in pairs.items():
         assert abs(ours - theirs) <= TOL, (name, method, ours, theirs)
     return log
 
 
 def test_synthetic_log_equals_obp():
-    dataset = SyntheticBanditDataset(n_actions=10, dim_context=5, reward_type="binary",
-                                     beta=-2.0, random_state=12345)
+    dataset = SyntheticBanditDataset(
+        n_actions=10, dim_context=5, reward_type="binary", beta=-2.0, random_state=12345
+    )
     feedback = dataset.obtain_batch_bandit_feedback(n_rounds=10_000)
     rng = np.random.default_rng(0)
     # a target that leans on the (hidden) expected rewards, softly
@@ -75,33 +113,56 @@ def test_synthetic_log_equals_obp():
     pi /= pi.sum(axis=1, keepdims=True)
     action_dist = pi[:, :, None]
     model = RegressionModel(n_actions=10, base_model=LogisticRegression(max_iter=1000))
-    q = model.fit_predict(context=feedback["context"], action=feedback["action"],
-                          reward=feedback["reward"], n_folds=3, random_state=12345)
+    q = model.fit_predict(
+        context=feedback["context"],
+        action=feedback["action"],
+        reward=feedback["reward"],
+        n_folds=3,
+        random_state=12345,
+    )
     compare("synthetic (obp.dataset.SyntheticBanditDataset)", feedback, action_dist, q)
     # replay on a uniformly random log with a deterministic target
     uniform = dict(feedback, action=rng.integers(10, size=10_000), pscore=np.full(10_000, 0.1))
-    uniform["reward"] = rng.binomial(1, feedback["expected_reward"][np.arange(10_000), uniform["action"]])
+    uniform["reward"] = rng.binomial(
+        1, feedback["expected_reward"][np.arange(10_000), uniform["action"]]
+    )
     greedy = np.eye(10)[feedback["expected_reward"].argmax(axis=1)][:, :, None]
-    ours = replay(LoggedFeedback(uniform["action"], uniform["reward"], uniform["pscore"], n_arms=10),
-                  greedy[:, :, 0]).value
-    theirs = ReplayMethod().estimate_policy_value(reward=uniform["reward"], action=uniform["action"],
-                                                  action_dist=greedy)
-    print(f"  {'replay (uniform logger)':<28} bandit_lab {ours:.15f}   obp {theirs:.15f}   "
-          f"difference {abs(ours - theirs):.1e}")
+    ours = replay(
+        LoggedFeedback(uniform["action"], uniform["reward"], uniform["pscore"], n_arms=10),
+        greedy[:, :, 0],
+    ).value
+    theirs = ReplayMethod().estimate_policy_value(
+        reward=uniform["reward"], action=uniform["action"], action_dist=greedy
+    )
+    print(
+        f"  {'replay (uniform logger)':<28} bandit_lab {ours:.15f}   obp {theirs:.15f}   "
+        f"difference {abs(ours - theirs):.1e}"
+    )
     assert abs(ours - theirs) <= TOL
 
 
 def test_digits_log_equals_obp():
     X, y, k = load_classification("digits")
-    dataset = MultiClassToBanditReduction(X=X, y=y, base_classifier_b=LogisticRegression(max_iter=300),
-                                          alpha_b=0.7, dataset_name="digits")
+    dataset = MultiClassToBanditReduction(
+        X=X,
+        y=y,
+        base_classifier_b=LogisticRegression(max_iter=300),
+        alpha_b=0.7,
+        dataset_name="digits",
+    )
     dataset.split_train_eval(eval_size=0.7, random_state=0)
     feedback = dataset.obtain_batch_bandit_feedback(random_state=0)
     action_dist = dataset.obtain_action_dist_by_eval_policy(
-        base_classifier_e=LogisticRegression(C=100, max_iter=1000), alpha_e=0.9)
+        base_classifier_e=LogisticRegression(C=100, max_iter=1000), alpha_e=0.9
+    )
     model = RegressionModel(n_actions=k, base_model=LogisticRegression(max_iter=1000))
-    q = model.fit_predict(context=feedback["context"], action=feedback["action"],
-                          reward=feedback["reward"], n_folds=3, random_state=0)
+    q = model.fit_predict(
+        context=feedback["context"],
+        action=feedback["action"],
+        reward=feedback["reward"],
+        n_folds=3,
+        random_state=0,
+    )
     compare("digits (obp.dataset.MultiClassToBanditReduction)", feedback, action_dist, q)
     # the ground truth: OBP's and ours agree
     truth = dataset.calc_ground_truth_policy_value(action_dist)

@@ -5,14 +5,23 @@ lies within 4 standard errors of the truth when the estimator is unbiased (a fal
 about 1 time in 16,000), a coverage rate within 4 binomial standard errors of the stated
 level, and so on.
 """
+
 import warnings
 
 import numpy as np
 import pytest
 from scipy.special import expit, softmax
 
-from bandit_lab.offpolicy import (LoggedFeedback, direct_method, doubly_robust,
-                                  fit_reward_model, ips, replay, sample_actions, snips)
+from bandit_lab.offpolicy import (
+    LoggedFeedback,
+    direct_method,
+    doubly_robust,
+    fit_reward_model,
+    ips,
+    replay,
+    sample_actions,
+    snips,
+)
 
 
 class Problem:
@@ -43,8 +52,10 @@ class Problem:
         mean = np.take_along_axis(self.mu[idx], a[..., None], 2)[..., 0]
         r = (rng.random((R, n)) < mean).astype(float)
         prop = np.take_along_axis(p, a[..., None], 2)[..., 0]
-        return [(LoggedFeedback(a[i], r[i], prop[i], contexts=self.X[idx[i]], n_arms=self.K),
-                 idx[i]) for i in range(R)]
+        return [
+            (LoggedFeedback(a[i], r[i], prop[i], contexts=self.X[idx[i]], n_arms=self.K), idx[i])
+            for i in range(R)
+        ]
 
 
 def within(values, truth, n_se=4.0):
@@ -64,10 +75,15 @@ def repeated():
     for log, idx in P.logs(1000, 400, rng):
         pi = P.target[idx]
         q = fit_reward_model(log)
-        bad = np.full((log.n_rounds, P.K), 0.5)        # a constant, badly wrong model
-        ests = {"IPS": ips(log, pi), "SNIPS": snips(log, pi), "DM": direct_method(log, pi, q),
-                "DR": doubly_robust(log, pi, q), "DR bad model": doubly_robust(log, pi, bad),
-                "DR true model": doubly_robust(log, pi, P.mu[idx])}
+        bad = np.full((log.n_rounds, P.K), 0.5)  # a constant, badly wrong model
+        ests = {
+            "IPS": ips(log, pi),
+            "SNIPS": snips(log, pi),
+            "DM": direct_method(log, pi, q),
+            "DR": doubly_robust(log, pi, q),
+            "DR bad model": doubly_robust(log, pi, bad),
+            "DR true model": doubly_robust(log, pi, P.mu[idx]),
+        }
         for name, est in ests.items():
             out[name].append(est.value)
             covers[name].append(est.covers(P.truth))
@@ -111,7 +127,7 @@ def test_dr_variance_is_below_ips_variance_when_the_model_is_good(repeated):
 def test_replay_is_unbiased_for_a_uniform_logger():
     P = Problem(seed=3)
     rng = np.random.default_rng(4)
-    greedy = P.mu.argmax(axis=1)                        # a deterministic target
+    greedy = P.mu.argmax(axis=1)  # a deterministic target
     truth = float(P.mu[np.arange(len(P.X)), greedy].mean())
     uniform = np.full_like(P.logger, 1.0 / P.K)
     values = [replay(log, greedy[idx]).value for log, idx in P.logs(1000, 400, rng, logger=uniform)]
@@ -138,8 +154,10 @@ def test_replay_warns_and_is_biased_with_a_non_uniform_logger():
     # while IPS on the same kind of log is fine
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ips_values = [ips(log, np.eye(P.K)[greedy[idx]]).value
-                      for log, idx in P.logs(1000, 200, rng, logger=skewed)]
+        ips_values = [
+            ips(log, np.eye(P.K)[greedy[idx]]).value
+            for log, idx in P.logs(1000, 200, rng, logger=skewed)
+        ]
     assert within(ips_values, truth)[0]
 
 
@@ -160,7 +178,7 @@ def test_confidence_intervals_cover_at_their_level():
         hits["SNIPS"] += snips(log, pi).covers(P.truth)
         hits["DR"] += doubly_robust(log, pi, q).covers(P.truth)
         hits["replay (uniform logger)"] += replay(ulog, greedy[uidx]).covers(greedy_truth)
-    tol = 4 * np.sqrt(0.95 * 0.05 / R)                 # 0.028
+    tol = 4 * np.sqrt(0.95 * 0.05 / R)  # 0.028
     for name, k in hits.items():
         assert abs(k / R - 0.95) <= tol, f"{name}: 95% intervals covered {k / R:.3f} of {R} times"
 
@@ -171,8 +189,10 @@ def test_intervals_at_other_levels():
     rng = np.random.default_rng(10)
     R = 800
     for level in (0.5, 0.8):
-        k = sum(ips(log, P.target[idx], level=level).covers(P.truth)
-                for log, idx in P.logs(1500, R, rng))
+        k = sum(
+            ips(log, P.target[idx], level=level).covers(P.truth)
+            for log, idx in P.logs(1500, R, rng)
+        )
         assert abs(k / R - level) <= 4 * np.sqrt(level * (1 - level) / R), (level, k / R)
 
 
@@ -180,7 +200,7 @@ def test_ips_explodes_when_the_logger_rarely_explores():
     # the same target, loggers that explore less and less: the spread of IPS over repeated
     # logs grows roughly like sqrt(max weight), and the effective sample size collapses
     P = Problem(seed=11)
-    greedy_logger = np.eye(P.K)[P.mu.argmin(axis=1)]    # a logger that favours the worst arm
+    greedy_logger = np.eye(P.K)[P.mu.argmin(axis=1)]  # a logger that favours the worst arm
     rng = np.random.default_rng(12)
     spreads, ess = [], []
     for eps in (1.0, 0.2, 0.02):
@@ -202,11 +222,20 @@ def test_ips_is_unbiased_on_the_simulators_recorded_logs_of_a_learning_logger():
     from bandit_lab import BernoulliBandit, EpsilonGreedy, simulate
 
     rates = np.array([0.1, 0.2, 0.3, 0.4, 0.5])
-    res = simulate({"eg": EpsilonGreedy(5, epsilon=0.3)}, BernoulliBandit(rates, rng=0),
-                   n_steps=200, n_runs=400, rng=1, record_propensities=True)
+    res = simulate(
+        {"eg": EpsilonGreedy(5, epsilon=0.3)},
+        BernoulliBandit(rates, rng=0),
+        n_steps=200,
+        n_runs=400,
+        rng=1,
+        record_propensities=True,
+    )
     history = res["eg"]
-    for target, truth in ((np.eye(5)[[4]], 0.5), (np.full((1, 5), 0.2), rates.mean()),
-                          (np.eye(5)[[0]], 0.1)):
+    for target, truth in (
+        (np.eye(5)[[4]], 0.5),
+        (np.full((1, 5), 0.2), rates.mean()),
+        (np.eye(5)[[0]], 0.1),
+    ):
         values = []
         for run in range(400):
             log = LoggedFeedback.from_history(history, runs=run)
@@ -221,9 +250,15 @@ def test_dr_is_unbiased_on_linear_thompson_samplings_recorded_logs():
     from bandit_lab.offpolicy import segment_policy, true_value
 
     env = CreditCardEnv(n_customers=5_000, n_history=1_000, rng=0)
-    res = simulate_contextual({"ts": LinearTS(5, 11, prior_var=2.0, noise_var=0.1)}, env,
-                              n_steps=200, n_runs=100, rng=2, record_propensities=True,
-                              record_contexts=True)
+    res = simulate_contextual(
+        {"ts": LinearTS(5, 11, prior_var=2.0, noise_var=0.1)},
+        env,
+        n_steps=200,
+        n_runs=100,
+        rng=2,
+        record_propensities=True,
+        record_contexts=True,
+    )
     rule = segment_policy([3, 2, 1, 0], epsilon=0.1)
     truth = true_value(rule, env)
     ips_values, dr_values = [], []
@@ -248,11 +283,12 @@ def test_replaying_a_learning_policy_matches_running_it_live():
     for seed in range(10):
         log = collect_log(env, UniformPolicy(5), n_rounds=5_000, rng=100 + seed)
         est = replay_learning(LinearTS(5, 11, prior_var=2.0, noise_var=0.1), log, rng=200 + seed)
-        replayed.append(est.terms[:800].mean())           # the first 800 matched rounds
+        replayed.append(est.terms[:800].mean())  # the first 800 matched rounds
         matched.append(est.ess)
     assert min(matched) >= 800
-    live = simulate_contextual({"ts": LinearTS(5, 11, prior_var=2.0, noise_var=0.1)}, env,
-                               n_steps=800, n_runs=40, rng=3)["ts"].rewards.mean(axis=1)
+    live = simulate_contextual(
+        {"ts": LinearTS(5, 11, prior_var=2.0, noise_var=0.1)}, env, n_steps=800, n_runs=40, rng=3
+    )["ts"].rewards.mean(axis=1)
     diff = np.mean(replayed) - live.mean()
     se = np.sqrt(np.var(replayed, ddof=1) / len(replayed) + live.var(ddof=1) / live.size)
     assert abs(diff) <= 4 * se, (diff, se)
@@ -264,17 +300,29 @@ def test_cross_fitting_keeps_dr_unbiased_where_an_in_sample_model_memorises_the_
 
     from sklearn.linear_model import LogisticRegression
 
-    from bandit_lab.offpolicy import classifier_policy, label_value, load_classification, simulate_logs
+    from bandit_lab.offpolicy import (
+        classifier_policy,
+        label_value,
+        load_classification,
+        simulate_logs,
+    )
 
     X, y, k = load_classification("digits")
     order = np.random.default_rng(0).permutation(len(y))
     weak, train, test = order[:60], order[60:898], order[898:]
-    logger = classifier_policy(LogisticRegression(max_iter=1000).fit(X[weak], y[weak]), k, epsilon=0.3)
+    logger = classifier_policy(
+        LogisticRegression(max_iter=1000).fit(X[weak], y[weak]), k, epsilon=0.3
+    )
     target = classifier_policy(LogisticRegression(max_iter=1000).fit(X[train], y[train]), k)
     pi = target.action_probabilities(X[test])
     truth = label_value(pi, y[test])
-    logs = simulate_logs(SimpleNamespace(contexts=X[test], expected=np.eye(k)[y[test]]), logger,
-                         n_rounds=1000, n_logs=80, rng=17)
+    logs = simulate_logs(
+        SimpleNamespace(contexts=X[test], expected=np.eye(k)[y[test]]),
+        logger,
+        n_rounds=1000,
+        n_logs=80,
+        rng=17,
+    )
     crossed = logs.estimates(pi)["DR"]["value"]
     in_sample = logs.estimates(pi, reward_model=logs.reward_models(n_folds=1))["DR"]["value"]
     assert within(crossed, truth)[0]

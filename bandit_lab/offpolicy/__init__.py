@@ -42,11 +42,23 @@ Propensities of the package's policies (from :mod:`bandit_lab.propensities`)
     thompson_propensities, gaussian_max_propensities, epsilon_greedy_propensities,
     softmax_propensities, monte_carlo_propensities
 """
-from ..propensities import (epsilon_greedy_propensities, gaussian_max_propensities,
-                            monte_carlo_propensities, softmax_propensities,
-                            thompson_propensities)
-from .estimators import (Estimate, direct_method, doubly_robust, effective_sample_size,
-                         evaluate, ips, snips)
+
+from ..propensities import (
+    epsilon_greedy_propensities,
+    gaussian_max_propensities,
+    monte_carlo_propensities,
+    softmax_propensities,
+    thompson_propensities,
+)
+from .estimators import (
+    Estimate,
+    direct_method,
+    doubly_robust,
+    effective_sample_size,
+    evaluate,
+    ips,
+    snips,
+)
 from .learning import fit_dm_policy, fit_ipw_policy, online_value, true_value
 from .logged import LoggedFeedback, sample_actions
 from .replay import replay, replay_learning
@@ -54,19 +66,53 @@ from .reward_models import PerArmRegression, cross_fit_folds, fit_reward_model
 from .sources import collect_log
 from .study import LogBatch, simulate_logs, summarize_estimates
 from .supervised import classifier_policy, label_value, load_classification, supervised_to_bandit
-from .targets import (GreedyPolicy, UniformPolicy, action_probabilities, credit_card_segments,
-                      epsilon_greedy_probabilities, greedy_probabilities, segment_policy)
+from .targets import (
+    GreedyPolicy,
+    UniformPolicy,
+    action_probabilities,
+    credit_card_segments,
+    epsilon_greedy_probabilities,
+    greedy_probabilities,
+    segment_policy,
+)
 
 __all__ = [
-    "LoggedFeedback", "collect_log", "sample_actions",
-    "action_probabilities", "UniformPolicy", "GreedyPolicy", "segment_policy",
-    "greedy_probabilities", "epsilon_greedy_probabilities", "credit_card_segments",
-    "Estimate", "replay", "replay_learning", "ips", "snips", "direct_method", "doubly_robust",
-    "evaluate", "PerArmRegression", "fit_reward_model", "cross_fit_folds",
+    "LoggedFeedback",
+    "collect_log",
+    "sample_actions",
+    "action_probabilities",
+    "UniformPolicy",
+    "GreedyPolicy",
+    "segment_policy",
+    "greedy_probabilities",
+    "epsilon_greedy_probabilities",
+    "credit_card_segments",
+    "Estimate",
+    "replay",
+    "replay_learning",
+    "ips",
+    "snips",
+    "direct_method",
+    "doubly_robust",
+    "evaluate",
+    "PerArmRegression",
+    "fit_reward_model",
+    "cross_fit_folds",
     "effective_sample_size",
-    "fit_ipw_policy", "fit_dm_policy", "true_value", "online_value",
-    "simulate_logs", "LogBatch", "summarize_estimates",
-    "load_classification", "supervised_to_bandit", "classifier_policy", "label_value",
-    "thompson_propensities", "gaussian_max_propensities", "epsilon_greedy_propensities",
-    "softmax_propensities", "monte_carlo_propensities",
+    "fit_ipw_policy",
+    "fit_dm_policy",
+    "true_value",
+    "online_value",
+    "simulate_logs",
+    "LogBatch",
+    "summarize_estimates",
+    "load_classification",
+    "supervised_to_bandit",
+    "classifier_policy",
+    "label_value",
+    "thompson_propensities",
+    "gaussian_max_propensities",
+    "epsilon_greedy_propensities",
+    "softmax_propensities",
+    "monte_carlo_propensities",
 ]

@@ -27,6 +27,7 @@ replay). They cover the truth at their level when the terms' distribution is not
 heavy-tailed for the number of rounds; a tiny effective sample size is the warning sign.
 DM's interval reflects sampling only, never the model's bias.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -39,8 +40,15 @@ from .._validation import check_probability
 from .logged import _check_log, check_probabilities
 from .reward_models import fit_reward_model
 
-__all__ = ["Estimate", "ips", "snips", "direct_method", "doubly_robust", "evaluate",
-           "effective_sample_size"]
+__all__ = [
+    "Estimate",
+    "ips",
+    "snips",
+    "direct_method",
+    "doubly_robust",
+    "evaluate",
+    "effective_sample_size",
+]
 
 
 @dataclass(frozen=True)
@@ -83,12 +91,21 @@ class Estimate:
         return bool(self.low <= truth <= self.high)
 
     def __str__(self):
-        return (f"{self.method}: {self.value:.4f} [{self.low:.4f}, {self.high:.4f}] "
-                f"({self.level:.0%} CI, n = {self.n:,}, effective sample size {self.ess:,.0f})")
+        return (
+            f"{self.method}: {self.value:.4f} [{self.low:.4f}, {self.high:.4f}] "
+            f"({self.level:.0%} CI, n = {self.n:,}, effective sample size {self.ess:,.0f})"
+        )
 
     def as_dict(self):
-        return {"method": self.method, "value": self.value, "se": self.se, "low": self.low,
-                "high": self.high, "ess": self.ess, "n": self.n}
+        return {
+            "method": self.method,
+            "value": self.value,
+            "se": self.se,
+            "low": self.low,
+            "high": self.high,
+            "ess": self.ess,
+            "n": self.n,
+        }
 
 
 def effective_sample_size(weights):
@@ -108,8 +125,17 @@ def _z(level):
 
 def _make(method, value, se, level, n, ess, terms):
     half = _z(level) * se
-    return Estimate(method, float(value), float(se), float(value - half), float(value + half),
-                    float(level), int(n), float(ess), terms)
+    return Estimate(
+        method,
+        float(value),
+        float(se),
+        float(value - half),
+        float(value + half),
+        float(level),
+        int(n),
+        float(ess),
+        terms,
+    )
 
 
 def _target(log, target, rng=None):
@@ -118,8 +144,12 @@ def _target(log, target, rng=None):
 
     if isinstance(target, np.ndarray) and target.ndim == 2:
         return check_probabilities("target", target, log.n_rounds, log.n_arms)
-    return action_probabilities(target, log.contexts if log.contexts is not None
-                                else np.zeros((log.n_rounds, 0)), n_arms=log.n_arms, rng=rng)
+    return action_probabilities(
+        target,
+        log.contexts if log.contexts is not None else np.zeros((log.n_rounds, 0)),
+        n_arms=log.n_arms,
+        rng=rng,
+    )
 
 
 def _level(level):
@@ -208,13 +238,16 @@ def _reward_predictions(log, reward_model, rng=None):
     if isinstance(reward_model, np.ndarray) or isinstance(reward_model, (list, tuple)):
         q = np.asarray(reward_model, dtype=float)
         if q.shape != (log.n_rounds, log.n_arms):
-            raise ValueError(f"reward_model has shape {q.shape}, must be ({log.n_rounds}, "
-                             f"{log.n_arms}): a predicted reward for every arm in every round.")
+            raise ValueError(
+                f"reward_model has shape {q.shape}, must be ({log.n_rounds}, "
+                f"{log.n_arms}): a predicted reward for every arm in every round."
+            )
         bad = ~np.isfinite(q)
         if bad.any():
             i, k = np.unravel_index(int(np.flatnonzero(bad)[0]), q.shape)
-            raise ValueError(f"reward_model[{i}, {k}] == {float(q[i, k])!r}, must be a finite "
-                             "number.")
+            raise ValueError(
+                f"reward_model[{i}, {k}] == {float(q[i, k])!r}, must be a finite number."
+            )
         return q
     return fit_reward_model(log, reward_model, rng=rng)
 
@@ -282,8 +315,16 @@ def doubly_robust(log, target, reward_model=None, *, level=0.95):
 METHODS = ("replay", "IPS", "SNIPS", "DM", "DR")
 
 
-def evaluate(log, target, *, reward_model=None, methods=("IPS", "SNIPS", "DM", "DR"),
-             level=0.95, truth=None, rng=None):
+def evaluate(
+    log,
+    target,
+    *,
+    reward_model=None,
+    methods=("IPS", "SNIPS", "DM", "DR"),
+    level=0.95,
+    truth=None,
+    rng=None,
+):
     """Several estimates of one target policy's value from one log, as a DataFrame.
 
     Parameters
@@ -305,8 +346,13 @@ def evaluate(log, target, *, reward_model=None, methods=("IPS", "SNIPS", "DM", "
 
     from .replay import replay
 
-    functions = {"replay": replay, "IPS": ips, "SNIPS": snips, "DM": direct_method,
-                 "DR": doubly_robust}
+    functions = {
+        "replay": replay,
+        "IPS": ips,
+        "SNIPS": snips,
+        "DM": direct_method,
+        "DR": doubly_robust,
+    }
     log = _check_log(log)
     unknown = [m for m in methods if m not in METHODS]
     if unknown:

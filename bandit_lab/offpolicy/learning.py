@@ -20,6 +20,7 @@ on, estimate its value off-policy on a log it was not fitted on; in a simulation
 is known: :func:`true_value` computes it exactly on an environment's population and
 :func:`online_value` runs it on fresh simulated customers.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -70,12 +71,16 @@ def fit_ipw_policy(log, classifier=None, *, epsilon=0.0, name="IPW classifier"):
     log = _check_log(log)
     epsilon = check_probability("epsilon", epsilon)
     if log.contexts is None:
-        raise ValueError("log has no contexts, must have them to learn a policy of the context "
-                         "(without them, the best arm is the one with the highest IPS estimate).")
+        raise ValueError(
+            "log has no contexts, must have them to learn a policy of the context "
+            "(without them, the best arm is the one with the highest IPS estimate)."
+        )
     if np.any(log.rewards < 0):
         i = int(np.flatnonzero(log.rewards < 0)[0])
-        raise ValueError(f"log.rewards[{i}] == {log.rewards[i]!r}, must be >= 0 for weighted "
-                         "classification (shift the rewards by a constant first).")
+        raise ValueError(
+            f"log.rewards[{i}] == {log.rewards[i]!r}, must be >= 0 for weighted "
+            "classification (shift the rewards by a constant first)."
+        )
     weights = log.rewards / log.propensities
     keep = weights > 0
     if not keep.any():
@@ -99,6 +104,7 @@ def fit_ipw_policy(log, classifier=None, *, epsilon=0.0, name="IPW classifier"):
             out = np.full((len(contexts), n_arms), -1.0)  # never-rewarded arms: never chosen
             out[:, columns] = model.predict_proba(np.asarray(contexts, dtype=float))
             return out
+
     policy = GreedyPolicy(scorer, n_arms, epsilon=epsilon, name=name)
     policy.model = model
     return policy
@@ -110,11 +116,16 @@ def fit_dm_policy(log, regressor=None, *, epsilon=0.0, ridge=1.0, name="direct m
     is ridge regression). ``.model`` is the fitted :class:`PerArmRegression`."""
     log = _check_log(log)
     epsilon = check_probability("epsilon", epsilon)
-    model = PerArmRegression(log.n_arms, regressor, ridge=ridge).fit(log.contexts, log.actions,
-                                                                      log.rewards)
+    model = PerArmRegression(log.n_arms, regressor, ridge=ridge).fit(
+        log.contexts, log.actions, log.rewards
+    )
     if log.contexts is None:
-        policy = GreedyPolicy(lambda contexts: model.predict(None, len(contexts)), log.n_arms,
-                              epsilon=epsilon, name=name)
+        policy = GreedyPolicy(
+            lambda contexts: model.predict(None, len(contexts)),
+            log.n_arms,
+            epsilon=epsilon,
+            name=name,
+        )
     else:
         policy = GreedyPolicy(model.predict, log.n_arms, epsilon=epsilon, name=name)
     policy.model = model
@@ -128,8 +139,10 @@ def true_value(policy, env):
     live, to the last digit.)"""
     for attr in ("contexts", "expected"):
         if not hasattr(env, attr):
-            raise TypeError(f"env is of type {type(env).__name__}, must know its population "
-                            f"(it has no {attr!r}), like CreditCardEnv.")
+            raise TypeError(
+                f"env is of type {type(env).__name__}, must know its population "
+                f"(it has no {attr!r}), like CreditCardEnv."
+            )
     pi = action_probabilities(policy, env.contexts, n_arms=env.n_arms)
     return float((pi * env.expected).sum(axis=1).mean())
 
@@ -140,6 +153,12 @@ def online_value(policy, env, *, n_rounds=10_000, level=0.95, rng=None):
     n_rounds = check_int("n_rounds", n_rounds, minimum=2)
     log = collect_log(env, policy, n_rounds=n_rounds, rng=rng)
     terms = log.rewards
-    return _make("online", terms.mean(), terms.std(ddof=1) / np.sqrt(n_rounds),
-                 check_probability("level", level, open_low=True, open_high=True), n_rounds,
-                 float(n_rounds), terms)
+    return _make(
+        "online",
+        terms.mean(),
+        terms.std(ddof=1) / np.sqrt(n_rounds),
+        check_probability("level", level, open_low=True, open_high=True),
+        n_rounds,
+        float(n_rounds),
+        terms,
+    )

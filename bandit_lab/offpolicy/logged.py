@@ -18,100 +18,34 @@ errors; the estimators can then trust it. It is built
   :meth:`LoggedFeedback.from_service_log`;
 - by running a fixed logging policy on an environment: :func:`collect_log`.
 """
+
 from __future__ import annotations
 
 import numbers
 
 import numpy as np
 
-from .._rng import resolve_rng
 from .._validation import check_int
+from ._checks import (
+    _as_1d,
+    _check_actions,
+    _check_propensities,
+    _first_bad,
+    check_probabilities,
+)
 
 __all__ = ["LoggedFeedback", "check_probabilities", "sample_actions"]
 
 
-def _first_bad(mask):
-    return int(np.flatnonzero(mask.ravel())[0])
-
-
-def _as_1d(name, values, dtype=float):
-    if isinstance(values, (str, bytes)):
-        raise TypeError(f"{name} == {values!r} is of type {type(values).__name__}, must be a "
-                        "1-D array with one entry per logged round.")
-    try:
-        arr = np.asarray(values, dtype=dtype)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} is not numeric, must be a 1-D array of numbers with one entry "
-                        "per logged round.") from None
-    if arr.ndim != 1:
-        raise ValueError(f"{name} has shape {arr.shape}, must be 1-D with one entry per logged "
-                         "round.")
-    return arr
-
-
-def _check_actions(actions, n_arms):
-    raw = np.asarray(actions)
-    if raw.dtype == bool or not (np.issubdtype(raw.dtype, np.integer)
-                                 or np.issubdtype(raw.dtype, np.floating)):
-        raise TypeError(f"actions has dtype {raw.dtype}, must hold integer arm indices.")
-    arr = _as_1d("actions", raw)
-    bad = ~np.isfinite(arr) | (arr != np.round(arr))
-    if bad.any():
-        i = _first_bad(bad)
-        raise ValueError(f"actions[{i}] == {float(arr[i])!r}, must be an integer arm index.")
-    if n_arms is None:
-        if arr.size == 0:
-            raise ValueError("actions is empty and n_arms is not given, must log at least one "
-                             "round or say how many arms there are.")
-        n_arms = int(arr.max()) + 1
-    bad = (arr < 0) | (arr >= n_arms)
-    if bad.any():
-        i = _first_bad(bad)
-        raise ValueError(f"actions[{i}] == {int(arr[i])}, must be an arm index in "
-                         f"[0, {n_arms - 1}] (n_arms == {n_arms}).")
-    return arr.astype(np.int64), n_arms
-
-
-def _check_propensities(values, name="propensities"):
-    arr = _as_1d(name, values)
-    bad = ~np.isfinite(arr) | (arr <= 0) | (arr > 1)
-    if bad.any():
-        i = _first_bad(bad)
-        raise ValueError(f"{name}[{i}] == {float(arr[i])!r}, must be in (0, 1]: the probability "
-                         "with which the logging policy took the logged action.")
-    return arr
-
-
 def _check_log(log):
     if not isinstance(log, LoggedFeedback):
-        raise TypeError(f"log is of type {type(log).__name__}, must be a LoggedFeedback "
-                        "(build one with LoggedFeedback(actions, rewards, propensities, ...)).")
+        raise TypeError(
+            f"log is of type {type(log).__name__}, must be a LoggedFeedback "
+            "(build one with LoggedFeedback(actions, rewards, propensities, ...))."
+        )
     if log.n_rounds == 0:
         raise ValueError("log has no rounds, must hold at least one.")
     return log
-
-
-def check_probabilities(name, probs, n_rounds, n_arms, *, atol=1e-6):
-    """An ``(n_rounds, n_arms)`` array of action probabilities: finite, >= 0, rows sum to 1."""
-    try:
-        arr = np.asarray(probs, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} is not numeric, must be an array of action probabilities of "
-                        f"shape ({n_rounds}, {n_arms}).") from None
-    if arr.shape != (n_rounds, n_arms):
-        raise ValueError(f"{name} has shape {arr.shape}, must be ({n_rounds}, {n_arms}): one row "
-                         "of action probabilities per logged round.")
-    sums = arr.sum(axis=1)
-    if not (np.isfinite(sums).all() and arr.min(initial=0.0) >= 0):  # one pass when all is well
-        bad = ~np.isfinite(arr) | (arr < 0)
-        i, k = np.unravel_index(_first_bad(bad), arr.shape)
-        raise ValueError(f"{name}[{i}, {k}] == {float(arr[i, k])!r}, must be a probability >= 0.")
-    bad = np.abs(sums - 1.0) > atol
-    if bad.any():
-        i = _first_bad(bad)
-        raise ValueError(f"{name}[{i}] sums to {float(sums[i])!r}, every row must sum to 1 "
-                         "(a distribution over the arms).")
-    return arr
 
 
 class LoggedFeedback:
@@ -151,11 +85,29 @@ class LoggedFeedback:
     ValueError: propensities[1] == 0.0, must be in (0, 1]: the probability with which the logging policy took the logged action.
     """
 
-    __slots__ = ("actions", "rewards", "propensities", "contexts", "n_arms", "times",
-                 "logging_probabilities", "arm_names")
+    __slots__ = (
+        "actions",
+        "arm_names",
+        "contexts",
+        "logging_probabilities",
+        "n_arms",
+        "propensities",
+        "rewards",
+        "times",
+    )
 
-    def __init__(self, actions, rewards, propensities, *, contexts=None, n_arms=None,
-                 times=None, logging_probabilities=None, arm_names=None):
+    def __init__(
+        self,
+        actions,
+        rewards,
+        propensities,
+        *,
+        contexts=None,
+        n_arms=None,
+        times=None,
+        logging_probabilities=None,
+        arm_names=None,
+    ):
         if arm_names is not None:
             arm_names = tuple(str(a) for a in arm_names)
             if n_arms is None:
@@ -163,62 +115,84 @@ class LoggedFeedback:
         if n_arms is not None:
             n_arms = check_int("n_arms", n_arms, minimum=1)
             if arm_names is not None and len(arm_names) != n_arms:
-                raise ValueError(f"arm_names has {len(arm_names)} names, must have one per arm "
-                                 f"(n_arms == {n_arms}).")
+                raise ValueError(
+                    f"arm_names has {len(arm_names)} names, must have one per arm "
+                    f"(n_arms == {n_arms})."
+                )
         rewards = _as_1d("rewards", rewards)
         propensities = _as_1d("propensities", propensities)
         actions_arr = np.asarray(actions)
-        lengths = {"actions": actions_arr.shape[0] if actions_arr.ndim else None,
-                   "rewards": rewards.shape[0], "propensities": propensities.shape[0]}
+        lengths = {
+            "actions": actions_arr.shape[0] if actions_arr.ndim else None,
+            "rewards": rewards.shape[0],
+            "propensities": propensities.shape[0],
+        }
         if len(set(lengths.values())) != 1:
-            raise ValueError("actions, rewards and propensities have lengths "
-                             f"{lengths['actions']}, {lengths['rewards']} and "
-                             f"{lengths['propensities']}, must all have one entry per logged "
-                             "round.")
+            raise ValueError(
+                "actions, rewards and propensities have lengths "
+                f"{lengths['actions']}, {lengths['rewards']} and "
+                f"{lengths['propensities']}, must all have one entry per logged "
+                "round."
+            )
         n = rewards.shape[0]
         actions, n_arms = _check_actions(actions_arr, n_arms)
         bad = ~np.isfinite(rewards)
         if bad.any():
             i = _first_bad(bad)
-            raise ValueError(f"rewards[{i}] == {float(rewards[i])!r}, must be a finite number "
-                             "(a round whose reward never arrived cannot be evaluated: leave "
-                             "it out, or record the reward it stands for).")
+            raise ValueError(
+                f"rewards[{i}] == {float(rewards[i])!r}, must be a finite number "
+                "(a round whose reward never arrived cannot be evaluated: leave "
+                "it out, or record the reward it stands for)."
+            )
         propensities = _check_propensities(propensities)
         if contexts is not None:
             try:
                 contexts = np.asarray(contexts, dtype=float)
             except (TypeError, ValueError):
-                raise TypeError("contexts is not numeric, must be an array of shape "
-                                "(n_rounds, n_features).") from None
+                raise TypeError(
+                    "contexts is not numeric, must be an array of shape (n_rounds, n_features)."
+                ) from None
             if contexts.ndim == 1 and n > 0 and contexts.shape[0] == n:
                 contexts = contexts[:, None]
             if contexts.ndim != 2 or contexts.shape[0] != n:
-                raise ValueError(f"contexts has shape {contexts.shape}, must be ({n}, n_features): "
-                                 "one row per logged round.")
+                raise ValueError(
+                    f"contexts has shape {contexts.shape}, must be ({n}, n_features): "
+                    "one row per logged round."
+                )
             bad = ~np.isfinite(contexts)
             if bad.any():
                 i, j = np.unravel_index(_first_bad(bad), contexts.shape)
-                raise ValueError(f"contexts[{i}, {j}] == {float(contexts[i, j])!r}, must be a "
-                                 "finite number.")
+                raise ValueError(
+                    f"contexts[{i}, {j}] == {float(contexts[i, j])!r}, must be a finite number."
+                )
         if times is not None:
             times = np.asarray(times)
             if times.shape != (n,):
-                raise ValueError(f"times has shape {times.shape}, must be ({n},): one time per "
-                                 "logged round.")
+                raise ValueError(
+                    f"times has shape {times.shape}, must be ({n},): one time per logged round."
+                )
         if logging_probabilities is not None:
-            logging_probabilities = check_probabilities("logging_probabilities",
-                                                        logging_probabilities, n, n_arms)
+            logging_probabilities = check_probabilities(
+                "logging_probabilities", logging_probabilities, n, n_arms
+            )
             chosen = logging_probabilities[np.arange(n), actions]
             bad = np.abs(chosen - propensities) > 1e-9 * np.maximum(1.0, propensities)
             if bad.any():
                 i = _first_bad(bad)
-                raise ValueError(f"logging_probabilities[{i}, {actions[i]}] == {float(chosen[i])!r} "
-                                 f"but propensities[{i}] == {float(propensities[i])!r}, must be "
-                                 "equal (the "
-                                 "probability of the logged action).")
-        for name, value in (("actions", actions), ("rewards", rewards),
-                            ("propensities", propensities), ("contexts", contexts),
-                            ("times", times), ("logging_probabilities", logging_probabilities)):
+                raise ValueError(
+                    f"logging_probabilities[{i}, {actions[i]}] == {float(chosen[i])!r} "
+                    f"but propensities[{i}] == {float(propensities[i])!r}, must be "
+                    "equal (the "
+                    "probability of the logged action)."
+                )
+        for name, value in (
+            ("actions", actions),
+            ("rewards", rewards),
+            ("propensities", propensities),
+            ("contexts", contexts),
+            ("times", times),
+            ("logging_probabilities", logging_probabilities),
+        ):
             if value is not None:
                 value = np.array(value, copy=True)
                 value.setflags(write=False)
@@ -253,14 +227,20 @@ class LoggedFeedback:
         else:
             pick = np.asarray(index)
             if pick.dtype == bool and pick.shape != (self.n_rounds,):
-                raise ValueError(f"index is a boolean mask of shape {pick.shape}, must be "
-                                 f"({self.n_rounds},).")
-        take = (lambda a: None if a is None else a[pick])
-        return LoggedFeedback(self.actions[pick], self.rewards[pick], self.propensities[pick],
-                              contexts=take(self.contexts), n_arms=self.n_arms,
-                              times=take(self.times),
-                              logging_probabilities=take(self.logging_probabilities),
-                              arm_names=self.arm_names)
+                raise ValueError(
+                    f"index is a boolean mask of shape {pick.shape}, must be ({self.n_rounds},)."
+                )
+        take = lambda a: None if a is None else a[pick]
+        return LoggedFeedback(
+            self.actions[pick],
+            self.rewards[pick],
+            self.propensities[pick],
+            contexts=take(self.contexts),
+            n_arms=self.n_arms,
+            times=take(self.times),
+            logging_probabilities=take(self.logging_probabilities),
+            arm_names=self.arm_names,
+        )
 
     def __getitem__(self, index):
         return self.subset(index)
@@ -270,7 +250,7 @@ class LoggedFeedback:
         past, evaluate on what came after)."""
         if not isinstance(fraction, numbers.Real) or not 0 < float(fraction) < 1:
             raise ValueError(f"fraction == {fraction!r}, must be a number in (0, 1).")
-        cut = int(round(float(fraction) * self.n_rounds))
+        cut = round(float(fraction) * self.n_rounds)
         return self.subset(slice(0, cut)), self.subset(slice(cut, None))
 
     def to_frame(self):
@@ -294,14 +274,25 @@ class LoggedFeedback:
     def importance_weights(self, target_probabilities):
         """``pi(a_i | x_i) / p_i``: the target's probability of each logged action over the
         logger's. ``target_probabilities`` has shape (n_rounds, n_arms)."""
-        pi = check_probabilities("target_probabilities", target_probabilities, self.n_rounds,
-                                 self.n_arms)
+        pi = check_probabilities(
+            "target_probabilities", target_probabilities, self.n_rounds, self.n_arms
+        )
         return pi[np.arange(self.n_rounds), self.actions] / self.propensities
 
     # -- builders ---------------------------------------------------------------------
     @classmethod
-    def from_frame(cls, frame, *, action="action", reward="reward", propensity="propensity",
-                   context=None, time=None, n_arms=None, arm_names=None):
+    def from_frame(
+        cls,
+        frame,
+        *,
+        action="action",
+        reward="reward",
+        propensity="propensity",
+        context=None,
+        time=None,
+        n_arms=None,
+        arm_names=None,
+    ):
         """A log from a pandas DataFrame, one row per logged round.
 
         Parameters
@@ -331,9 +322,17 @@ class LoggedFeedback:
         """
         from . import sources
 
-        return sources.from_frame(cls, frame, action=action, reward=reward,
-                                  propensity=propensity, context=context, time=time,
-                                  n_arms=n_arms, arm_names=arm_names)
+        return sources.from_frame(
+            cls,
+            frame,
+            action=action,
+            reward=reward,
+            propensity=propensity,
+            context=context,
+            time=time,
+            n_arms=n_arms,
+            arm_names=arm_names,
+        )
 
     @classmethod
     def from_history(cls, history, *, runs=None, contexts=None):
@@ -352,8 +351,7 @@ class LoggedFeedback:
         return sources.from_history(cls, history, runs=runs, contexts=contexts)
 
     @classmethod
-    def from_service_log(cls, path_or_frame, *, bandit=None, context=None,
-                         missing_rewards="error"):
+    def from_service_log(cls, path_or_frame, *, bandit=None, context=None, missing_rewards="error"):
         """A log from the decision service's export (``bandit-lab export-log``).
 
         Parameters
@@ -378,8 +376,9 @@ class LoggedFeedback:
         """
         from . import sources
 
-        return sources.from_service_log(cls, path_or_frame, bandit=bandit, context=context,
-                                        missing_rewards=missing_rewards)
+        return sources.from_service_log(
+            cls, path_or_frame, bandit=bandit, context=context, missing_rewards=missing_rewards
+        )
 
 
 def sample_actions(probabilities, rng):

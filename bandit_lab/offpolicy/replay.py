@@ -6,6 +6,7 @@ Taught in notebooks/11_learning_from_logs.ipynb.
 action and averages their rewards; :func:`replay_learning` does the same for a policy that
 learns as it goes, stepping through the log in order.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -43,15 +44,21 @@ def replay(log, target, *, level=0.95, rng=None):
     log = _check_log(log)
     level = _level(level)
     if not _is_uniform(log):
-        warnings.warn(f"replay assumes a uniformly random logger (every propensity "
-                      f"1/{log.n_arms}), but this log's range from {log.propensities.min():.3g} "
-                      f"to {log.propensities.max():.3g}: its estimate is biased towards the "
-                      "logger's choices; use ips or snips.", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"replay assumes a uniformly random logger (every propensity "
+            f"1/{log.n_arms}), but this log's range from {log.propensities.min():.3g} "
+            f"to {log.propensities.max():.3g}: its estimate is biased towards the "
+            "logger's choices; use ips or snips.",
+            UserWarning,
+            stacklevel=2,
+        )
     if isinstance(target, np.ndarray) and target.ndim == 1:
         chosen = np.asarray(target)
         if chosen.shape != (log.n_rounds,) or not np.issubdtype(chosen.dtype, np.integer):
-            raise ValueError(f"target has shape {chosen.shape}, must be ({log.n_rounds},) "
-                             "integer actions or an (n_rounds, n_arms) array of probabilities.")
+            raise ValueError(
+                f"target has shape {chosen.shape}, must be ({log.n_rounds},) "
+                "integer actions or an (n_rounds, n_arms) array of probabilities."
+            )
     else:
         pi = _target(log, target, rng)
         deterministic = np.all((pi == 0) | (pi == 1))
@@ -82,17 +89,24 @@ def replay_learning(policy, log, *, level=0.95, rng=None, progress=False):
     log = _check_log(log)
     level = _level(level)
     if not isinstance(policy, ContextualPolicy):
-        raise TypeError(f"policy is of type {type(policy).__name__}, must be a ContextualPolicy "
-                        "such as LinearTS.")
+        raise TypeError(
+            f"policy is of type {type(policy).__name__}, must be a ContextualPolicy "
+            "such as LinearTS."
+        )
     if log.contexts is None or log.n_features != policy.n_features:
-        raise ValueError(f"log has contexts with {log.n_features} features, must have "
-                         f"{policy.n_features} (the policy's n_features).")
+        raise ValueError(
+            f"log has contexts with {log.n_features} features, must have "
+            f"{policy.n_features} (the policy's n_features)."
+        )
     if policy.n_arms != log.n_arms:
         raise ValueError(f"policy has {policy.n_arms} arms and the log {log.n_arms}, must agree.")
     if not _is_uniform(log):
-        warnings.warn("replay assumes a uniformly random logger, but this log's propensities "
-                      "vary: the replayed policy sees a biased stream of rounds.", UserWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "replay assumes a uniformly random logger, but this log's propensities "
+            "vary: the replayed policy sees a biased stream of rounds.",
+            UserWarning,
+            stacklevel=2,
+        )
     gen = resolve_rng(rng)
     state = {k: np.array(v, copy=True) for k, v in policy._state().items()}
     rewards = []

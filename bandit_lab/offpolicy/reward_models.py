@@ -6,6 +6,7 @@ Taught in notebooks/11_learning_from_logs.ipynb.
 ridge regression in closed form, or any scikit-learn estimator); :func:`fit_reward_model`
 predicts every arm's reward for every logged round, cross-fitted by default.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -62,8 +63,9 @@ class PerArmRegression:
 
     def predict(self, contexts, n=None):
         if not hasattr(self, "models_"):
-            raise RuntimeError("PerArmRegression is not fitted yet: call fit(contexts, actions, "
-                               "rewards) first.")
+            raise RuntimeError(
+                "PerArmRegression is not fitted yet: call fit(contexts, actions, rewards) first."
+            )
         X = np.zeros((n or 0, 0)) if contexts is None else np.asarray(contexts, dtype=float)
         out = np.empty((X.shape[0], self.n_arms))
         for k, (kind, model) in enumerate(self.models_):
@@ -82,7 +84,7 @@ def _ridge(X, y, ridge):
     xm, ym = X.mean(axis=0), y.mean()
     Xc = X - xm
     gram = Xc.T @ Xc
-    gram.flat[::X.shape[1] + 1] += ridge
+    gram.flat[:: X.shape[1] + 1] += ridge
     coef = np.linalg.solve(gram, Xc.T @ (y - ym))
     return coef, float(ym - xm @ coef)
 
@@ -96,8 +98,10 @@ def _fit_sklearn(regressor, X, y):
         if classes.size == 1:  # a classifier cannot fit one class: the constant
             return ("constant", float(classes[0]))
         if not np.all(np.isin(classes, (0.0, 1.0))):
-            raise ValueError(f"regressor is a classifier ({type(model).__name__}), which needs "
-                             "rewards of 0 or 1; use a regressor for other rewards.")
+            raise ValueError(
+                f"regressor is a classifier ({type(model).__name__}), which needs "
+                "rewards of 0 or 1; use a regressor for other rewards."
+            )
         return ("classifier", model.fit(X, y.astype(int)))
     return ("regressor", model.fit(X, y))
 
@@ -136,8 +140,9 @@ def fit_reward_model(log, regressor=None, *, n_folds=2, ridge=1.0, rng=None):
     if n_folds == 1:
         return model.fit(log.contexts, log.actions, log.rewards).predict(log.contexts, log.n_rounds)
     if n_folds > log.n_rounds:
-        raise ValueError(f"n_folds == {n_folds}, must be at most the number of rounds "
-                         f"({log.n_rounds}).")
+        raise ValueError(
+            f"n_folds == {n_folds}, must be at most the number of rounds ({log.n_rounds})."
+        )
     folds = cross_fit_folds(log.n_rounds, n_folds, rng)
     out = np.empty((log.n_rounds, log.n_arms))
     ctx = log.contexts

@@ -11,6 +11,7 @@ with a ridge regression per arm and per log as the reward model), and
 :meth:`LogBatch.log` gives any one of them as a :class:`LoggedFeedback` for the ordinary
 functions (the tests check that both agree).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,14 +65,18 @@ class LogBatch:
     def log(self, i):
         """Log ``i`` as a :class:`LoggedFeedback`."""
         r = self.rows[i]
-        return LoggedFeedback(self.actions[i], self.rewards[i], self.propensities[i],
-                              contexts=self.contexts[r], n_arms=self.n_arms,
-                              logging_probabilities=self.logging_probabilities[r])
+        return LoggedFeedback(
+            self.actions[i],
+            self.rewards[i],
+            self.propensities[i],
+            contexts=self.contexts[r],
+            n_arms=self.n_arms,
+            logging_probabilities=self.logging_probabilities[r],
+        )
 
     def true_value(self, target_probabilities):
         """The target's exact value on the population: mean of ``sum_a pi(a|x) E[r|x,a]``."""
-        pi = check_probabilities("target_probabilities", target_probabilities,
-                                 *self.expected.shape)
+        pi = check_probabilities("target_probabilities", target_probabilities, *self.expected.shape)
         return float(np.einsum("nk,nk->n", pi, self.expected).mean())
 
     def reward_models(self, ridge=1.0, n_folds=2):
@@ -88,8 +93,13 @@ class LogBatch:
         with threadpool_limits(1, user_api="blas"):
             for i in range(self.n_logs):
                 r = self.rows[i]
-                log = LoggedFeedback(self.actions[i], self.rewards[i], self.propensities[i],
-                                     contexts=self.contexts[r], n_arms=self.n_arms)
+                log = LoggedFeedback(
+                    self.actions[i],
+                    self.rewards[i],
+                    self.propensities[i],
+                    contexts=self.contexts[r],
+                    n_arms=self.n_arms,
+                )
                 out[i] = fit_reward_model(log, n_folds=n_folds, ridge=ridge)
         return out
 
@@ -98,7 +108,7 @@ class LogBatch:
         was shown to (the overall mean for an arm never tried), broadcast to shape
         (n_logs, n_rounds, K). It ignores the context, so where the logger showed an arm
         to the customers who like it, it flatters that arm for everyone."""
-        onehot = self.actions[..., None] == np.arange(self.n_arms)        # (R, n, K)
+        onehot = self.actions[..., None] == np.arange(self.n_arms)  # (R, n, K)
         counts = onehot.sum(axis=1)
         sums = (onehot * self.rewards[..., None]).sum(axis=1)
         overall = self.rewards.mean(axis=1, keepdims=True)
@@ -123,13 +133,15 @@ class LogBatch:
         each an array over the logs.
         """
         level = check_probability("level", level, open_low=True, open_high=True)
-        pi_all = check_probabilities("target_probabilities", target_probabilities,
-                                     *self.expected.shape)
+        pi_all = check_probabilities(
+            "target_probabilities", target_probabilities, *self.expected.shape
+        )
         q = self.reward_models() if reward_model is None else np.asarray(reward_model, dtype=float)
         if q.shape != self.rows.shape + (self.n_arms,):
-            raise ValueError(f"reward_model has shape {q.shape}, must be "
-                             f"{self.rows.shape + (self.n_arms,)}.")
-        pi = pi_all[self.rows]                                        # (R, n, K)
+            raise ValueError(
+                f"reward_model has shape {q.shape}, must be {self.rows.shape + (self.n_arms,)}."
+            )
+        pi = pi_all[self.rows]  # (R, n, K)
         chosen = np.take_along_axis(pi, self.actions[..., None], 2)[..., 0]
         w = chosen / self.propensities
         r = self.rewards
@@ -138,8 +150,13 @@ class LogBatch:
         z = float(special.ndtri(0.5 + level / 2))
 
         def pack(value, se, ess_):
-            return {"value": value, "se": se, "low": value - z * se, "high": value + z * se,
-                    "ess": ess_}
+            return {
+                "value": value,
+                "se": se,
+                "low": value - z * se,
+                "high": value + z * se,
+                "ess": ess_,
+            }
 
         def mean_se(terms):
             return terms.mean(axis=1), terms.std(axis=1, ddof=1) / np.sqrt(n)
@@ -177,8 +194,10 @@ def simulate_logs(env, logging_policy, *, n_rounds, n_logs, rng=None):
     n_logs = check_int("n_logs", n_logs, minimum=1)
     for attr in ("contexts", "expected"):
         if not hasattr(env, attr):
-            raise TypeError(f"env is of type {type(env).__name__}, must know its population "
-                            f"(it has no {attr!r}), like CreditCardEnv.")
+            raise TypeError(
+                f"env is of type {type(env).__name__}, must know its population "
+                f"(it has no {attr!r}), like CreditCardEnv."
+            )
     contexts = np.asarray(env.contexts, dtype=float)
     expected = np.asarray(env.expected, dtype=float)
     logging = action_probabilities(logging_policy, contexts, n_arms=expected.shape[1])
@@ -201,8 +220,15 @@ def summarize_estimates(estimates, truth):
         v = e["value"]
         ok = np.isfinite(v)
         err = v[ok] - truth
-        rows.append({"method": method, "bias": err.mean(), "sd": err.std(ddof=1),
-                     "rmse": np.sqrt(np.mean(err ** 2)),
-                     "coverage": np.mean((e["low"][ok] <= truth) & (truth <= e["high"][ok])),
-                     "median_ess": float(np.median(e["ess"])), "undefined": int((~ok).sum())})
+        rows.append(
+            {
+                "method": method,
+                "bias": err.mean(),
+                "sd": err.std(ddof=1),
+                "rmse": np.sqrt(np.mean(err**2)),
+                "coverage": np.mean((e["low"][ok] <= truth) & (truth <= e["high"][ok])),
+                "median_ess": float(np.median(e["ess"])),
+                "undefined": int((~ok).sum()),
+            }
+        )
     return pd.DataFrame(rows).set_index("method")

@@ -15,6 +15,7 @@ The data sets ship with scikit-learn (no download): ``"digits"`` (1,797 8x8 imag
 handwritten digits, 10 classes), ``"wine"`` (178 wines, 13 chemical measurements,
 3 cultivars), ``"iris"`` and ``"breast_cancer"``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,12 @@ from .targets import GreedyPolicy
 
 __all__ = ["load_classification", "supervised_to_bandit", "classifier_policy", "label_value"]
 
-_LOADERS = {"digits": "load_digits", "wine": "load_wine", "iris": "load_iris",
-            "breast_cancer": "load_breast_cancer"}
+_LOADERS = {
+    "digits": "load_digits",
+    "wine": "load_wine",
+    "iris": "load_iris",
+    "breast_cancer": "load_breast_cancer",
+}
 
 
 def load_classification(name):
@@ -68,13 +73,22 @@ def supervised_to_bandit(X, y, logging_probabilities, *, rng=None, n_classes=Non
     y = np.asarray(y)
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or y.size == 0 or y.min() < 0:
         raise ValueError("y must be a non-empty 1-D array of integer class labels >= 0.")
-    n_classes = int(y.max()) + 1 if n_classes is None else check_int("n_classes", n_classes,
-                                                                     minimum=int(y.max()) + 1)
+    n_classes = (
+        int(y.max()) + 1
+        if n_classes is None
+        else check_int("n_classes", n_classes, minimum=int(y.max()) + 1)
+    )
     probs = check_probabilities("logging_probabilities", logging_probabilities, y.size, n_classes)
     actions = sample_actions(probs, resolve_rng(rng))
     rows = np.arange(y.size)
-    return LoggedFeedback(actions, (actions == y).astype(float), probs[rows, actions],
-                          contexts=X, n_arms=n_classes, logging_probabilities=probs)
+    return LoggedFeedback(
+        actions,
+        (actions == y).astype(float),
+        probs[rows, actions],
+        contexts=X,
+        n_arms=n_classes,
+        logging_probabilities=probs,
+    )
 
 
 def classifier_policy(classifier, n_classes, *, epsilon=0.0, name=""):
@@ -85,8 +99,10 @@ def classifier_policy(classifier, n_classes, *, epsilon=0.0, name=""):
     n_classes = check_int("n_classes", n_classes, minimum=1)
     epsilon = check_probability("epsilon", epsilon)
     if not hasattr(classifier, "predict_proba") or not hasattr(classifier, "classes_"):
-        raise TypeError(f"classifier is of type {type(classifier).__name__}, must be a fitted "
-                        "scikit-learn classifier (with predict_proba and classes_).")
+        raise TypeError(
+            f"classifier is of type {type(classifier).__name__}, must be a fitted "
+            "scikit-learn classifier (with predict_proba and classes_)."
+        )
     columns = np.asarray(classifier.classes_, dtype=int)
 
     def scorer(contexts):
@@ -94,8 +110,7 @@ def classifier_policy(classifier, n_classes, *, epsilon=0.0, name=""):
         out[:, columns] = classifier.predict_proba(np.asarray(contexts, dtype=float))
         return out
 
-    return GreedyPolicy(scorer, n_classes, epsilon=epsilon,
-                        name=name or type(classifier).__name__)
+    return GreedyPolicy(scorer, n_classes, epsilon=epsilon, name=name or type(classifier).__name__)
 
 
 def label_value(target_probabilities, y):
@@ -106,6 +121,10 @@ def label_value(target_probabilities, y):
     0.7
     """
     y = np.asarray(y)
-    pi = check_probabilities("target_probabilities", target_probabilities, y.size,
-                             np.asarray(target_probabilities).shape[-1])
+    pi = check_probabilities(
+        "target_probabilities",
+        target_probabilities,
+        y.size,
+        np.asarray(target_probabilities).shape[-1],
+    )
     return float(pi[np.arange(y.size), y].mean())

@@ -23,6 +23,7 @@ Fixed policies, which never learn: :class:`UniformPolicy`, :class:`GreedyPolicy`
 arm of a scorer, with ``epsilon`` exploration), :func:`segment_policy` (a bank's rule: one
 offer per customer segment).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,15 @@ from .._rng import resolve_rng
 from .._validation import check_int, check_probability
 from .logged import check_probabilities
 
-__all__ = ["action_probabilities", "greedy_probabilities", "epsilon_greedy_probabilities",
-           "UniformPolicy", "GreedyPolicy", "segment_policy", "credit_card_segments"]
+__all__ = [
+    "action_probabilities",
+    "greedy_probabilities",
+    "epsilon_greedy_probabilities",
+    "UniformPolicy",
+    "GreedyPolicy",
+    "segment_policy",
+    "credit_card_segments",
+]
 
 
 def greedy_probabilities(scores):
@@ -99,8 +107,10 @@ class GreedyPolicy:
 
     def __init__(self, scorer, n_arms, *, epsilon=0.0, name=""):
         if not callable(scorer):
-            raise TypeError(f"scorer is of type {type(scorer).__name__}, must be a function of "
-                            "the contexts returning one score per arm.")
+            raise TypeError(
+                f"scorer is of type {type(scorer).__name__}, must be a function of "
+                "the contexts returning one score per arm."
+            )
         self.scorer = scorer
         self.n_arms = check_int("n_arms", n_arms, minimum=1)
         self.epsilon = check_probability("epsilon", epsilon)
@@ -110,8 +120,10 @@ class GreedyPolicy:
         s = np.asarray(self.scorer(contexts), dtype=float)
         n = 1 if contexts is None else len(contexts)
         if s.shape != (n, self.n_arms):
-            raise ValueError(f"scorer returned shape {s.shape}, must be ({n}, {self.n_arms}): "
-                             "one score per arm for each context.")
+            raise ValueError(
+                f"scorer returned shape {s.shape}, must be ({n}, {self.n_arms}): "
+                "one score per arm for each context."
+            )
         return s
 
     def action_probabilities(self, contexts):
@@ -171,17 +183,26 @@ def segment_policy(offer_by_segment, *, epsilon=0.0, n_arms=None, segments=credi
     """
     offers = np.asarray(offer_by_segment)
     n_arms = 5 if n_arms is None else check_int("n_arms", n_arms, minimum=1)
-    if offers.ndim != 1 or not np.issubdtype(offers.dtype, np.integer) or offers.size == 0 \
-            or offers.min() < 0 or offers.max() >= n_arms:
-        raise ValueError(f"offer_by_segment == {offer_by_segment!r}, must be one arm index in "
-                         f"[0, {n_arms - 1}] per segment.")
+    if (
+        offers.ndim != 1
+        or not np.issubdtype(offers.dtype, np.integer)
+        or offers.size == 0
+        or offers.min() < 0
+        or offers.max() >= n_arms
+    ):
+        raise ValueError(
+            f"offer_by_segment == {offer_by_segment!r}, must be one arm index in "
+            f"[0, {n_arms - 1}] per segment."
+        )
     eye = np.eye(n_arms)
 
     def scorer(contexts):
         codes = segments(contexts)
         if codes.max(initial=0) >= offers.size:
-            raise ValueError(f"a context falls in segment {int(codes.max())}, but "
-                             f"offer_by_segment names offers for {offers.size} segments only.")
+            raise ValueError(
+                f"a context falls in segment {int(codes.max())}, but "
+                f"offer_by_segment names offers for {offers.size} segments only."
+            )
         return eye[offers[codes]]
 
     return GreedyPolicy(scorer, n_arms, epsilon=epsilon, name="segment rule")
@@ -229,8 +250,9 @@ def action_probabilities(policy, contexts=None, *, n_arms=None, n_draws=100_000,
     def check(probs, k):
         if n_arms is not None and k != n_arms:
             raise ValueError(f"policy has {k} arms, but n_arms == {n_arms}.")
-        return check_probabilities("the policy's action probabilities", probs,
-                                   probs.shape[0] if n is None else n, k)
+        return check_probabilities(
+            "the policy's action probabilities", probs, probs.shape[0] if n is None else n, k
+        )
 
     if isinstance(policy, (np.ndarray, list, tuple)):
         arr = np.asarray(policy)
@@ -238,12 +260,18 @@ def action_probabilities(policy, contexts=None, *, n_arms=None, n_draws=100_000,
             if n_arms is None:
                 raise ValueError("policy is an array of actions, so n_arms must be given.")
             if n is not None and arr.shape[0] != n:
-                raise ValueError(f"policy holds {arr.shape[0]} actions, must hold one per "
-                                 f"context ({n}).")
-            if not np.issubdtype(arr.dtype, np.integer) or arr.min(initial=0) < 0 \
-                    or arr.max(initial=0) >= n_arms:
-                raise ValueError(f"policy is an array of actions, which must be integer arm "
-                                 f"indices in [0, {n_arms - 1}].")
+                raise ValueError(
+                    f"policy holds {arr.shape[0]} actions, must hold one per context ({n})."
+                )
+            if (
+                not np.issubdtype(arr.dtype, np.integer)
+                or arr.min(initial=0) < 0
+                or arr.max(initial=0) >= n_arms
+            ):
+                raise ValueError(
+                    f"policy is an array of actions, which must be integer arm "
+                    f"indices in [0, {n_arms - 1}]."
+                )
             return np.eye(n_arms)[arr]
         return check(arr.astype(float), arr.shape[-1] if arr.ndim == 2 else -1)
     if isinstance(policy, ContextualPolicy):
@@ -251,9 +279,11 @@ def action_probabilities(policy, contexts=None, *, n_arms=None, n_draws=100_000,
             raise ValueError(f"contexts is None, must be given for a {type(policy).__name__}.")
         X = np.asarray(contexts, dtype=float)
         if X.ndim != 2 or X.shape[1] != policy.n_features:
-            raise ValueError(f"contexts has shape {X.shape}, must be (n, {policy.n_features}) "
-                             f"for this {type(policy).__name__}.")
-        try:   # the policy's own probabilities, the ones the service logs
+            raise ValueError(
+                f"contexts has shape {X.shape}, must be (n, {policy.n_features}) "
+                f"for this {type(policy).__name__}."
+            )
+        try:  # the policy's own probabilities, the ones the service logs
             probs = policy.propensities_of(policy._state(), X)
         except NotImplementedError:
             probs = _monte_carlo(policy, X, n_draws, rng)
@@ -262,8 +292,10 @@ def action_probabilities(policy, contexts=None, *, n_arms=None, n_draws=100_000,
         try:
             p = policy.propensities_of(policy._state())
         except NotImplementedError:
-            raise TypeError(f"policy is a {type(policy).__name__}, whose choice probabilities "
-                            "are not known; pass them as an (n, n_arms) array.") from None
+            raise TypeError(
+                f"policy is a {type(policy).__name__}, whose choice probabilities "
+                "are not known; pass them as an (n, n_arms) array."
+            ) from None
         rows = 1 if n is None else n
         return check(np.broadcast_to(p, (rows, policy.n_arms)).copy(), policy.n_arms)
     if hasattr(policy, "action_probabilities"):
@@ -272,9 +304,11 @@ def action_probabilities(policy, contexts=None, *, n_arms=None, n_draws=100_000,
     if callable(policy):
         probs = np.asarray(policy(contexts), dtype=float)
         return check(probs, probs.shape[-1] if probs.ndim == 2 else -1)
-    raise TypeError(f"policy is of type {type(policy).__name__}, must be an (n, n_arms) array "
-                    "of probabilities, an array of actions, a bandit_lab policy, an object with "
-                    "action_probabilities(contexts) or a function of the contexts.")
+    raise TypeError(
+        f"policy is of type {type(policy).__name__}, must be an (n, n_arms) array "
+        "of probabilities, an array of actions, a bandit_lab policy, an object with "
+        "action_probabilities(contexts) or a function of the contexts."
+    )
 
 
 def _monte_carlo(policy, contexts, n_draws, rng):
@@ -290,7 +324,7 @@ def _monte_carlo(policy, contexts, n_draws, rng):
     while done < n_draws:
         m = min(chunk, n_draws - done)
         xs = np.broadcast_to(X[:, None, :], (X.shape[0], m, X.shape[1]))
-        picks = argmax_random(policy.scores(state, xs, gen), gen)     # (n, m)
+        picks = argmax_random(policy.scores(state, xs, gen), gen)  # (n, m)
         out += (picks[..., None] == np.arange(policy.n_arms)).sum(axis=1)
         done += m
     return out / n_draws
