@@ -45,7 +45,7 @@ def test_summary_numbers_match_a_recomputation():
         assert row["regret"] == pytest.approx(final.mean())
         assert row["se"] == pytest.approx(final.std(ddof=1) / np.sqrt(30))
         assert row["share_median"] == pytest.approx(np.median(share))
-        assert f"<td style='padding:0 8px'>{final.mean():.1f}</td>" in w.summary.value
+        assert re.search(rf"<td[^>]*>{final.mean():.1f}</td>", w.summary.value)
 
 
 def test_moving_a_rate_re_simulates_and_redraws():

@@ -1,4 +1,6 @@
-"""The one piece every widget shares: a matplotlib figure shown as a PNG image widget.
+"""What every widget shares: a matplotlib figure shown as a PNG image widget, drawn at the
+size it is shown; the layout of controls beside the picture; a "computing..." line for slow
+changes; and tables in the notebook's own table style.
 
 Drawing into a figure that is rendered to PNG bytes works the same in JupyterLab, in a
 headless test and in a static notebook viewer, and a test can check that the picture
@@ -6,9 +8,12 @@ changed when a control moved.
 """
 from __future__ import annotations
 
+import html as _html
 import math
 import struct
+import time
 import zlib
+from contextlib import contextmanager
 
 import ipywidgets as W
 import numpy as np
@@ -124,8 +129,195 @@ def swatch_html(color, *, dashed=False):
             f"{to_hex(color)};vertical-align:middle;margin-right:4px'></span>")
 
 
+def walk(widget):
+    """``widget`` and every widget inside it (its ``children``, theirs, ...), in order.
+
+    >>> import ipywidgets as W
+    >>> inner = W.Label("x")
+    >>> inner in list(walk(W.VBox([W.HBox([inner])])))
+    True
+    """
+    seen, todo = set(), [widget]
+    while todo:
+        w = todo.pop(0)
+        if id(w) in seen:
+            continue
+        seen.add(id(w))
+        yield w
+        todo[:0] = [c for c in (getattr(w, "children", ()) or ()) if isinstance(c, W.Widget)]
+
+
+def picture_layout(width, height):
+    """The layout of a picture of ``width`` x ``height`` CSS pixels: shown at exactly that
+    size (the box around it does not stretch it), shrunk with its shape kept only where
+    the page is narrower."""
+    return W.Layout(width=f"{width}px", height="auto", max_width="100%", object_fit="contain",
+                    flex="0 0 auto", align_self="flex-start", margin="0 0 4px 0")
+
+
+def label_width(controls):
+    """A description width (in ``ch``, the width of a digit) that holds the longest
+    description of ``controls`` untruncated, so that a column of controls lines up."""
+    longest = max((len(getattr(c, "description", "") or "") for c in controls), default=0)
+    return f"{longest + 2}ch"
+
+
+def tidy_controls(controls, *, track="150px"):
+    """Lay out a column of controls so that none is cut off and every label is shown whole.
+
+    Sliders and number boxes get one label width (:func:`label_width`, so they line up) and
+    a width of that label plus ``track`` plus the readout, never more than the box they are
+    in (``max-width: 100%``: on a narrow page the track gets shorter, the label does not);
+    buttons are as wide as their text; checkboxes and dropdowns keep their text whole.
+    Returns ``controls``."""
+    controls = list(controls)
+    labelled = [c for c in controls if isinstance(c, (W.FloatSlider, W.IntSlider, W.FloatLogSlider,
+                                                      W.SelectionSlider, W.BoundedIntText,
+                                                      W.BoundedFloatText, W.IntText, W.FloatText,
+                                                      W.Dropdown))]
+    width = label_width(labelled)
+    for c in controls:
+        if c in labelled:
+            c.style.description_width = width
+            extra = "190px" if isinstance(c, W.Dropdown) else (
+                "70px" if isinstance(c, (W.BoundedIntText, W.BoundedFloatText, W.IntText,
+                                         W.FloatText)) else f"calc({track} + 70px)")
+            c.layout.width = f"calc({width} + {extra})"
+            c.layout.max_width = "100%"
+        elif isinstance(c, W.Button):
+            c.layout.width = "auto"
+            c.layout.min_width = "max-content"
+        elif isinstance(c, W.Checkbox):
+            c.indent = False
+            c.layout.width = "auto"
+    return controls
+
+
+def controls_beside_picture(controls, picture, below=(), *, gap="16px"):
+    """The widgets' common arrangement: ``controls`` (a list, stacked) left of ``picture``,
+    and ``below`` under both. Where the page is too narrow for both side by side, the
+    picture wraps under the controls. Returns the children for the widget's VBox."""
+    left = W.VBox(list(controls), layout=W.Layout(flex="0 1 auto", max_width="100%",
+                                                  margin=f"0 {gap} 8px 0"))
+    top = W.Box([left, picture], layout=W.Layout(display="flex", flex_flow="row wrap",
+                                                 align_items="flex-start", width="100%"))
+    return [top, *below]
+
+
+def html_table(header, rows, *, bold=None, note=None):
+    """An HTML table in the notebook's own table style (JupyterLab's, which pandas tables
+    use too): ``header`` a sequence of column titles, ``rows`` sequences of cell HTML (the
+    caller escapes text), ``bold`` the index of a row to set in bold. A table wider than
+    the page scrolls sideways instead of being cut.
+
+    >>> print(html_table(["a", "b"], [["1", "2"]]))  # doctest: +NORMALIZE_WHITESPACE
+    <div class="jp-RenderedHTMLCommon" style="padding:0;overflow-x:auto"><table
+    class="dataframe" style="margin:2px 0 4px 0"><thead><tr><th style="text-align:left;padding:2px
+    8px">a</th><th style="text-align:left;padding:2px 8px">b</th></tr></thead><tbody><tr><td
+    style="text-align:left;padding:2px 8px">1</td><td style="text-align:left;padding:2px
+    8px">2</td></tr></tbody></table></div>
+    """
+    cell = 'style="text-align:left;padding:2px 8px"'
+    head = "".join(f"<th {cell}>{h}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        weight = ' style="font-weight:bold"' if i == bold else ""
+        body.append(f"<tr{weight}>" + "".join(f"<td {cell}>{v}</td>" for v in row) + "</tr>")
+    tail = f"<div>{note}</div>" if note else ""
+    return (f'<div class="jp-RenderedHTMLCommon" style="padding:0;overflow-x:auto"><table '
+            f'class="dataframe" style="margin:2px 0 4px 0"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>{tail}</div>')
+
+
+def text_block(html_text):
+    """``html_text`` set as ordinary running text (an ``ipywidgets.HTML`` otherwise gives
+    every line the 28 px height of a control)."""
+    return f'<div style="line-height:1.4">{html_text}</div>'
+
+
+def escape(text):
+    """``text`` made safe for HTML."""
+    return _html.escape(str(text))
+
+
+class Busy:
+    """Shows that a slow change is working: a "computing..." line (:attr:`status`, an
+    ``ipywidgets.HTML`` to place under the controls) and the controls disabled, while a
+    change expected to take longer than ``threshold`` seconds works.
+
+    How long a piece of work will take is predicted from how long the last ones took per
+    unit of work (the caller counts units, e.g. runs x steps to simulate); before any is
+    measured, work is assumed slow. A change that needs no work (a cached result) never
+    shows it.
+
+    >>> import ipywidgets as W
+    >>> slider = W.IntSlider()
+    >>> busy = Busy([slider], threshold=0.0)
+    >>> seen = []
+    >>> slider.observe(lambda ch: seen.append(ch["new"]), names="disabled")
+    >>> with busy.working(100, "simulating"):
+    ...     during = busy.status.value
+    >>> "computing" in during, seen, busy.status.value == busy.idle
+    (True, [True, False], True)
+    """
+
+    idle = '<div style="line-height:1.4;min-height:1.4em">&nbsp;</div>'
+
+    def __init__(self, controls=(), *, threshold=0.15):
+        self.controls = list(controls)
+        self.threshold = float(threshold)
+        self.seconds_per_unit = None
+        self.shown = 0  # how often "computing..." was shown, for tests
+        self.status = W.HTML(self.idle)
+
+    def expected_seconds(self, units):
+        """How long ``units`` of work should take (None before anything was measured)."""
+        return None if self.seconds_per_unit is None else units * self.seconds_per_unit
+
+    def will_show(self, units):
+        expected = self.expected_seconds(units)
+        return units > 0 and (expected is None or expected > self.threshold)
+
+    @contextmanager
+    def working(self, units, what="computing"):
+        """Around ``units`` of work: says so first if it should take long, and measures it."""
+        show = self.will_show(units)
+        if show:
+            self.shown += 1
+            self.status.value = ('<div style="line-height:1.4;min-height:1.4em;'
+                                 'color:var(--jp-warn-color0,#b35900)">'
+                                 f"&#8987; computing: {escape(what)}&hellip;</div>")
+            enabled = [c for c in self.controls if not c.disabled]
+            for c in enabled:
+                c.disabled = True
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            if units > 0:
+                rate = (time.perf_counter() - start) / units
+                # the slower of the last two: a single fast run does not hide the next slow one
+                self.seconds_per_unit = (rate if self.seconds_per_unit is None
+                                         else max(rate, 0.5 * (rate + self.seconds_per_unit)))
+            if show:
+                for c in enabled:
+                    c.disabled = False
+                self.status.value = self.idle
+
+
+
 class FigureImage:
-    """A matplotlib ``Figure`` (no pyplot, no global state) and the image widget showing it.
+    """A matplotlib ``Figure`` (no pyplot, no global state) and the image widget showing it,
+    drawn at the size it is shown.
+
+    ``figsize`` (inches) times ``dpi`` is the picture's size in CSS pixels, the size the
+    page shows it at: the image widget's layout pins that width (``max-width: 100%`` lets a
+    narrow page shrink it, keeping its shape; nothing ever stretches it). ``dpi`` is in
+    CSS pixels per inch, so a 10-point font is 13 px, as the notebook's own text. The PNG
+    has ``pixel_ratio`` device pixels per CSS pixel: 1 (the default, :attr:`PIXEL_RATIO`)
+    is crisp on an ordinary screen and the fastest; 2 is sharp on a high-density
+    ("retina") screen and costs about 40% more per redraw. Set
+    ``FigureImage.PIXEL_RATIO = 2`` before building a widget to have it drawn that way.
 
     Two things keep a redraw cheap, which a learner dragging a slider feels:
 
@@ -143,17 +335,41 @@ class FigureImage:
     >>> fi.render()
     >>> fi.image.value[:4] == b'\\x89PNG'
     True
+    >>> fi.css_size, fi.canvas.get_width_height(), fi.image.layout.width
+    ((288, 192), (288, 192), '288px')
     """
 
-    def __init__(self, figsize=(7, 4), dpi=80, layout=None, pin_labels=True):
-        # layout=None: fixed margins. "constrained" looks tidier but roughly doubles the
-        # cost of every redraw, which a slider feels.
-        self.figure = Figure(figsize=figsize, dpi=dpi, layout=layout)
+    #: Device pixels per CSS pixel of the pictures built from now on (1 or 2).
+    PIXEL_RATIO = 1
+
+    def __init__(self, figsize=(7, 4), dpi=96, layout=None, pin_labels=True, pixel_ratio=None):
+        ratio = self.PIXEL_RATIO if pixel_ratio is None else pixel_ratio
+        if ratio not in (1, 2):
+            raise ValueError(f"pixel_ratio == {ratio!r}, must be 1 or 2.")
+        width, height = (float(v) for v in figsize)
+        if not (width > 0 and height > 0 and dpi > 0):
+            raise ValueError(f"figsize == {figsize!r} and dpi == {dpi!r}, must be positive.")
+        self.pixel_ratio = ratio
+        #: (width, height) in CSS pixels: the size the page shows the picture at.
+        self.css_size = (round(width * dpi), round(height * dpi))
+        self.figure = Figure(figsize=(self.css_size[0] / dpi, self.css_size[1] / dpi),
+                             dpi=dpi * ratio, layout=layout)
         self.canvas = _Canvas(self.figure)
-        self.image = W.Image(format="png")
+        self.image = W.Image(format="png", layout=picture_layout(*self.css_size))
         self.pin_labels = bool(pin_labels)
         self._pins = {}  # (axes, "x" or "y") -> (label position in axes coordinates, side)
         self.renders = 0
+
+    def unpin(self, ax):
+        """Let matplotlib lay out ``ax``'s axis labels again at the next render (after the
+        axes moved or changed size: a pin is kept in the axes' own coordinates)."""
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            if self._pins.pop((ax, name), None) is not None:
+                axis._autolabelpos = True
+                axis.label.set_transform(
+                    blended_transform_factory(ax.transAxes, IdentityTransform())
+                    if name == "x" else
+                    blended_transform_factory(IdentityTransform(), ax.transAxes))
 
     def _pin_labels(self, new_ones=True):
         """Re-apply the pins already made (``ax.clear()`` would otherwise lose them) and,
