@@ -156,10 +156,11 @@ def picture_layout(width, height):
 
 
 def label_width(controls):
-    """A description width (in ``ch``, the width of a digit) that holds the longest
-    description of ``controls`` untruncated, so that a column of controls lines up."""
+    """A description width (in ``ch``, the width of a digit, wider than an average letter)
+    that holds the longest description of ``controls`` whole, so that a column of controls
+    lines up. (The browser tests check that no label is cut short.)"""
     longest = max((len(getattr(c, "description", "") or "") for c in controls), default=0)
-    return f"{longest + 2}ch"
+    return f"{longest + 1}ch"
 
 
 def tidy_controls(controls, *, track="150px"):
@@ -173,16 +174,19 @@ def tidy_controls(controls, *, track="150px"):
     controls = list(controls)
     labelled = [c for c in controls if isinstance(c, (W.FloatSlider, W.IntSlider, W.FloatLogSlider,
                                                       W.SelectionSlider, W.BoundedIntText,
-                                                      W.BoundedFloatText, W.IntText, W.FloatText,
-                                                      W.Dropdown))]
+                                                      W.BoundedFloatText, W.IntText, W.FloatText))]
     width = label_width(labelled)
     for c in controls:
         if c in labelled:
             c.style.description_width = width
-            extra = "190px" if isinstance(c, W.Dropdown) else (
-                "70px" if isinstance(c, (W.BoundedIntText, W.BoundedFloatText, W.IntText,
-                                         W.FloatText)) else f"calc({track} + 70px)")
+            extra = ("70px" if isinstance(c, (W.BoundedIntText, W.BoundedFloatText, W.IntText,
+                                              W.FloatText)) else f"calc({track} + 70px)")
             c.layout.width = f"calc({width} + {extra})"
+            c.layout.max_width = "100%"
+        elif isinstance(c, W.Dropdown):  # its own label width: the options need the room
+            own = label_width([c])
+            c.style.description_width = own
+            c.layout.width = f"calc({own} + 200px)"
             c.layout.max_width = "100%"
         elif isinstance(c, W.Button):
             c.layout.width = "auto"
@@ -190,6 +194,7 @@ def tidy_controls(controls, *, track="150px"):
         elif isinstance(c, W.Checkbox):
             c.indent = False
             c.layout.width = "auto"
+            c.layout.margin = "2px 16px 2px 0"
     return controls
 
 
@@ -210,23 +215,24 @@ def html_table(header, rows, *, bold=None, note=None):
     caller escapes text), ``bold`` the index of a row to set in bold. A table wider than
     the page scrolls sideways instead of being cut.
 
-    >>> print(html_table(["a", "b"], [["1", "2"]]))  # doctest: +NORMALIZE_WHITESPACE
-    <div class="jp-RenderedHTMLCommon" style="padding:0;overflow-x:auto"><table
-    class="dataframe" style="margin:2px 0 4px 0"><thead><tr><th style="text-align:left;padding:2px
-    8px">a</th><th style="text-align:left;padding:2px 8px">b</th></tr></thead><tbody><tr><td
-    style="text-align:left;padding:2px 8px">1</td><td style="text-align:left;padding:2px
-    8px">2</td></tr></tbody></table></div>
+    >>> import re
+    >>> re.sub(r' style="[^"]*"', "", html_table(["a", "b"], [["1", "2"]]))
+    '<div class="jp-RenderedHTMLCommon"><table class="dataframe"><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>1</td><td>2</td></tr></tbody></table></div>'
     """
-    cell = 'style="text-align:left;padding:2px 8px"'
-    head = "".join(f"<th {cell}>{h}</th>" for h in header)
+    th = 'style="text-align:left;padding:2px 8px"'
+    td = 'style="text-align:left;padding:2px 8px;white-space:nowrap"'
+    th = td  # a narrow page scrolls the table sideways rather than stacking its words
+    head = "".join(f"<th {th}>{h}</th>" for h in header)
     body = []
     for i, row in enumerate(rows):
         weight = ' style="font-weight:bold"' if i == bold else ""
-        body.append(f"<tr{weight}>" + "".join(f"<td {cell}>{v}</td>" for v in row) + "</tr>")
+        body.append(f"<tr{weight}>" + "".join(f"<td {td}>{v}</td>" for v in row) + "</tr>")
     tail = f"<div>{note}</div>" if note else ""
-    return (f'<div class="jp-RenderedHTMLCommon" style="padding:0;overflow-x:auto"><table '
-            f'class="dataframe" style="margin:2px 0 4px 0"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table>{tail}</div>')
+    # width 0 and min-width 100%: the box takes the page's width, not the table's, so a
+    # table wider than the page scrolls inside it instead of widening the widget
+    return (f'<div class="jp-RenderedHTMLCommon" style="padding:0;overflow-x:auto;width:0;'
+            f'min-width:100%"><table class="dataframe" style="margin:2px 0 4px 0"><thead>'
+            f'<tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>{tail}</div>')
 
 
 def text_block(html_text):
@@ -268,7 +274,9 @@ class Busy:
         self.threshold = float(threshold)
         self.seconds_per_unit = None
         self.shown = 0  # how often "computing..." was shown, for tests
-        self.status = W.HTML(self.idle)
+        # width 0, min-width 100%: the message wraps within the column of controls instead
+        # of widening it (which would push the picture under the controls while it shows)
+        self.status = W.HTML(self.idle, layout=W.Layout(width="0px", min_width="100%"))
 
     def expected_seconds(self, units):
         """How long ``units`` of work should take (None before anything was measured)."""

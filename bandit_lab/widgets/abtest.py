@@ -150,7 +150,7 @@ def _classical_n(rate_a, rate_b):
     return ztest_sample_size(rate_a, rate_b, alpha=0.05, power=0.8)
 
 
-def _summary_html(row, rate_a, rate_b, n_classical, n_experiments, max_samples):
+def _summary_html(row, rate_a, rate_b, n_classical, n_experiments, max_samples, key=""):
     if n_classical is None:
         classical = ("a classical test cannot be sized for a difference of 0: it would run "
                      "for ever (or until its budget) and then, correctly, find nothing")
@@ -169,7 +169,7 @@ def _summary_html(row, rate_a, rate_b, n_classical, n_experiments, max_samples):
             f"conversion rate given up, averaged over stopped experiments: <b>{loss}</b> "
             f"(the rule keeps this below the threshold on average over rates drawn from its "
             f"prior; for one fixed pair of rates it can be above).<br>"
-            f"For comparison, {classical}.")
+            f"For comparison, {classical}.{key}")
 
 
 class _Picture:
@@ -278,7 +278,7 @@ class ABTestExplorer(W.VBox):
                                           description="threshold of caring",
                                           continuous_update=False),
         }
-        tidy_controls(self.controls.values(), track="120px")
+        tidy_controls(self.controls.values(), track="110px")
         self.figure = FigureImage(figsize=figsize, dpi=dpi)
         self._picture = _Picture(self.figure, paths.max_samples, paths.check_every)
         self.summary = W.HTML()
@@ -302,9 +302,9 @@ class ABTestExplorer(W.VBox):
         self.row = summarize(self.result, threshold)
         n_classical = _classical_n(rate_a, rate_b)
         self.classical_shown = self._picture.update(self.result, n_classical, rate_a, rate_b)
-        self.summary.value = (_summary_html(self.row, rate_a, rate_b, n_classical,
-                                            paths.n_experiments, paths.max_samples)
-                              + _key_html(n_classical, self.classical_shown, paths.max_samples))
+        self.summary.value = _summary_html(
+            self.row, rate_a, rate_b, n_classical, paths.n_experiments, paths.max_samples,
+            _key_html(n_classical, self.classical_shown, paths.max_samples))
         self.timings.append(time.perf_counter() - start)
 
 

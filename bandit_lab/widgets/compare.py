@@ -275,13 +275,11 @@ def _bound_caption(info, n_steps):
     if not np.isfinite(c):
         return ("The best arm never fails (rate 1), so the Lai-Robbins constant is infinite "
                 "and no bound is drawn.")
-    text = (f"Dashed: the Lai-Robbins bound C ln t; every consistent policy's regret grows at "
-            f"least this fast <i>in the long run</i>.")
+    text = "Dashed: C ln t, what every good policy's regret reaches <i>in the long run</i>"
     if info["broken"]:
-        text += (f" Here C ln T = {info['at_end']:.1f} is far above the curves, so the axis "
-                 f"breaks at {info['top']:.1f}: the strip above carries the bound on its own "
-                 f"scale. At this horizon the policies are still below it.")
-    return text
+        return (text + f"; at this horizon far above the curves, so shown on its own scale "
+                       f"above the break at {info['top']:.1f}.")
+    return text + "."
 
 
 def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=50, horizon=200,

@@ -80,7 +80,8 @@ class CustomerExplorer(W.VBox):
         order = ["archetype", "age", "income_k", "credit_score", "revolving_share",
                  "travel_spend_pct", "grocery_spend_pct", "months_as_customer",
                  "recent_app_count"]
-        tidy_controls([c[k] for k in order], track="110px")
+        tidy_controls([*(c[k] for k in order), c["has_mortgage"], c["has_business"]],
+                      track="110px")
         flags = W.HBox([c["has_mortgage"], c["has_business"]],
                        layout=W.Layout(flex_flow="row wrap"))
         super().__init__(children=controls_beside_picture(
@@ -200,7 +201,7 @@ class CustomerExplorer(W.VBox):
 
 
 def customer_explorer(policy, env, *, archetype="grocery_shopper", level=0.95, n_draws=2000,
-                      rng=0, figsize=(5.8, 3.1), dpi=96):
+                      rng=0, figsize=(5.5, 3.1), dpi=96):
     """Sliders that describe a customer; the trained ``policy``'s belief about each offer.
 
     Parameters

@@ -74,7 +74,7 @@ class PosteriorLines(W.VBox):
         self.controls["add"].on_click(self._on_add)
         self.controls["reset"].on_click(self._on_reset)
         c = self.controls
-        tidy_controls(c.values())
+        tidy_controls(c.values(), track="120px")
         buttons = W.HBox([c["add"], c["reset"]], layout=W.Layout(flex_flow="row wrap"))
         super().__init__(children=controls_beside_picture(
             [c["n_obs"], buttons, c["prior_var"], c["noise_var"]], self.figure_image.image,

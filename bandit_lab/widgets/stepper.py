@@ -236,7 +236,7 @@ def _summary_html(state, labels, show_truth=True):
 
 
 def ts_stepper(rates=SOURCE_RATES, *, alpha0=1.0, beta0=1.0, rng=0, labels=None,
-               show_truth=True, figsize=(6.4, 3.1), dpi=96):
+               show_truth=True, figsize=(6.0, 3.1), dpi=96):
     """A widget that plays Thompson sampling one round (or 10, or 100) at a time.
 
     Buttons "step", "step 10", "step 100" and "reset: new experiment"; a figure with each arm's posterior
