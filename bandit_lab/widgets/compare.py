@@ -156,7 +156,7 @@ def _summary_html(rows, rates, n_steps, n_runs, colors=None, bound=None):
     if bound:
         head += " " + bound
     header = ("policy (line in the figure)" if colors else "policy", "mean regret at T",
-              "standard error", f"share of pulls to arm {best}: median", "5th-95th percentile")
+              "standard error", f"arm {best}'s share of pulls: median", "5th-95th percentile")
     table = []
     for name, r in rows.items():
         swatch = swatch_html(colors[name]) if colors else ""

@@ -196,7 +196,7 @@ def _summary_html(rows, comp, change, labels, colors=None):
             f"after: {int(np.argmax(after))}.")
     header = ("policy (line in the figure)" if colors else "policy",
               "regret before the change", "regret after the change",
-              "share of pulls after the change to the best arm then")
+              "best arm's share after the change")
     table = []
     for name, r in rows.items():
         swatch = swatch_html(colors[name]) if colors else ""

@@ -18,7 +18,7 @@ Then, per notebook:
   shown at its natural size, never scaled (the ``<img>``'s width and height on the page
   times ``FigureImage.PIXEL_RATIO`` are its PNG's width and height, within a pixel), and
   the whole widget is at most MAX_WIDGET_HEIGHT px tall, so controls and picture fit on
-  one screen;
+  one screen; nothing sticks out or is cut short (as below) and no table needs to scroll;
 - in an 800 x 900 window with the file browser open (the output area is then under
   400 px wide): no control, label or picture sticks out of the output area sideways, no
   label, button text or readout is cut short (its ``scrollWidth`` fits its
@@ -457,6 +457,13 @@ FIT = r"""(root) => {
 }""".replace("MIN_TRACK", str(MIN_TRACK))
 
 
+# At WIDE, no table needs its sideways scroll bar (at NARROW a wide table may use it).
+TABLES_FIT = """(root) => [...root.querySelectorAll('.jp-RenderedHTMLCommon')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1)
+    .map(e => `a table needs ${e.scrollWidth} px and has ${e.clientWidth}: `
+              + e.textContent.trim().slice(0, 60))"""
+
+
 def picture_problems(label, sizes, *, natural_size):
     """Problems with the pictures of one widget: with ``natural_size``, each must be shown
     at exactly its natural size (PNG pixels / the pixel ratio, within a pixel); otherwise
@@ -657,6 +664,7 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, notebook_runs):
             problems.append(f"{label}: {size['height']:.0f} px tall at {WIDE['width']} x "
                             f"{WIDE['height']}, more than {MAX_WIDGET_HEIGHT}")
         problems += [f"{label} at {WIDE['width']} px: {p}" for p in root.evaluate(FIT)]
+        problems += [f"{label} at {WIDE['width']} px: {p}" for p in root.evaluate(TABLES_FIT)]
         suffix = "" if names[builder] == 1 else f"-{names[builder]}"
         shot = SCREENSHOTS / f"{nb_path.stem}-{builder}{suffix}.png"
         nbytes = _save_screenshot(page, root, shot)
