@@ -52,7 +52,7 @@ def default_policies(n_arms, *, klucb=True):
 def _truncate(hist, n_steps):
     """The first ``n_steps`` steps of ``hist`` (what a run of that length would have given)."""
     return dataclasses.replace(hist, arms=hist.arms[:, :n_steps], rewards=hist.rewards[:, :n_steps],
-                               mean_rewards=hist.mean_rewards[:n_steps])
+                               mean_rewards=hist.mean_rewards[:, :n_steps])
 
 
 class StrategyComparison:
@@ -133,7 +133,7 @@ def summarize(results):
     rows = {}
     for name, hist in results.items():
         final = cumulative_regret(hist)[:, -1]
-        best = int(np.argmax(hist.mean_rewards[-1]))
+        best = int(np.argmax(hist.mean_rewards[0, -1]))
         share = arm_shares(hist)[:, best]
         rows[name] = {
             "regret": float(final.mean()),
@@ -244,7 +244,7 @@ class RegretPicture:
         hist = next(iter(results.values()))
         n_steps = hist.n_steps
         t = np.arange(1, n_steps + 1)
-        c = lai_robbins_constant(hist.mean_rewards[-1])
+        c = lai_robbins_constant(hist.mean_rewards[0, -1])
         bound = c * np.log(t) if np.isfinite(c) else np.full(t.shape, np.nan)
         at_end = float(bound[-1]) if np.isfinite(c) else 0.0
         broken = at_end > self.RATIO * 1.08 * top
