@@ -24,7 +24,7 @@ Then, per notebook:
   label, button text or readout is cut short (its ``scrollWidth`` fits its
   ``clientWidth``), every slider keeps a usable track, and a picture is only ever shrunk,
   keeping its shape; with the file browser closed (about 620 px), the same, and every
-  picture back at its natural size;
+  picture that fits (the course's widgets' all do) back at its natural size;
 
 and a screenshot of each widget at 1400 x 900, clipped to it, is saved to
 docs/screenshots/<notebook>-<widget>.png.
@@ -365,7 +365,13 @@ NOTEBOOK_NAMES = widget_notebooks()
 # Problems seen in the browser that the notebook's or widget's author must fix:
 # notebook -> (pattern every problem matches, reason). The test is marked xfail only while
 # *all* its problems match; anything else still fails it.
-KNOWN_PROBLEMS = {}
+KNOWN_PROBLEMS = {
+    "10_serving_a_bandit.ipynb": (
+        r"^cell \d+ \(dashboard_widget\) at 800 px",
+        "the service's dashboard (bandit_lab/service/monitoring.py, the service engineer's "
+        "part of issue 13) does not wrap yet in an 800 px window: its Refresh button is cut "
+        "short and the widget is wider than the output area"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -414,7 +420,8 @@ def notebook_runs(request, lab_server, browser_context):
 
 SIZES = """(root) => {
   const box = root.getBoundingClientRect();
-  return {width: box.width, height: box.height,
+  const area = root.closest('.jp-OutputArea-output').getBoundingClientRect();
+  return {width: box.width, height: box.height, area: area.width,
           images: [...root.querySelectorAll('img')].map(i => {
             const b = i.getBoundingClientRect();
             return {width: b.width, height: b.height, natural: [i.naturalWidth, i.naturalHeight]};
@@ -465,9 +472,10 @@ TABLES_FIT = """(root) => [...root.querySelectorAll('.jp-RenderedHTMLCommon')]
 
 
 def picture_problems(label, sizes, *, natural_size):
-    """Problems with the pictures of one widget: with ``natural_size``, each must be shown
-    at exactly its natural size (PNG pixels / the pixel ratio, within a pixel); otherwise
-    it may be shrunk to fit, never enlarged, and must keep its shape."""
+    """Problems with the pictures of one widget: with ``natural_size``, each that fits in
+    the output area must be shown at exactly its natural size (PNG pixels / the pixel
+    ratio, within a pixel); any other may be shrunk to fit, never enlarged, and must keep
+    its shape."""
     from bandit_lab.widgets import FigureImage
 
     ratio = FigureImage.PIXEL_RATIO
@@ -476,7 +484,7 @@ def picture_problems(label, sizes, *, natural_size):
         (nw, nh), w, h = img["natural"], img["width"], img["height"]
         want = (nw / ratio, nh / ratio)
         shown = f"{label}: picture {k} ({nw} x {nh} px at pixel ratio {ratio}) shown at {w:.1f} x {h:.1f}"
-        if natural_size:
+        if natural_size and want[0] <= sizes["area"]:
             if abs(w - want[0]) > 1 or abs(h - want[1]) > 1:
                 out.append(f"{shown}, not at its natural {want[0]:.0f} x {want[1]:.0f}")
         elif w > want[0] + 1 or h > want[1] + 1:
