@@ -170,7 +170,7 @@ def test_class_default_pixel_ratio_is_used_and_checked(monkeypatch):
 def test_tidy_controls_gives_every_label_room_for_its_text():
     import ipywidgets as W
 
-    from bandit_lab.widgets._base import tidy_controls
+    from bandit_lab.widgets._layout import tidy_controls
 
     short = W.IntSlider(description="age")
     long = W.FloatSlider(description="applications (6 months)")
@@ -184,7 +184,7 @@ def test_tidy_controls_gives_every_label_room_for_its_text():
 def test_busy_says_computing_and_disables_only_while_slow_work_runs():
     import ipywidgets as W
 
-    from bandit_lab.widgets._base import Busy
+    from bandit_lab.widgets._layout import Busy
 
     slider, already_off = W.IntSlider(), W.Button(disabled=True)
     busy = Busy([slider, already_off], threshold=0.05)
@@ -210,7 +210,7 @@ def test_busy_says_computing_and_disables_only_while_slow_work_runs():
 def test_busy_learns_from_slow_work():
     import time
 
-    from bandit_lab.widgets._base import Busy
+    from bandit_lab.widgets._layout import Busy
 
     busy = Busy(threshold=0.01)
     with busy.working(1):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from bandit_lab import BetaPosterior
-from bandit_lab.widgets._base import walk
+from bandit_lab.widgets._layout import walk
 from bandit_lab.widgets.beta import beta_explorer
 
 

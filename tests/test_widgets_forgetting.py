@@ -10,7 +10,7 @@ from bandit_lab import (BetaBernoulliTS, DiscountedTS, SlidingWindowTS, cumulati
                         simulate)
 from bandit_lab.widgets import forgetting_explorer
 from bandit_lab.widgets.forgetting import POLICY_NAMES, ForgettingComparison, change_world
-from bandit_lab.widgets._base import walk
+from bandit_lab.widgets._layout import walk
 
 RATES = (0.6, 0.4, 0.2)
 N_STEPS, N_RUNS = 300, 40

@@ -3,6 +3,7 @@ tests, tests/e2e/, check the same in JupyterLab): each picture is drawn at the s
 layout pins, small enough for controls beside it in JupyterLab's output area; every text
 of the picture lies inside it; every control is labelled in words and changes something."""
 import io
+from pathlib import Path
 
 import ipywidgets as W
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 from PIL import Image
 
 import bandit_lab.widgets as widgets
-from bandit_lab.widgets._base import FigureImage, walk
+from bandit_lab.widgets._base import FigureImage
+from bandit_lab.widgets._layout import walk
 
 #: The widest picture that still fits at its natural size in an 800 px window with the
 #: file browser closed (an output area of ~620 px), and the tallest that leaves room for
@@ -53,7 +55,11 @@ def built():
 
     def get(name):
         if name not in cache:
-            cache[name] = RECIPES.get(name, getattr(widgets, name))()
+            try:
+                cache[name] = RECIPES.get(name, getattr(widgets, name))()
+            except TypeError as err:
+                pytest.fail(f"{name} cannot be built with no arguments ({err}): add a recipe "
+                            f"for it to RECIPES in {Path(__file__).name}")
         return cache[name]
     return get
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from typing import ClassVar
 
 import ipywidgets as W
 import numpy as np
@@ -23,8 +24,8 @@ import numpy as np
 from .._rng import resolve_rng
 from .._validation import check_int, check_positive, check_probability
 from ..ab_testing import SequentialTestResult, expected_loss, sequential_ab_test, ztest_sample_size
-from ._base import (Busy, FigureImage, controls_beside_picture, swatch_html, text_block,
-                    tidy_controls)
+from ._base import FigureImage, swatch_html
+from ._layout import Busy, controls_beside_picture, text_block, tidy_controls
 
 __all__ = ["ab_test_explorer", "ABTestExplorer", "ExpectedLossPaths"]
 
@@ -181,7 +182,7 @@ class _Picture:
     an arrow at the right edge with its number.
     """
 
-    COLORS = {"good": "C2", "worse": "C3", "never": "C7"}
+    COLORS: ClassVar[dict[str, str]] = {"good": "C2", "worse": "C3", "never": "C7"}
 
     def __init__(self, fig_image, max_samples, check_every):
         self.fig_image = fig_image

@@ -19,7 +19,8 @@ import numpy as np
 
 from .._validation import check_int, check_positive, check_probability
 from ..posteriors import BetaPosterior
-from ._base import FigureImage, controls_beside_picture, text_block, tidy_controls
+from ._base import FigureImage
+from ._layout import controls_beside_picture, text_block, tidy_controls
 
 __all__ = ["beta_explorer", "BetaExplorer"]
 

@@ -28,8 +28,8 @@ from ..environments import SOURCE_RATES, BernoulliBandit
 from ..metrics import arm_shares, cumulative_regret, lai_robbins_constant
 from ..policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softmax
 from ..simulate import simulate
-from ._base import (Busy, FigureImage, controls_beside_picture, html_table, swatch_html,
-                    text_block, tidy_controls, wire)
+from ._base import FigureImage, swatch_html, wire
+from ._layout import Busy, controls_beside_picture, html_table, text_block, tidy_controls
 from ._curves import CurvesPicture
 
 __all__ = ["strategy_explorer", "StrategyComparison", "default_policies"]

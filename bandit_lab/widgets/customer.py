@@ -21,8 +21,8 @@ from .._rng import resolve_rng
 from .._validation import check_int, check_probability
 from ..contextual import ContextualPolicy
 from ..credit_card import ARCHETYPES, OFFER_NAMES, true_conversion
-from ._base import (FigureImage, controls_beside_picture, html_table, swatch_html, text_block,
-                    tidy_controls)
+from ._base import FigureImage, swatch_html
+from ._layout import controls_beside_picture, html_table, text_block, tidy_controls
 
 __all__ = ["customer_explorer", "CustomerExplorer"]
 

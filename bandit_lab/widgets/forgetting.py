@@ -31,8 +31,8 @@ from ..metrics import cumulative_regret
 from ..nonstationary import DiscountedTS, SlidingWindowTS
 from ..policies import BetaBernoulliTS
 from ..simulate import simulate
-from ._base import (Busy, FigureImage, controls_beside_picture, html_table, swatch_html,
-                    text_block, tidy_controls, wire)
+from ._base import FigureImage, swatch_html, wire
+from ._layout import Busy, controls_beside_picture, html_table, text_block, tidy_controls
 from ._curves import CurvesPicture
 
 __all__ = ["forgetting_explorer", "ForgettingComparison", "change_world", "summarize"]

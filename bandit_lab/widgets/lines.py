@@ -18,7 +18,8 @@ import numpy as np
 from .._rng import resolve_rng
 from .._validation import check_int, check_positive, check_probability
 from ..linear_posterior import GaussianLinearPosterior
-from ._base import FigureImage, controls_beside_picture, text_block, tidy_controls
+from ._base import FigureImage
+from ._layout import controls_beside_picture, text_block, tidy_controls
 
 __all__ = ["posterior_lines", "PosteriorLines"]
 

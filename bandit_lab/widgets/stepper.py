@@ -21,7 +21,8 @@ from ..environments import SOURCE_RATES, BernoulliBandit
 from ..policies import BetaBernoulliTS
 from ..posteriors import BetaPosterior
 from ..scores import argmax_random, thompson_scores
-from ._base import FigureImage, html_table, swatch_html, text_block, tidy_controls
+from ._base import FigureImage, swatch_html
+from ._layout import html_table, text_block, tidy_controls
 
 __all__ = ["ts_stepper", "TSStepper"]
 

@@ -494,9 +494,20 @@ def picture_problems(label, sizes, *, natural_size):
     return out
 
 
+PANEL_WIDTH = """() => { const p = [...document.querySelectorAll('.jp-NotebookPanel')]
+    .find(e => !e.classList.contains('lm-mod-hidden'));
+  return p ? p.getBoundingClientRect().width : 0; }"""
+
+
 def _set_window(page, size):
+    """Resize the window and wait until JupyterLab has laid its panels out again."""
+    before = page.evaluate(PANEL_WIDTH)
     page.set_viewport_size(size)
-    page.wait_for_timeout(600)  # JupyterLab lays its panels out again on resize
+    try:
+        page.wait_for_function(f"() => ({PANEL_WIDTH})() !== {before}", timeout=5000)
+    except Exception:  # the same width (already this size): nothing to wait for
+        pass
+    page.wait_for_timeout(200)  # the widgets' own layout follows the panel's
 
 
 def _left_sidebar(page, open_):
@@ -508,7 +519,7 @@ def _left_sidebar(page, open_):
         page.wait_for_function(f"() => {'!' if open_ else ''}document.getElementById("
                                "'jp-left-stack').classList.contains('lm-mod-hidden')",
                                timeout=MENU_TIMEOUT_MS)
-        page.wait_for_timeout(400)
+        page.wait_for_timeout(200)  # the notebook panel takes the room, then its widgets
 
 
 def _settle(page, root, timeout_s=20):
@@ -653,7 +664,7 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, notebook_runs):
         problems.append("the committed notebook displays no widget: execute it "
                         "(python3 tasks.py execute) so the test knows what to expect")
 
-    names, shots, labels, sizes = {}, [], [], []
+    names, shots, labels, sizes, sizing = {}, [], [], [], 0.0
     for k, root in enumerate(roots.all()):
         cell = cell_of[k]
         builder = next((b for c, b in expected if c == cell and b), None) or f"widget{k}"
@@ -664,6 +675,7 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, notebook_runs):
             problems.append(f"{label}: an image did not load")
         p, done = _exercise(page, root, label, errors)
         problems += p
+        sizing_start = time.monotonic()
         _settle(page, root)
         # at WIDE: pictures at their natural size, the widget within one screen's height
         size = root.evaluate(SIZES)
@@ -673,6 +685,7 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, notebook_runs):
                             f"{WIDE['height']}, more than {MAX_WIDGET_HEIGHT}")
         problems += [f"{label} at {WIDE['width']} px: {p}" for p in root.evaluate(FIT)]
         problems += [f"{label} at {WIDE['width']} px: {p}" for p in root.evaluate(TABLES_FIT)]
+        sizing += time.monotonic() - sizing_start
         suffix = "" if names[builder] == 1 else f"-{names[builder]}"
         shot = SCREENSHOTS / f"{nb_path.stem}-{builder}{suffix}.png"
         nbytes = _save_screenshot(page, root, shot)
@@ -680,6 +693,7 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, notebook_runs):
         shots.append(f"{shot.name} ({nbytes // 1000} KB; {', '.join(done) or 'no change'})")
     # at NARROW: everything still inside the output area, nothing cut short; pictures
     # shrunk only where the output area is narrower than they are
+    sizing_start = time.monotonic()
     _set_window(page, NARROW)
     try:
         for browser_open in (True, False):
@@ -698,11 +712,13 @@ def test_widgets_render_and_respond_in_jupyterlab(notebook, notebook_runs):
     finally:
         _left_sidebar(page, True)
         _set_window(page, WIDE)
+    sizing += time.monotonic() - sizing_start
     problems += [f"kernel error message while moving a control: {e}"
                  for e in errors[n_errors_after_run:]]
     print(f"\n{notebook}: tab and kernel ready in {run.opened - run.started:.1f} s, all cells "
           f"ran in {run.ran - run.opened:.1f} s (up to {MAX_PARALLEL} notebooks side by side), "
-          f"widgets checked in {time.monotonic() - checks_start:.1f} s; sizes (px): {sizes}; "
+          f"widgets checked in {time.monotonic() - checks_start:.1f} s (sizes and fit: "
+          f"{sizing:.1f} s); sizes (px): {sizes}; "
           f"screenshots: {shots}")
     if stderr:
         print(f"{notebook}: stderr outputs (not failures unless they hold a traceback): {stderr}")
