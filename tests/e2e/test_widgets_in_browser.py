@@ -27,7 +27,8 @@ Then, per notebook:
   picture that fits (the course's widgets' all do) back at its natural size;
 
 and a screenshot of each widget at 1400 x 900, clipped to it, is saved to
-docs/screenshots/<notebook>-<widget>.png.
+docs/screenshots/<notebook>-<widget>.png (with BANDIT_LAB_NARROW_SCREENSHOTS=<folder>, the
+800 px views too, into that folder, for a look).
 """
 from __future__ import annotations
 
