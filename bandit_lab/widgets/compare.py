@@ -282,7 +282,8 @@ def _bound_caption(info, n_steps):
     if not np.isfinite(c):
         return ("The best arm never fails (rate 1), so the Lai-Robbins constant is infinite "
                 "and no bound is drawn.")
-    text = "Dashed: C ln t, what every good policy's regret reaches <i>in the long run</i>"
+    text = ("Dashed: C ln t, the least regret any good (consistent) policy can have "
+            "<i>in the long run</i>")
     if info["broken"]:
         return (text + f"; at this horizon far above the curves, so shown on its own scale "
                        f"above the break at {info['top']:.1f}.")
