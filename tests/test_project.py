@@ -62,7 +62,7 @@ FLOORS = {
     "scores": 1, "posteriors": 1, "metrics": 1, "contextual.scores": 1,
     "policies": 2, "nonstationary": 2, "environments": 2, "propensities": 2,
     "contextual.posterior": 2, "contextual.policies": 2, "contextual.baselines": 2,
-    "contextual.customers": 2, "contextual.credit_card": 2,
+    "contextual.customers": 2, "contextual.credit_card": 2, "contextual.nig": 2,
     "ab_testing": 2, "production.objectives": 2, "production.cold_start": 2,
     "simulate": 3, "explore_exploit": 3, "contextual.simulate": 3, "contextual.summaries": 3,
     "production.funnel": 3, "production.budget": 3,
