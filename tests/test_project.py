@@ -14,11 +14,16 @@ def _norm(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+# Extras that the course never installs (tasks.py, environment.yml): pinned elsewhere.
+BENCHMARK_EXTRAS = {"peers": "benchmarks/peers-constraints.txt"}
+
+
 def _pyproject_deps():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     names = {_norm(re.split(r"[<>=!~ \[;]", d)[0]) for d in data["dependencies"]}
-    for extra in data["optional-dependencies"].values():
-        names |= {_norm(re.split(r"[<>=!~ \[;]", d)[0]) for d in extra}
+    for extra, deps in data["optional-dependencies"].items():
+        if extra not in BENCHMARK_EXTRAS:
+            names |= {_norm(re.split(r"[<>=!~ \[;]", d)[0]) for d in deps}
     return names
 
 
@@ -48,6 +53,17 @@ def test_every_dependency_is_pinned_exactly_in_constraints():
             pins[_norm(name)] = version
     missing = _pyproject_deps() - set(pins)
     assert not missing, f"not pinned in constraints.txt: {sorted(missing)}"
+
+
+def test_benchmark_extras_are_pinned_in_their_own_file_and_never_installed_by_tasks():
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    tasks = (ROOT / "tasks.py").read_text()
+    for extra, path in BENCHMARK_EXTRAS.items():
+        pins = {_norm(line.partition("==")[0]) for line in (ROOT / path).read_text().splitlines()
+                if line and not line.startswith("#") and "==" in line}
+        missing = {_norm(re.split(r"[<>=!~ \[;]", d)[0]) for d in data[extra]} - pins
+        assert not missing, f"not pinned in {path}: {sorted(missing)}"
+        assert not re.search(rf'EXTRAS = ".*\\b{extra}\\b', tasks), f"tasks.py installs [{extra}]"
 
 
 def test_readme_commands_and_ci_agree():

@@ -74,11 +74,12 @@ def nig_score_params(mean, scale, a, b, x):
     return centre, np.sqrt(b / a * s), 2.0 * a
 
 
-def nig_ts_scores(mean, scale, a, b, x, rng):
+def nig_ts_scores(mean, scale, a, b, x, rng, exploration=1.0):
     """Thompson sampling: each arm's score is one draw of ``x . w`` from its Student-t
-    posterior (``sigma2`` integrated out). One t number per arm, no factorisation."""
+    posterior (``sigma2`` integrated out), its spread multiplied by ``exploration`` (1: the
+    posterior itself). One t number per arm, no factorisation."""
     centre, sd, dof = nig_score_params(mean, scale, a, b, x)
-    return centre + sd * rng.standard_t(np.broadcast_to(dof, centre.shape))
+    return centre + (exploration * sd) * rng.standard_t(np.broadcast_to(dof, centre.shape))
 
 
 def nig_update(mean, scale, a, b, x, arms, rewards):
@@ -192,9 +193,11 @@ class NIGLinearTS(ContextualPolicy):
     _state_names = ("mean_", "scale_", "a_", "b_", "n_obs_")
 
     def __init__(self, n_arms: int, n_features: int, *, prior_var: float = 1.0,
-                 a0: float = 1.0, b0: float = 0.1, rng: RNGLike = None) -> None:
+                 a0: float = 1.0, b0: float = 0.1, exploration: float = 1.0,
+                 rng: RNGLike = None) -> None:
         self.a0 = check_positive("a0", a0)
         self.b0 = check_positive("b0", b0)
+        self.exploration = check_positive("exploration", exploration)
         super().__init__(n_arms, n_features, prior_var=prior_var, rng=rng)
 
     # -- the pieces a ContextualPolicy writes -------------------------------------------
@@ -211,7 +214,8 @@ class NIGLinearTS(ContextualPolicy):
         }
 
     def scores(self, state, x, rng):
-        return nig_ts_scores(state["mean_"], state["scale_"], state["a_"], state["b_"], x, rng)
+        return nig_ts_scores(state["mean_"], state["scale_"], state["a_"], state["b_"], x, rng,
+                             self.exploration)
 
     def update_state(self, state, x, arms, rewards):
         nig_update(state["mean_"], state["scale_"], state["a_"], state["b_"], x, arms, rewards)
@@ -224,7 +228,7 @@ class NIGLinearTS(ContextualPolicy):
         centre, sd, dof = nig_score_params(state["mean_"], state["scale_"], state["a_"],
                                            state["b_"], x)
         floor = 1e-12 * (1.0 + np.abs(centre))  # a context of zeros: the draw is the centre
-        return student_t_max_propensities(centre, np.maximum(sd, floor), dof)
+        return student_t_max_propensities(centre, np.maximum(self.exploration * sd, floor), dof)
 
     # -- what a learner asks -------------------------------------------------------------
     @property
