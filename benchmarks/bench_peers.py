@@ -249,7 +249,7 @@ def contextualbandits_factory(**kwargs):
             from contextualbandits.online import LinTS
         except ImportError as err:
             raise Skip(f"contextualbandits not importable ({err})") from None
-        model = LinTS(K, random_state=seed, **kwargs)
+        model = LinTS(K, random_state=seed + 1, **kwargs)   # it refuses a seed of 0
 
         class CB:
             fitted = False
