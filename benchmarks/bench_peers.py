@@ -371,13 +371,13 @@ def object_speed(policy, problem, n=2_000):
     """Seconds per select + update of one of our policy objects, one customer at a time."""
     X, out = problem.contexts[0, :n], problem.outcomes[0, :n]
     t0 = time.perf_counter()
-    for t in range(n):
+    for t in range(len(X)):
         a = policy.select(X[t])
         policy.update(X[t], a, float(out[t, a]))
-    return (time.perf_counter() - t0) / n
+    return (time.perf_counter() - t0) / len(X)
 
 
-def head_to_head(problems, peer_seeds=None):
+def head_to_head(problems, peer_seeds=None, peer_problems=None):
     speeds = {}
     for prob in problems:
         K, d = prob.n_arms, prob.n_features
@@ -386,7 +386,11 @@ def head_to_head(problems, peer_seeds=None):
         rows, took = run_ours(ours(K, d, prob.name), prob)
         print(f"   ours: {len(rows)} policies, all seeds at once, in {took:.0f} s")
         skipped = {}
+        if peer_problems is not None and prob.name not in peer_problems:
+            print(f"   peers not run on {prob.name} (--peer-problems)")
         for name, make in peers(K, d).items():
+            if peer_problems is not None and prob.name not in peer_problems:
+                break
             try:
                 regrets, per = run_peer(make, prob, n_seeds=peer_seeds)
             except Skip as why:
@@ -528,6 +532,8 @@ def main(argv=None):
     ap.add_argument("--sweep", action="store_true", help="the sweep that chose the defaults")
     ap.add_argument("--peer-seeds", type=int, default=None,
                     help="run the peers on the first N seeds only (paired on those)")
+    ap.add_argument("--peer-problems", default=None,
+                    help="run the peers on these problems only (default: all)")
     ap.add_argument("--smpy-python", default=None,
                     help="a Python with SMPyBandits importable (it needs SciPy < 1.14)")
     args = ap.parse_args(argv)
@@ -539,7 +545,8 @@ def main(argv=None):
     if args.sweep:
         sweep(problems)
     else:
-        head_to_head(problems, args.peer_seeds)
+        head_to_head(problems, args.peer_seeds,
+                     args.peer_problems.split(",") if args.peer_problems else None)
         bernoulli_speed(args.smpy_python)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
