@@ -8,6 +8,7 @@ Also:
     python3 tasks.py setup      only create/refresh the virtual environment
     python3 tasks.py execute    re-execute every course notebook in place (after a change)
     python3 tasks.py bench      run the benchmarks in benchmarks/
+    python3 tasks.py site       build the course website into _site/ (open _site/index.html)
     python3 tasks.py lock       re-resolve constraints.txt (then run `execute`, review, commit)
 
 Arguments after `test` go to pytest, e.g. `python3 tasks.py test tests/test_policies.py -x`.
@@ -29,10 +30,11 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".bandit-lab-installed"
 CONSTRAINTS = ROOT / "constraints.txt"
-EXTRAS = "dev,grading,service,e2e,cluster"
+EXTRAS = "dev,grading,service,e2e,cluster,site"
 # Debian packages the tests need (installed with apt-get when missing and we are root):
 # {command that must exist: package that provides it}.
-APT_NEEDS: dict[str, str] = {"redis-server": "redis-server", "chromium": "chromium"}
+APT_NEEDS: dict[str, str] = {"redis-server": "redis-server", "chromium": "chromium",
+                             "npm": "npm"}
 
 
 def say(msg: str) -> None:
@@ -145,6 +147,13 @@ def bench(args) -> int:
     return code
 
 
+def site(args) -> None:
+    """Build the course website into _site/ from the notebooks' stored outputs (nothing is
+    executed; MathJax and the widget manager come from npm, pinned in package-lock.json)."""
+    setup()
+    run([PY, ROOT / "docs" / "site" / "build.py", *args], cwd=ROOT)
+
+
 def lock(args) -> None:
     """Resolve the newest compatible versions on the oldest supported Python (3.10)."""
     base = shutil.which("python3.10") or sys.executable
@@ -178,6 +187,8 @@ def main(argv) -> int:
             execute(args)
         elif cmd == "bench":
             return bench(args)
+        elif cmd == "site":
+            site(args)
         elif cmd == "lock":
             lock(args)
         else:

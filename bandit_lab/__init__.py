@@ -23,13 +23,16 @@ Problems and experiments (notebooks 01, 04)
     geometric_delay   random reward delays for simulate (notebook 07)
     run_policy        one run of one policy object, step by step (the textbook loop)
     explore_then_commit  a fixed A/B test, then the observed winner for everyone (notebook 01)
-    History           what a simulation returns for one policy
+    History           what every simulator returns for one policy: one protocol, one set of
+                      shapes (bandit_lab.history documents them)
+    Environment, Step the protocol every environment follows: step(t, n_runs, rng) -> Step
 
 Metrics (notebooks 01, 04)
     cumulative_regret     pseudo-regret from expected rewards, per run and step
     arm_shares            share of pulls per arm in each run
     lai_robbins_constant  the constant in the log(T) lower bound on regret
     bernoulli_kl          KL divergence between Bernoulli distributions
+    summarize, paired_gain, learning_curve   means over runs with intervals (notebook 06)
 
 Context (notebooks 05-06) -- select(x) an arm for context x, update(x, arm, reward)
     LinearTS               Thompson sampling on an exact Bayesian linear regression per arm
@@ -64,15 +67,21 @@ Production concerns (notebook 09)
     beta_prior             (alpha0, beta0) from a rate and how many observations it is worth
     PerArmPriorTS          Beta-Bernoulli TS with a prior of its own per arm
     add_arm                a running bandit plus one new arm with its own prior (cold start)
-    FunnelEnv, simulate_funnel, simulate_budget, stopping_times, with_segments
-                           simulations for the above (``bandit_lab.production_sim``)
+    FunnelEnv, simulate_funnel, FunnelHistory, simulate_budget, BudgetHistory,
+    stopping_times, with_segments
+                           simulations for the above (``bandit_lab.production``)
 
-Pure maths (``bandit_lab.scores``): one score function per policy, shared by the objects
-and the simulator. Plots in ``bandit_lab.plotting``, widgets in ``bandit_lab.widgets``.
+Every simulator takes ``executor=`` (where blocks of runs are simulated: this process by
+default, local processes, a concurrent.futures pool or a dask.distributed cluster, with the
+same result) and ``record_propensities=``. Pure maths (``bandit_lab.scores``): one score
+function per policy, shared by the objects and the simulator. Plots in
+``bandit_lab.plotting``, widgets in ``bandit_lab.widgets``; the package's layout in the
+README.
 """
 from .environments import (OFFER_NAMES, SOURCE_RATES, BernoulliBandit, Environment,
-                           ScheduledBernoulliBandit)
-from .metrics import arm_shares, bernoulli_kl, cumulative_regret, lai_robbins_constant
+                           ScheduledBernoulliBandit, Step)
+from .metrics import (arm_shares, bernoulli_kl, cumulative_regret, lai_robbins_constant,
+                      learning_curve, paired_gain, summarize)
 from .policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softmax
 from .posteriors import BetaPosterior
 from .nonstationary import DiscountedTS, SlidingWindowTS
@@ -104,7 +113,8 @@ _LAZY = {
     "MultiObjectiveTS": "production.objectives",
     **dict.fromkeys(("BudgetedTS", "BudgetExhausted", "simulate_budget"), "production.budget"),
     **dict.fromkeys(("PerArmPriorTS", "add_arm", "beta_prior"), "production.cold_start"),
-    **dict.fromkeys(("FunnelEnv", "simulate_funnel"), "production.funnel"),
+    **dict.fromkeys(("FunnelEnv", "FunnelHistory", "simulate_funnel"), "production.funnel"),
+    "BudgetHistory": "production.budget",
 }
 
 
@@ -129,9 +139,11 @@ __all__ = [
     "BetaBernoulliTS", "EpsilonGreedy", "UCB1", "Softmax", "KLUCB", "Policy",
     "SlidingWindowTS", "DiscountedTS",
     "BetaPosterior",
-    "BernoulliBandit", "ScheduledBernoulliBandit", "Environment", "SOURCE_RATES", "OFFER_NAMES",
+    "BernoulliBandit", "ScheduledBernoulliBandit", "Environment", "Step", "SOURCE_RATES",
+    "OFFER_NAMES",
     "simulate", "run_policy", "History", "geometric_delay", "explore_then_commit",
     "cumulative_regret", "arm_shares", "lai_robbins_constant", "bernoulli_kl",
+    "summarize", "paired_gain", "learning_curve",
     # -- context (notebooks 05-06) --
     "LinearTS", "LinUCB", "LogisticTS", "ContextualPolicy", "GaussianLinearPosterior",
     "NIGLinearTS",
@@ -143,6 +155,6 @@ __all__ = [
     "two_proportion_ztest", "ztest_sample_size", "ztest_power", "peeking_rejection_rates",
     # -- production (notebook 09) --
     "MultiObjectiveTS", "BudgetedTS", "BudgetExhausted", "PosteriorStoppingRule", "beta_prior",
-    "PerArmPriorTS", "add_arm", "FunnelEnv", "simulate_funnel", "simulate_budget",
-    "stopping_times", "with_segments",
+    "PerArmPriorTS", "add_arm", "FunnelEnv", "simulate_funnel", "FunnelHistory",
+    "simulate_budget", "BudgetHistory", "stopping_times", "with_segments",
 ]

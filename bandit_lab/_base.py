@@ -107,6 +107,17 @@ class BasePolicy:
         for name in self._state_names:
             setattr(self, name, state[name])
 
+    # -- choice probabilities ------------------------------------------------------------
+    def propensities_of(self, state: dict[str, np.ndarray], *context: Any) -> np.ndarray:
+        """Pure: the probability of choosing each arm given ``state``, (..., n_arms)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no known choice probabilities (propensities); a policy "
+            "that knows them defines propensities_of(state).")
+
+    def propensities(self, *context: Any) -> np.ndarray:
+        """The probability that ``select`` chooses each arm now, shape (n_arms,)."""
+        return self.propensities_of(self._state(), *context)
+
     # -- state as plain data -------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
         """Everything needed to rebuild this policy, as JSON-ready plain data."""

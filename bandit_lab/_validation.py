@@ -38,6 +38,8 @@ __all__ = [
 
 
 def _is_int(value) -> bool:
+    if type(value) is int:  # the usual case first
+        return True
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
         value, (bool, np.bool_)
     )
@@ -116,42 +118,40 @@ def check_choice(name: str, value: Any, allowed: Sequence[str]) -> str:
     return value
 
 
-def _name_first(args, kwargs, n_after: int, default_name: str):
-    """``(name, values...)`` from a call in the one order (name first) or the old one
-    (values first, ``name=`` as a keyword)."""
-    if len(args) == n_after + 1 and "name" not in kwargs:
-        return args[0], args[1:]
-    if len(args) == n_after:
-        return kwargs.get("name", default_name), args
-    raise TypeError(f"expected {n_after + 1} positional arguments (name, then the value(s)).")
+_OLD = object()  # marks a call in the order before the one order (value first)
 
 
-def check_arm(*args: Any, **kwargs: Any) -> int:
+def check_arm(what: Any, arm: Any, n_arms: Any = _OLD, *, name: str | None = None) -> int:
     """An arm index: an integer in [0, n_arms). Called as ``check_arm(name, arm, n_arms)``
     (or, as before, ``check_arm(arm, n_arms, name="arm")``)."""
-    name, (arm, n_arms) = _name_first(args, kwargs, 2, "arm")
+    if n_arms is _OLD:  # the old order: (arm, n_arms)
+        what, arm, n_arms = name or "arm", what, arm
     if not _is_int(arm):
         raise TypeError(
-            f"{name} == {arm!r} is of type {type(arm).__name__}, "
+            f"{what} == {arm!r} is of type {type(arm).__name__}, "
             f"must be an integer arm index in [0, {n_arms - 1}]."
         )
     arm = int(arm)
     if not 0 <= arm < n_arms:
         raise ValueError(
-            f"{name} == {arm}, must be an arm index in [0, {n_arms - 1}] "
+            f"{what} == {arm}, must be an arm index in [0, {n_arms - 1}] "
             f"(this bandit has {n_arms} arms)."
         )
     return arm
 
 
-def check_reward(*args: Any, **kwargs: Any) -> float:
+def check_reward(what: Any, reward: Any = _OLD, *, name: str | None = None) -> float:
     """A reward in [0, 1]; a fraction counts as a fraction of a success. Called as
     ``check_reward(name, reward)`` (or, as before, ``check_reward(reward, name="reward")``)."""
-    name, (reward,) = _name_first(args, kwargs, 1, "reward")
-    x = _as_float(name, reward)
-    if not np.isfinite(x) or not 0.0 <= x <= 1.0:
+    if reward is _OLD:  # the old order: (reward,)
+        what, reward = name or "reward", what
+    if type(reward) is float:  # the usual case, checked without a detour
+        x = reward
+    else:
+        x = _as_float(what, reward)
+    if not 0.0 <= x <= 1.0:  # also false for NaN
         raise ValueError(
-            f"{name} == {x!r}, must be a number in [0, 1] "
+            f"{what} == {x!r}, must be a number in [0, 1] "
             f"(1 is a success, 0 a failure, a fraction a partial success)."
         )
     return x

@@ -5,7 +5,7 @@ The simulator now lives in :mod:`bandit_lab.contextual.simulate`, its baselines 
 """
 from .contextual.baselines import Oracle, PerSegment, UniformRandom
 from .contextual.simulate import ContextualHistory, run_contextual, simulate_contextual
-from .contextual.summaries import learning_curve, paired_gain, summarize
+from .metrics import learning_curve, paired_gain, summarize
 
 __all__ = ["ContextualHistory", "simulate_contextual", "run_contextual", "PerSegment",
            "UniformRandom", "Oracle", "summarize", "paired_gain", "learning_curve"]

@@ -2,21 +2,43 @@
 
 Taught in notebooks/01_explore_exploit.ipynb.
 
-An environment knows each arm's expected reward at each step (:meth:`means_at`) and draws
-rewards in two moves: :meth:`draw` makes the randomness of one step for many runs at once,
-and :meth:`rewards` turns it into the reward of the arm each run chose. The simulator draws
-once per step and asks for every policy's rewards from the same draw, so every policy
-compared faces the very same outcomes (common random numbers): two policies that pull the
-same arm in the same run at the same step get the same reward.
+**The environment protocol**, shared by every environment of the package (these, the
+credit-card case :class:`~bandit_lab.CreditCardEnv` and the funnels of
+:class:`~bandit_lab.FunnelEnv`) and by every simulator:
+
+``n_arms``, ``n_features``
+    how many arms; how long a context is (0: no context).
+``step(t, n_runs, rng) -> Step``
+    the randomness of step ``t`` for ``n_runs`` runs at once, drawn from the Generator
+    ``rng``: a :class:`Step` holding ``mean_rewards``, the truth (every arm's expected
+    reward: shape ``(n_arms,)`` when every run faces the same arms, else
+    ``(n_runs, n_arms)``), the ``outcome`` (what every arm would pay), and, for a contextual
+    problem, the ``contexts`` ``(n_runs, n_features)`` and ``segments`` ``(n_runs,)`` of the
+    customers served.
+``rewards(outcome, arms, t)``
+    the reward of the arm each run chose, shape ``(n_runs,)``; and ``feedback(outcome, arms,
+    t)``, what the policy learns from (the rewards, or a funnel's click, purchase and
+    revenue).
+
+The truth has one name everywhere: ``mean_rewards`` (on a :class:`Step` and on a
+:class:`~bandit_lab.History`). A context-free environment writes just ``means_at(t)`` (the
+mean rewards at step ``t``) and ``draw(t, n_runs, rng)``; :meth:`Environment.step` puts
+them together. The simulator draws once per step and asks for every policy's rewards from
+the same draw, so every policy compared faces the very same outcomes (common random
+numbers): two policies that pull the same arm in the same run at the same step get the
+same reward.
 """
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
-from ._rng import resolve_rng
+from ._rng import RNGLike, resolve_rng, stream
 from ._validation import check_arm, check_int, check_probability
 
-__all__ = ["Environment", "BernoulliBandit", "ScheduledBernoulliBandit", "SOURCE_RATES", "OFFER_NAMES"]
+__all__ = ["Environment", "Step", "BernoulliBandit", "ScheduledBernoulliBandit", "SOURCE_RATES",
+           "OFFER_NAMES"]
 
 #: The five credit-card offers of the course's running example.
 OFFER_NAMES = (
@@ -31,26 +53,47 @@ OFFER_NAMES = (
 SOURCE_RATES = (0.030, 0.045, 0.028, 0.015, 0.060)
 
 
-class Environment:
-    """Interface: ``n_arms``, ``means_at(t)``, ``draw(t, n_runs, rng)``, ``rewards(...)``.
+class Step(NamedTuple):
+    """One step of an environment for ``n_runs`` runs (see the module docstring)."""
 
-    The default :meth:`rewards` expects :meth:`draw` to return the reward every arm would
-    pay, shape ``(n_runs, n_arms)``, and picks the chosen arm's.
+    t: int
+    mean_rewards: np.ndarray
+    outcome: Any
+    contexts: np.ndarray | None = None
+    segments: np.ndarray | None = None
+
+
+class Environment:
+    """The protocol every environment follows (see the module docstring).
+
+    A context-free environment defines ``n_arms``, :meth:`means_at` and :meth:`draw`; the
+    default :meth:`rewards` expects :meth:`draw` to return the reward every arm would pay,
+    shape ``(n_runs, n_arms)``, and picks the chosen arm's.
     """
 
     n_arms: int
+    n_features: int = 0
 
-    def means_at(self, t):
+    def step(self, t: int, n_runs: int, rng: np.random.Generator) -> Step:
+        """The truth and the outcomes of step ``t`` for ``n_runs`` runs."""
+        rng = stream(rng, method=f"{type(self).__name__}.step")
+        return Step(t, self.means_at(t), self.draw(t, n_runs, rng))
+
+    def means_at(self, t: int) -> np.ndarray:
         """Expected reward of every arm at step ``t``, shape ``(n_arms,)``."""
         raise NotImplementedError
 
-    def draw(self, t, n_runs, rng):
+    def draw(self, t: int, n_runs: int, rng: np.random.Generator) -> Any:
         """The randomness of step ``t`` for ``n_runs`` runs."""
         raise NotImplementedError
 
-    def rewards(self, outcome, arms, t):
+    def rewards(self, outcome: Any, arms: np.ndarray, t: int) -> np.ndarray:
         """Reward of ``arms`` (shape ``(n_runs,)``) given one step's ``outcome``."""
         return outcome[np.arange(len(arms)), arms]
+
+    def feedback(self, outcome: Any, arms: np.ndarray, t: int) -> Any:
+        """What a policy learns from when it chose ``arms``: by default, the rewards."""
+        return self.rewards(outcome, arms, t)
 
 
 class BernoulliBandit(Environment):
@@ -72,7 +115,7 @@ class BernoulliBandit(Environment):
     True
     """
 
-    def __init__(self, rates, *, rng=None):
+    def __init__(self, rates, *, rng: RNGLike = None) -> None:
         arr = np.asarray(rates, dtype=float) if not np.isscalar(rates) else np.asarray([rates], dtype=float)
         if arr.ndim != 1 or arr.size < 1:
             raise ValueError(f"rates has shape {arr.shape}, must be a 1-D sequence of at least one "
@@ -113,8 +156,6 @@ class BernoulliBandit(Environment):
         return f"BernoulliBandit({self.rates.tolist()})"
 
 
-
-
 class ScheduledBernoulliBandit(BernoulliBandit):
     """Bernoulli arms whose rates change over time along a known schedule.
 
@@ -136,7 +177,7 @@ class ScheduledBernoulliBandit(BernoulliBandit):
     ([0.6, 0.4], [0.4, 0.6])
     """
 
-    def __init__(self, schedule, *, rng=None):
+    def __init__(self, schedule, *, rng: RNGLike = None) -> None:
         sched = np.asarray(schedule, dtype=float)
         if sched.ndim != 2 or sched.shape[0] < 1 or sched.shape[1] < 1:
             raise ValueError(f"schedule has shape {sched.shape}, must be (n_steps, n_arms) with "

@@ -46,7 +46,7 @@ def plot_regret(results, ax=None, *, band=(10, 90), lai_robbins=True, log_x=Fals
         if band is not None and reg.shape[0] > 1:
             lo, hi = np.percentile(reg, band, axis=0)
             ax.fill_between(t, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
-        means = hist.mean_rewards
+        means = hist.mean_rewards[0]  # (n_steps, n_arms): the truth of the first run
     if lai_robbins and means is not None and np.allclose(means, means[0]):
         c = lai_robbins_constant(means[0])
         t = np.arange(1, means.shape[0] + 1)

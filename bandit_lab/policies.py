@@ -31,11 +31,18 @@ argmax_random = _scores.argmax_random
 
 def _argmax_one(scores: np.ndarray, rng: np.random.Generator) -> int:
     """:func:`~bandit_lab.scores.argmax_random` for one bandit's ``(n_arms,)`` scores: the
-    same choice from the same stream, with the checks a single row needs and nothing else."""
-    best = int(scores.argmax())
-    is_top = scores == scores[best]
-    if np.count_nonzero(is_top) == 1:  # no tie: the usual case, no random numbers drawn
-        return best
+    same choice from the same stream, with what a single row needs and nothing else."""
+    if scores.size <= 64:  # a few arms: plain Python on the list is cheaper than NumPy
+        values = scores.tolist()
+        top = max(values)
+        if values.count(top) == 1:  # no tie: the usual case, no random numbers drawn
+            return values.index(top)
+        is_top = scores == top
+    else:
+        best = int(scores.argmax())
+        is_top = scores == scores[best]
+        if np.count_nonzero(is_top) == 1:
+            return best
     return int(np.where(is_top, rng.random(scores.size), -1.0).argmax())
 
 

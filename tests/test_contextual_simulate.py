@@ -4,6 +4,8 @@ import re
 import numpy as np
 import pytest
 
+from bandit_lab.environments import Environment, Step
+
 from bandit_lab import (BetaBernoulliTS, CreditCardEnv, GaussianLinearPosterior, LinearTS, LinUCB,
                         LogisticTS, Oracle, PerSegment, UniformRandom, run_contextual,
                         simulate_contextual)
@@ -59,10 +61,14 @@ def test_same_seed_same_result_and_adding_a_policy_changes_no_other(env):
     np.testing.assert_array_equal(a["lin"].rewards, b["lin"].rewards)
 
 
-class _RecordingEnv:
+class _RecordingEnv(Environment):
     """A tiny environment that remembers the contexts it served (for checking beliefs)."""
 
     n_arms, n_features, n_segments = 3, 4, 2
+
+    def step(self, t, n_runs, rng):
+        batch = self.serve(n_runs, rng)
+        return Step(t, batch.expected, self.outcomes(batch, rng), batch.contexts, batch.segments)
 
     def __init__(self):
         self.served = []

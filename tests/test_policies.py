@@ -234,7 +234,7 @@ def test_vectorised_simulator_agrees_with_the_step_by_step_objects():
     T, R = 150, 200
     env = BernoulliBandit(rates)
     for make in (lambda s: BetaBernoulliTS(3, rng=s), lambda s: UCB1(3, rng=s)):
-        vec = cumulative_regret(simulate(make(0), env, n_steps=T, n_runs=R, rng=1))[:, -1]
+        vec = cumulative_regret(simulate(make(None), env, n_steps=T, n_runs=R, rng=1))[:, -1]
         loop = np.array([cumulative_regret(run_policy(make(100 + r), env, n_steps=T, rng=r))[0, -1]
                          for r in range(R)])
         se = np.sqrt(vec.var(ddof=1) / R + loop.var(ddof=1) / R)

@@ -76,11 +76,11 @@ def test_readme_commands_and_ci_agree():
 FLOORS = {
     "_validation": 0, "_rng": 0, "_special": 0, "_state": 0, "_parallel": 0, "_base": 0,
     "scores": 1, "posteriors": 1, "metrics": 1, "contextual.scores": 1,
-    "policies": 2, "nonstationary": 2, "environments": 2, "propensities": 2,
+    "policies": 2, "nonstationary": 2, "environments": 2, "propensities": 2, "history": 2,
     "contextual.posterior": 2, "contextual.policies": 2, "contextual.baselines": 2,
     "contextual.customers": 2, "contextual.credit_card": 2, "contextual.nig": 2,
     "ab_testing": 2, "production.objectives": 2, "production.cold_start": 2,
-    "simulate": 3, "explore_exploit": 3, "contextual.simulate": 3, "contextual.summaries": 3,
+    "_runs": 3, "simulate": 3, "explore_exploit": 3, "contextual.simulate": 3, "contextual.summaries": 3,
     "production.funnel": 3, "production.budget": 3,
     # a topic folder's table of contents (its __init__) stands on its highest module
     "contextual": 3, "production": 3,

@@ -12,7 +12,8 @@ def test_shapes_and_history_fields():
                    BernoulliBandit([0.030, 0.045, 0.028, 0.015, 0.060]), n_steps=120, n_runs=7, rng=42)
     h = res["TS"]
     assert h.arms.shape == h.rewards.shape == (7, 120)
-    assert h.mean_rewards.shape == (120, 5)
+    assert h.mean_rewards.shape == (7, 120, 5)   # the one history protocol: runs, steps, arms
+    assert h.best_rewards.shape == h.expected_rewards.shape == (7, 120)
     assert set(np.unique(h.rewards)) <= {0.0, 1.0}
     assert h.arm_counts().sum(axis=1).tolist() == [120] * 7
     np.testing.assert_allclose(h.expected_rewards, np.array([0.030, 0.045, 0.028, 0.015, 0.060])[h.arms])

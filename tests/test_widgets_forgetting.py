@@ -89,7 +89,7 @@ def test_the_change_slider_moves_the_rates_and_the_best_arm():
     assert "Best arm before: 0, after: 0" in w.summary.value
     assert "become (0.600, 0.400, 0.200)" in w.summary.value
     hist = w.state.history("plain TS", 30, 0.95, 0.0)
-    np.testing.assert_allclose(hist.mean_rewards[-1], RATES)
+    np.testing.assert_allclose(hist.mean_rewards[0, -1], RATES)
     w.controls["change"].value = 0.4   # 0.6 - 0.4 and 0.4 + 0.4: arm 1 leads
     assert "become (0.200, 0.800, 0.200)" in w.summary.value
     # slider noise (0.1 + 0.1 + ...) must not defeat the cache or show in the rates

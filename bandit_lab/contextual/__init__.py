@@ -18,7 +18,7 @@ The case
 Experiments
     simulate_contextual, run_contextual, ContextualHistory (simulate.py)
     PerSegment, UniformRandom, Oracle                     (baselines.py)
-    summarize, paired_gain, learning_curve                (summaries.py)
+    summarize, paired_gain, learning_curve                (bandit_lab.metrics: any history)
 
 Names are imported on first use, so ``from bandit_lab.contextual import LinearTS`` does not
 load pandas and scikit-learn.
@@ -41,7 +41,7 @@ _LAZY = {
                      "SEGMENT_NAMES", "TRUE_MODEL", "RATE_CAP", "OFFER_NAMES"), "customers"),
     **dict.fromkeys(("simulate_contextual", "run_contextual", "ContextualHistory"), "simulate"),
     **dict.fromkeys(("PerSegment", "UniformRandom", "Oracle"), "baselines"),
-    **dict.fromkeys(("summarize", "paired_gain", "learning_curve"), "summaries"),
+    **dict.fromkeys(("summarize", "paired_gain", "learning_curve"), ".metrics"),
 }
 
 __all__ = sorted(_LAZY)
@@ -51,7 +51,7 @@ def __getattr__(name):
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(importlib.import_module(f".{module}", __name__), name)  # ..metrics: one up
     globals()[name] = value
     return value
 

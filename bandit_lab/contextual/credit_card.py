@@ -14,8 +14,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._rng import resolve_rng
+from .._rng import RNGLike, resolve_rng, stream
 from .._validation import check_int
+from ..environments import Environment, Step
 from .customers import (FEATURE_NAMES, OFFER_NAMES, SEGMENT_NAMES, _as_customers, assign_segments,
                         draw_customers, make_feature_pipeline, true_conversion, TRUE_MODEL,
                         _INCOME_SCALE)
@@ -31,7 +32,7 @@ rule-based ``segments`` (n,)."""
 # ---------------------------------------------------------------------------------------
 # The environment
 # ---------------------------------------------------------------------------------------
-class CreditCardEnv:
+class CreditCardEnv(Environment):
     """The bank's offer problem, with its answer known.
 
     On construction it draws a historical sample of customers and fits the feature pipeline
@@ -77,8 +78,8 @@ class CreditCardEnv:
     feature_names = FEATURE_NAMES
     segment_names = SEGMENT_NAMES
 
-    def __init__(self, *, n_customers=20_000, n_history=5_000, weights=None, spread=1.0,
-                 segment_rule=None, rng=None):
+    def __init__(self, *, n_customers: int = 20_000, n_history: int = 5_000, weights=None,
+                 spread: float = 1.0, segment_rule=None, rng: RNGLike = None) -> None:
         n_customers = check_int("n_customers", n_customers, minimum=1)
         n_history = check_int("n_history", n_history, minimum=2)
         if segment_rule is not None and not callable(segment_rule):
@@ -104,10 +105,21 @@ class CreditCardEnv:
             self.n_segments = int(codes.max()) + 1
             self.segment_names = tuple(f"segment {k}" for k in range(self.n_segments))
 
+    def step(self, t: int, n_runs: int, rng: np.random.Generator) -> Step:
+        """One customer per run, every offer's truth for them (``mean_rewards``), their
+        contexts and segments, and whether they would convert on each offer (``outcome``)."""
+        batch = self.serve(n_runs, rng)
+        return Step(t, batch.expected, self.outcomes(batch, rng), batch.contexts, batch.segments)
+
+    def means_at(self, t):
+        raise TypeError("CreditCardEnv has no mean rewards per step: they depend on the customer "
+                        "served, so read them from env.step(t, n_runs, rng).mean_rewards.")
+
     def serve(self, n, rng):
-        """``n`` customers drawn at random from the population (one per run)."""
+        """``n`` customers drawn at random from the population (one per run), with the
+        Generator ``rng`` (pass the same one at every call)."""
         n = check_int("n", n, minimum=1)
-        gen = resolve_rng(rng)
+        gen = stream(rng, method="CreditCardEnv.serve")
         idx = gen.integers(len(self.customers), size=n)
         return CustomerBatch(idx, self.contexts[idx], self.expected[idx], self.segments[idx])
 
@@ -116,7 +128,7 @@ class CreditCardEnv:
 
         Drawn for *every* offer, so policies compared on the same batch face the same luck.
         """
-        gen = resolve_rng(rng)
+        gen = stream(rng, method="CreditCardEnv.outcomes")
         return (gen.random(batch.expected.shape) < batch.expected).astype(float)
 
     def context_of(self, customers):

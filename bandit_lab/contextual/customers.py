@@ -13,6 +13,8 @@ used unchanged at decision time. :class:`~bandit_lab.CreditCardEnv`
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -276,8 +278,14 @@ def _ones(X):
     return np.ones((np.asarray(X).shape[0], 1))
 
 
+def _feature_name(transformer, names, *, name):
+    return np.array([name], dtype=object)
+
+
 def _named(name):
-    return lambda transformer, names: np.array([name], dtype=object)
+    """A ``feature_names_out`` that names the one output ``name`` (picklable, so the fitted
+    pipeline and the environment travel to other processes)."""
+    return functools.partial(_feature_name, name=name)
 
 
 def make_feature_pipeline():

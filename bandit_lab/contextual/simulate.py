@@ -2,12 +2,13 @@
 
 Taught in notebooks/06_credit_card_personalisation.ipynb.
 
-:func:`simulate_contextual` is :func:`bandit_lab.simulate` for problems with context. At
-every step the environment serves one customer per run and draws whether that customer
-would convert on *each* offer; every policy sees the same customer and the same outcomes
-(common random numbers), so differences between policies are differences of policy, not
-of luck. Each policy is a configuration whose state gets a leading run axis and whose own
-score and update functions run all runs at once.
+:func:`simulate_contextual` is :func:`bandit_lab.simulate` for problems with context, through
+the same run loop (:mod:`bandit_lab._runs`). At every step the environment serves one
+customer per run and draws whether that customer would convert on *each* offer; every
+policy sees the same customer and the same outcomes (common random numbers), so
+differences between policies are differences of policy, not of luck. Each policy is a
+configuration whose state gets a leading run axis and whose own score and update functions
+run all runs at once.
 
 What can be compared:
 
@@ -19,169 +20,115 @@ What can be compared:
 - :class:`~bandit_lab.UniformRandom` and :class:`~bandit_lab.Oracle`: the floor and the
   ceiling (:mod:`bandit_lab.contextual.baselines`).
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from .._rng import resolve_rng
+from .._rng import RNGLike, resolve_rng
+from .._runs import IndexRunner, Runner, named_policies, run
 from .._validation import check_int
-from ..policies import Policy
+from ..environments import Environment
+from ..history import History
+from ..policies import Policy, deterministic_propensities
 from ..scores import argmax_random
-from ..simulate import _RunsBySteps, _named_policies as _named, _progress
+from ..simulate import check_policy
 from .baselines import Oracle, PerSegment, UniformRandom
 from .policies import ContextualPolicy
 
 __all__ = ["ContextualHistory", "simulate_contextual", "run_contextual"]
 
 
-# ---------------------------------------------------------------------------------------
-# What a simulation returns
-# ---------------------------------------------------------------------------------------
-@dataclass
-class ContextualHistory(_RunsBySteps):
-    """What happened in ``n_runs`` runs of one policy.
-
-    Attributes
-    ----------
-    arms : ndarray of int, shape (n_runs, n_steps)
-        Offer chosen at each step.
-    rewards : ndarray of float32, shape (n_runs, n_steps)
-        Conversion (1) or not (0).
-    mean_rewards : ndarray, shape (n_runs, n_steps, n_arms)
-        Expected conversion of *every* offer for the customer served (the truth, for
-        regret); shared by all policies of one simulation.
-    segments : ndarray of int, shape (n_runs, n_steps)
-    name : str
-    final_state : dict of ndarray or None
-        The policy's state after the last step, runs on the first axis (e.g. ``mean_`` of
-        shape (n_runs, n_arms, n_features) for LinearTS).
-    """
-
-    arms: np.ndarray
-    rewards: np.ndarray
-    mean_rewards: np.ndarray
-    segments: np.ndarray
-    name: str = ""
-    final_state: dict | None = field(default=None, repr=False)
-
-    @property
-    def n_arms(self):
-        return self.mean_rewards.shape[2]
-
-    @property
-    def expected_rewards(self):
-        """Expected conversion of the offer chosen, shape (n_runs, n_steps)."""
-        return np.take_along_axis(self.mean_rewards, self.arms[..., None].astype(np.intp), 2)[..., 0]
-
-    @property
-    def best_rewards(self):
-        """Expected conversion of the best offer for the customer served, (n_runs, n_steps)."""
-        return self.mean_rewards.max(axis=2)
-
-    @property
-    def optimal(self):
-        """Whether the offer chosen was (one of) the best for that customer, (n_runs, n_steps)."""
-        return self.expected_rewards >= self.best_rewards
-
-    def regret(self):
-        """Cumulative pseudo-regret (expected conversions lost to the oracle), (n_runs, n_steps)."""
-        return np.cumsum(self.best_rewards - self.expected_rewards, axis=1)
-
-    def conversion_rate(self, *, start=0, stop=None, expected=False):
-        """Per run: conversions per customer over steps ``start:stop`` (realised by default,
-        or the expected conversion of the offers made, with ``expected=True``)."""
-        values = self.expected_rewards if expected else self.rewards
-        return np.asarray(values[:, start:stop], dtype=float).mean(axis=1)
-
-    def optimal_share(self, *, start=0, stop=None):
-        """Per run: share of customers who got their best offer over steps ``start:stop``."""
-        return self.optimal[:, start:stop].mean(axis=1)
-
-    def arm_shares(self):
-        """Per run: share of customers shown each offer, (n_runs, n_arms)."""
-        return np.stack([(self.arms == k).mean(axis=1) for k in range(self.n_arms)], axis=1)
-
-    def __repr__(self):
-        return (f"ContextualHistory(name={self.name!r}, n_runs={self.n_runs}, "
-                f"n_steps={self.n_steps}, n_arms={self.n_arms})")
+class ContextualHistory(History):
+    """What happened in ``n_runs`` runs of one policy on a problem with context: a
+    :class:`~bandit_lab.History` whose truth differs from customer to customer
+    (``mean_rewards`` of shape (n_runs, n_steps, n_arms)) and whose ``segments`` say which
+    segment each customer was in. ``final_state`` holds the policy's state after the last
+    step, runs on the first axis (e.g. ``mean_`` of shape (n_runs, n_arms, n_features) for
+    LinearTS)."""
 
 
 # ---------------------------------------------------------------------------------------
-# One adapter per kind of policy: choose and learn for all runs at once
+# One runner per kind of policy: choose and learn for all runs at once
 # ---------------------------------------------------------------------------------------
-class _Runner:
-    def __init__(self, policy, n_runs, rng):
-        self.policy, self.rng, self.rows = policy, rng, np.arange(n_runs)
-        self.state = self._initial(n_runs)
+class _ContextualRunner(Runner):
+    def choose(self, step):
+        return argmax_random(self.policy.scores(self.state, step.contexts, self.rng), self.rng)
 
-    def _initial(self, n_runs):
-        return {}
+    def learn(self, step, arms, rewards, runs=None):
+        if runs is None:
+            self.policy.update_state(self.state, step.contexts, arms, rewards)
+            return
+        mine = {k: v[runs] for k, v in self.state.items()}
+        self.policy.update_state(mine, step.contexts[runs], arms, rewards)
+        for k, v in mine.items():
+            self.state[k][runs] = v
 
-    def learn(self, batch, arms, rewards):
-        pass
-
-
-class _ContextualRunner(_Runner):
-    def _initial(self, n_runs):
-        return self.policy.initial_state((n_runs,))
-
-    def choose(self, batch):
-        return argmax_random(self.policy.scores(self.state, batch.contexts, self.rng), self.rng)
-
-    def learn(self, batch, arms, rewards):
-        self.policy.update_state(self.state, batch.contexts, arms, rewards)
+    def propensities(self, step):
+        return self.policy.propensities_of(self.state, step.contexts)
 
 
-class _PlainRunner(_Runner):
-    def _initial(self, n_runs):
-        return self.policy.initial_state((n_runs,))
-
-    def choose(self, batch):
-        return argmax_random(self.policy.scores(self.state, self.rng), self.rng)
-
-    def learn(self, batch, arms, rewards):
-        self.policy.update_state(self.state, arms, rewards)
-
-
-class _SegmentRunner(_Runner):
-    def _initial(self, n_runs):
+class _SegmentRunner(Runner):
+    def initial_state(self, n_runs):
+        self.rows = np.arange(n_runs)
         return self.policy.policy.initial_state((n_runs, self.policy.n_segments))
 
-    def choose(self, batch):
-        mine = {k: v[self.rows, batch.segments] for k, v in self.state.items()}
-        return argmax_random(self.policy.policy.scores(mine, self.rng), self.rng)
+    def _mine(self, step):
+        return {k: v[self.rows, step.segments] for k, v in self.state.items()}
 
-    def learn(self, batch, arms, rewards):
-        mine = {k: v[self.rows, batch.segments] for k, v in self.state.items()}
+    def choose(self, step):
+        return argmax_random(self.policy.policy.scores(self._mine(step), self.rng), self.rng)
+
+    def learn(self, step, arms, rewards, runs=None):
+        rows = self.rows if runs is None else np.asarray(runs)
+        mine = {k: v[rows, step.segments[rows]] for k, v in self.state.items()}
         self.policy.policy.update_state(mine, arms, rewards)
         for k, v in mine.items():
-            self.state[k][self.rows, batch.segments] = v
+            self.state[k][rows, step.segments[rows]] = v
+
+    def propensities(self, step):
+        return self.policy.policy.propensities_of(self._mine(step))
 
 
-class _RandomRunner(_Runner):
-    def choose(self, batch):
-        return self.rng.integers(batch.expected.shape[1], size=self.rows.size)
+class _RandomRunner(Runner):
+    def initial_state(self, n_runs):
+        return {}
+
+    def choose(self, step):
+        return self.rng.integers(np.shape(step.mean_rewards)[-1], size=self.n_runs)
+
+    def learn(self, step, arms, rewards, runs=None):
+        pass
+
+    def propensities(self, step):
+        k = np.shape(step.mean_rewards)[-1]
+        return np.full((self.n_runs, k), 1.0 / k)
 
 
-class _OracleRunner(_Runner):
-    def choose(self, batch):
-        return argmax_random(batch.expected, self.rng)
+class _OracleRunner(_RandomRunner):
+    def choose(self, step):
+        return argmax_random(step.mean_rewards, self.rng)
+
+    def propensities(self, step):
+        return deterministic_propensities(np.broadcast_to(
+            step.mean_rewards, (self.n_runs, np.shape(step.mean_rewards)[-1])))
 
 
 def _runner_for(name, policy, env):
     if isinstance(policy, ContextualPolicy):
         if policy.n_features != env.n_features:
-            raise ValueError(f"policies[{name!r}] has n_features == {policy.n_features}, must match "
-                             f"env.n_features == {env.n_features}.")
+            raise ValueError(f"policies[{name!r}] has n_features == {policy.n_features}, must "
+                             f"match env.n_features == {env.n_features}.")
         kind = _ContextualRunner
     elif isinstance(policy, Policy):
-        kind = _PlainRunner
+        kind = IndexRunner
     elif isinstance(policy, PerSegment):
         if policy.n_segments < env.n_segments:
-            raise ValueError(f"policies[{name!r}] has n_segments == {policy.n_segments}, must be at "
-                             f"least env.n_segments == {env.n_segments}.")
+            raise ValueError(f"policies[{name!r}] has n_segments == {policy.n_segments}, must "
+                             f"be at least env.n_segments == {env.n_segments}.")
+        check_policy(name, policy.policy, "index", "PerSegment")
         kind = _SegmentRunner
     elif isinstance(policy, UniformRandom):
         return _RandomRunner
@@ -193,26 +140,49 @@ def _runner_for(name, policy, env):
     if policy.n_arms != env.n_arms:
         raise ValueError(f"policies[{name!r}] has n_arms == {policy.n_arms}, must match "
                          f"env.n_arms == {env.n_arms}.")
+    if kind is not _SegmentRunner:
+        check_policy(name, policy, policy.family, "simulate_contextual")
     return kind
 
 
-def simulate_contextual(policies, env, *, n_steps, n_runs=1, rng=None, progress=False):
+def _check_env(env):
+    for attr in ("n_arms", "n_features", "n_segments", "step"):
+        if not hasattr(env, attr):
+            raise TypeError(f"env is of type {type(env).__name__}, must be an environment with "
+                            f"contexts such as CreditCardEnv (it has no {attr!r}).")
+    if not isinstance(env, Environment):
+        raise TypeError(f"env is of type {type(env).__name__}, must be an Environment with "
+                        "contexts such as CreditCardEnv.")
+
+
+def simulate_contextual(policies, env, *, n_steps: int, n_runs: int = 1, rng: RNGLike = None,
+                        progress: bool = False, record_propensities: bool = False,
+                        record_contexts: bool = False, executor: Any = None,
+                        block_runs: int | None = None) -> dict[str, ContextualHistory]:
     """Run every policy ``n_runs`` times for ``n_steps`` customers on ``env``.
 
     Parameters
     ----------
     policies : dict of name -> policy (or a list, or one policy)
-        ContextualPolicy, Policy, PerSegment, UniformRandom or Oracle; configurations,
-        left untouched.
+        ContextualPolicy, Policy, PerSegment, UniformRandom or Oracle; configurations
+        built without ``rng``, left untouched.
     env : CreditCardEnv
-        Anything with ``n_arms``, ``n_features``, ``n_segments``, ``serve(n, rng)`` and
-        ``outcomes(batch, rng)``.
+        An :class:`~bandit_lab.environments.Environment` with contexts (``n_features`` > 0)
+        and ``n_segments``.
     n_steps, n_runs : int >= 1
-    rng : None, int or numpy.random.Generator
+    rng : None, int, SeedSequence, BitGenerator or numpy.random.Generator
         Root of the streams: one for the customers and their outcomes, one per policy, so
         adding a policy changes none of the others.
     progress : bool
         Show a progress bar (tqdm) over the steps.
+    record_propensities : bool, default False
+        Keep the probability each policy gave the arm it chose (``history.propensities``).
+    record_contexts : bool, default False
+        Keep the context of every decision (``history.contexts``, (n_runs, n_steps,
+        n_features)).
+    executor, block_runs
+        Where blocks of runs are simulated, and how many runs a block holds: as in
+        :func:`bandit_lab.simulate`.
 
     Returns
     -------
@@ -220,54 +190,29 @@ def simulate_contextual(policies, env, *, n_steps, n_runs=1, rng=None, progress=
 
     Examples
     --------
-    >>> from bandit_lab import BetaBernoulliTS
-    >>> from bandit_lab.contextual import LinearTS
-    >>> from bandit_lab.credit_card import CreditCardEnv
+    >>> from bandit_lab import BetaBernoulliTS, CreditCardEnv, LinearTS
     >>> env = CreditCardEnv(n_customers=1_000, n_history=500, rng=0)
     >>> res = simulate_contextual({"linear": LinearTS(5, 11), "one offer": BetaBernoulliTS(5),
     ...                            "oracle": Oracle()}, env, n_steps=50, n_runs=4, rng=1)
     >>> res["linear"].arms.shape, float(res["oracle"].regret()[:, -1].max())
     ((4, 50), 0.0)
     """
-    named = _named(policies)
-    for attr in ("n_arms", "n_features", "n_segments", "serve", "outcomes"):
-        if not hasattr(env, attr):
-            raise TypeError(f"env is of type {type(env).__name__}, must be an environment such as "
-                            f"CreditCardEnv (it has no {attr!r}).")
+    named, _ = named_policies(policies)
+    _check_env(env)
     kinds = [_runner_for(name, p, env) for name, p in named.items()]
-    n_steps = check_int("n_steps", n_steps, minimum=1)
-    n_runs = check_int("n_runs", n_runs, minimum=1)
-
-    env_rng, *policy_rngs = resolve_rng(rng).spawn(1 + len(named))
-    runners = [kind(p, n_runs, r) for kind, p, r in zip(kinds, named.values(), policy_rngs)]
-    arm_dtype = np.int16 if env.n_arms < 2**15 else np.int64
-    arms_log = [np.empty((n_steps, n_runs), dtype=arm_dtype) for _ in runners]
-    rewards_log = [np.empty((n_steps, n_runs), dtype=np.float32) for _ in runners]
-    means = np.empty((n_steps, n_runs, env.n_arms))
-    segments = np.empty((n_steps, n_runs), dtype=np.int16)
-    rows = np.arange(n_runs)
-
-    for t in _progress(range(n_steps), progress, n_steps):
-        batch = env.serve(n_runs, env_rng)
-        outcomes = env.outcomes(batch, env_rng)
-        means[t] = batch.expected
-        segments[t] = batch.segments
-        for i, runner in enumerate(runners):
-            arms = runner.choose(batch)
-            rewards = outcomes[rows, arms]
-            runner.learn(batch, arms, rewards)
-            arms_log[i][t] = arms
-            rewards_log[i][t] = rewards
-
-    means = np.ascontiguousarray(means.transpose(1, 0, 2))
-    segments = np.ascontiguousarray(segments.T)
-    return {name: ContextualHistory(np.ascontiguousarray(arms_log[i].T),
-                                    np.ascontiguousarray(rewards_log[i].T), means, segments, name,
-                                    runners[i].state or None)
-            for i, name in enumerate(named)}
+    logs = run(env, [(name, p, kind) for (name, p), kind in zip(named.items(), kinds)],
+               n_steps=n_steps, n_runs=n_runs, rng=rng, executor=executor,
+               block_runs=block_runs, progress=progress,
+               record_propensities=record_propensities, record_contexts=record_contexts)
+    return {name: ContextualHistory(log["arms"], log["rewards"], logs["truth"], name,
+                                    segments=logs["segments"], contexts=logs["contexts"],
+                                    propensities=log.get("propensities"),
+                                    final_state=log["final_state"])
+            for name, log in zip(named, logs["policies"])}
 
 
-def run_contextual(policy, env, *, n_steps, rng=None):
+def run_contextual(policy: ContextualPolicy, env: Environment, *, n_steps: int,
+                   rng: RNGLike = None) -> ContextualHistory:
     """One run of one policy *object*, customer by customer, through its public verbs.
 
     The textbook loop: serve a customer, ``policy.select(x)``, observe the conversion,
@@ -293,14 +238,13 @@ def run_contextual(policy, env, *, n_steps, rng=None):
     means = np.empty((n_steps, env.n_arms))
     segments = np.empty(n_steps, dtype=np.int16)
     for t in range(n_steps):
-        batch = env.serve(1, gen)
-        outcome = env.outcomes(batch, gen)[0]
-        x = batch.contexts[0]
+        step = env.step(t, 1, gen)
+        x = step.contexts[0]
         arm = policy.select(x)
-        policy.update(x, arm, float(outcome[arm]))
-        arms[t], rewards[t] = arm, outcome[arm]
-        means[t], segments[t] = batch.expected[0], batch.segments[0]
-    return ContextualHistory(arms[None], rewards[None], means[None], segments[None], type(policy).__name__,
-                             {k: v[None].copy() for k, v in policy._state().items()})
-
-
+        reward = float(env.rewards(step.outcome, np.array([arm]), t)[0])
+        policy.update(x, arm, reward)
+        arms[t], rewards[t] = arm, reward
+        means[t], segments[t] = step.mean_rewards[0], step.segments[0]
+    return ContextualHistory(arms[None], rewards[None], means[None], type(policy).__name__,
+                             segments=segments[None],
+                             final_state={k: v[None].copy() for k, v in policy._state().items()})

@@ -12,18 +12,21 @@ Taught in notebooks/09_production_concerns.ipynb.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from .. import scores as _scores
-from .._rng import RNGLike, resolve_rng
+from .._rng import RNGLike
 from .._validation import check_int, check_per_arm, check_positive
+from .._runs import Runner, named_policies, run
 from ..environments import Environment
+from ..history import History
 from ..policies import Policy, _argmax_one
 from ..posteriors import BetaPosterior
 from ..scores import argmax_random
-from ..simulate import _RunsBySteps, _named_policies as _named
+from ..simulate import check_policy
 from .funnel import _require
 
 __all__ = ["BudgetedTS", "BudgetExhausted", "budgeted_thompson_scores", "BudgetHistory",
@@ -223,21 +226,22 @@ class BudgetedTS(Policy):
 
 
 
-@dataclass
-class BudgetHistory(_RunsBySteps):
-    """What happened in ``n_runs`` runs of one budgeted policy, each until its budget ran out.
-
-    ``arms`` (n_runs, n_steps) is -1 after a run's end; ``rewards`` 0 there. ``spent``
-    (n_runs,) is what each run paid; ``rates`` and ``costs`` (n_arms,) the truth.
+@dataclass(eq=False, repr=False)
+class BudgetHistory(History):
+    """What happened in ``n_runs`` runs of one budgeted policy, each until its budget ran out:
+    a :class:`~bandit_lab.History` whose ``arms`` are -1 after a run's end (``rewards`` 0
+    there), plus what each run ``spent`` (n_runs,), the arms' ``costs`` (n_arms,) and the
+    ``budget``. Its truth (``rates``) is each arm's conversion rate.
     """
 
-    arms: np.ndarray
-    rewards: np.ndarray
-    spent: np.ndarray
-    rates: np.ndarray
-    costs: np.ndarray
-    budget: float
-    name: str = ""
+    spent: np.ndarray | None = field(default=None, kw_only=True)
+    costs: np.ndarray | None = field(default=None, kw_only=True)
+    budget: float = field(default=0.0, kw_only=True)
+
+    @property
+    def rates(self) -> np.ndarray:
+        """Every arm's true conversion rate, (n_arms,)."""
+        return self.mean_rewards[0, 0]
 
     @property
     def decisions(self):
@@ -252,7 +256,7 @@ class BudgetHistory(_RunsBySteps):
     @property
     def expected_conversions(self):
         """Per run: expected conversions of the decisions made (less noisy)."""
-        return np.where(self.arms >= 0, self.rates[np.maximum(self.arms, 0)], 0.0).sum(axis=1)
+        return self.expected_rewards.sum(axis=1)
 
     @property
     def upper_bound(self):
@@ -270,14 +274,34 @@ class BudgetHistory(_RunsBySteps):
         return f"BudgetHistory(name={self.name!r}, n_runs={self.n_runs}, budget={self.budget:g})"
 
 
-def simulate_budget(policies, env, *, n_runs=1, rng=None):
+class _BudgetRunner(Runner):
+    def active(self):
+        return self.policy.affordable_in(self.state).any(axis=-1)
+
+    def choose(self, step):
+        rates = np.asarray(step.mean_rewards, dtype=float)
+        if not hasattr(self, "rates"):
+            self.rates = rates
+        elif not np.array_equal(rates, self.rates):
+            raise ValueError("env changes its rates over time; simulate_budget needs fixed rates.")
+        return argmax_random(self.policy.scores(self.state, self.rng), self.rng)
+
+    def learn(self, step, arms, rewards, runs=None):
+        self.policy.charge_state(self.state, arms, runs=runs)
+        self.policy.update_state(self.state, arms, rewards, runs=runs)
+
+
+def simulate_budget(policies, env: Environment, *, n_runs: int = 1, rng: RNGLike = None,
+                    progress: bool = False, record_propensities: bool = False,
+                    executor: Any = None, block_runs: int | None = None) -> dict[str, BudgetHistory]:
     """Run every budgeted policy ``n_runs`` times on ``env`` until each run's budget is spent.
 
     Each policy is a configuration such as :class:`bandit_lab.BudgetedTS` (``costs``,
     ``budget``, ``initial_state``, ``scores``, ``affordable_in``, ``charge_state``,
     ``update_state``); it is not modified. A run ends cleanly when no arm is affordable;
     the simulation ends when every run of every policy has ended. At step ``t`` every
-    policy faces the same outcomes.
+    policy faces the same outcomes. The other options are those of
+    :func:`bandit_lab.simulate`.
 
     Taught in notebooks/09_production_concerns.ipynb.
 
@@ -287,8 +311,7 @@ def simulate_budget(policies, env, *, n_runs=1, rng=None):
 
     Examples
     --------
-    >>> from bandit_lab import BernoulliBandit
-    >>> from bandit_lab import BudgetedTS
+    >>> from bandit_lab import BernoulliBandit, BudgetedTS
     >>> env = BernoulliBandit([0.05, 0.08])
     >>> res = simulate_budget({"ts": BudgetedTS(2, costs=[1.0, 2.0], budget=50.0)}, env,
     ...                       n_runs=4, rng=0)
@@ -296,46 +319,26 @@ def simulate_budget(policies, env, *, n_runs=1, rng=None):
     >>> bool((h.spent <= 50.0).all()), bool((h.spent > 48.0).all())
     (True, True)
     """
-    named = _named(policies)
+    named, _ = named_policies(policies)
     if not isinstance(env, Environment):
         raise TypeError(f"env is of type {type(env).__name__}, must be an Environment such as "
                         "BernoulliBandit.")
     for name, p in named.items():
-        _require(name, p, ("initial_state", "scores", "affordable_in", "charge_state", "update_state"),
-                 "a budgeted policy such as BudgetedTS")
+        _require(name, p, ("initial_state", "scores", "affordable_in", "charge_state",
+                           "update_state"), "a budgeted policy such as BudgetedTS")
         if p.n_arms != env.n_arms:
             raise ValueError(f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
                              f"env.n_arms == {env.n_arms}.")
+        check_policy(name, p, "budget", "simulate_budget")
     n_runs = check_int("n_runs", n_runs, minimum=1)
-    pols = list(named.values())
-    caps = [int(np.floor(p.budget / np.min(p.costs) * (1 + 1e-9))) + 1 for p in pols]
-    n_max = max(caps)
-    env_rng, *policy_rngs = resolve_rng(rng).spawn(1 + len(named))
-    states = [p.initial_state((n_runs,)) for p in pols]
-    arms_log = [np.full((n_max, n_runs), -1, dtype=np.int16) for _ in pols]
-    rewards_log = [np.zeros((n_max, n_runs), dtype=np.float32) for _ in pols]
-    rates = np.asarray(env.means_at(0), dtype=float)
-    t = 0
-    while t < n_max:
-        active = [p.affordable_in(s).any(axis=-1) for p, s in zip(pols, states)]
-        if not any(a.any() for a in active):
-            break
-        if not np.array_equal(env.means_at(t), rates):
-            raise ValueError("env changes its rates over time; simulate_budget needs fixed rates.")
-        outcomes = env.draw(t, n_runs, env_rng)
-        for i, p in enumerate(pols):
-            rows = np.flatnonzero(active[i])
-            if rows.size == 0:
-                continue
-            arms = argmax_random(p.scores(states[i], policy_rngs[i]), policy_rngs[i])
-            rewards = env.rewards(outcomes, arms, t)
-            p.charge_state(states[i], arms[rows], runs=rows)
-            p.update_state(states[i], arms[rows], rewards[rows], runs=rows)
-            arms_log[i][t, rows] = arms[rows]
-            rewards_log[i][t, rows] = rewards[rows]
-        t += 1
-    return {name: BudgetHistory(np.ascontiguousarray(arms_log[i][:t].T),
-                                np.ascontiguousarray(rewards_log[i][:t].T),
-                                states[i]["spent_"].copy(), rates, np.asarray(p.costs, dtype=float),
-                                float(p.budget), name)
-            for i, (name, p) in enumerate(named.items())}
+    n_max = max(int(np.floor(p.budget / np.min(p.costs) * (1 + 1e-9))) + 1
+                for p in named.values())
+    logs = run(env, [(name, p, _BudgetRunner) for name, p in named.items()], n_steps=n_max,
+               n_runs=n_runs, rng=rng, executor=executor, block_runs=block_runs,
+               progress=progress, record_propensities=record_propensities, until_inactive=True)
+    return {name: BudgetHistory(log["arms"], log["rewards"], logs["truth"], name,
+                                spent=log["final_state"]["spent_"].copy(),
+                                costs=np.asarray(p.costs, dtype=float), budget=float(p.budget),
+                                propensities=log.get("propensities"),
+                                final_state=log["final_state"])
+            for (name, p), log in zip(named.items(), logs["policies"])}

@@ -3,21 +3,26 @@
 Taught in notebooks/09_production_concerns.ipynb.
 
     FunnelEnv          offers with a click rate, a purchase rate given a click and a
-                       log-normal revenue per purchase; knows each offer's value per impression
+                       log-normal revenue per purchase; its truth (``mean_rewards``) is each
+                       offer's expected revenue per impression
     simulate_funnel    many runs of policies that learn from click, purchase and revenue
-    FunnelHistory      what it returns for one policy
+    FunnelHistory      what it returns for one policy: a History whose rewards are the
+                       revenue, plus the clicks and purchases
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._rng import resolve_rng
-from .._validation import check_int, check_positive, check_probability
+from .._rng import RNGLike, stream
+from .._runs import Runner, named_policies, run
+from .._validation import check_positive, check_probability
+from ..environments import Environment
+from ..history import History
 from ..scores import argmax_random
-from ..simulate import _RunsBySteps, _named_policies as _named
+from ..simulate import check_policy
 
 __all__ = ["FunnelEnv", "FunnelOutcome", "FunnelHistory", "simulate_funnel"]
 
@@ -28,22 +33,20 @@ def _require(name, policy, methods, what):
         raise TypeError(f"policies[{name!r}] is of type {type(policy).__name__} and has no "
                         f"{', '.join(missing)}, must be {what}.")
     if not hasattr(policy, "n_arms"):
-        raise TypeError(f"policies[{name!r}] is of type {type(policy).__name__} and has no n_arms, "
-                        f"must be {what}.")
+        raise TypeError(f"policies[{name!r}] is of type {type(policy).__name__} and has no "
+                        f"n_arms, must be {what}.")
 
 
-# ---------------------------------------------------------------------------------------
-# Funnels: click, purchase, revenue
-# ---------------------------------------------------------------------------------------
 class FunnelOutcome(NamedTuple):
-    """One step's outcomes for every run and every arm, each of shape (n_runs, n_arms)."""
+    """A step's outcomes: for every run and every arm (each (n_runs, n_arms)) from
+    :meth:`FunnelEnv.draw`, or for the arm each run chose (each (n_runs,)) as feedback."""
 
     clicked: np.ndarray
     purchased: np.ndarray
     revenue: np.ndarray
 
 
-class FunnelEnv:
+class FunnelEnv(Environment):
     """Offers whose value is a funnel: impression -> click -> purchase -> revenue.
 
     Arm ``k`` is clicked with probability ``click_rates[k]``; a click becomes a purchase
@@ -58,12 +61,13 @@ class FunnelEnv:
     >>> env = FunnelEnv([0.10, 0.05], [0.2, 0.5], [50.0, 80.0])
     >>> env.value_per_impression.round(2).tolist(), env.best_arm
     ([1.0, 2.0], 1)
-    >>> out = env.draw(4, np.random.default_rng(0))
+    >>> out = env.draw(0, 4, np.random.default_rng(0))
     >>> out.clicked.shape, bool((out.purchased <= out.clicked).all())
     ((4, 2), True)
     """
 
-    def __init__(self, click_rates, purchase_rates, revenue_means, *, revenue_sigma=0.5):
+    def __init__(self, click_rates, purchase_rates, revenue_means, *,
+                 revenue_sigma: float = 0.5) -> None:
         c = np.asarray(click_rates, dtype=float)
         if c.ndim != 1 or c.size < 1:
             raise ValueError(f"click_rates has shape {c.shape}, must be a 1-D sequence of at least "
@@ -90,17 +94,24 @@ class FunnelEnv:
 
     @property
     def value_per_impression(self):
-        """Expected revenue per impression of each arm."""
+        """Expected revenue per impression of each arm (the truth, ``means_at(t)``)."""
         return self.purchase_per_impression * self.revenue_means
 
     @property
     def best_arm(self):
         return int(np.argmax(self.value_per_impression))
 
-    def draw(self, n_runs, rng):
-        """Outcomes of one step for ``n_runs`` runs and every arm (three numbers per run,
-        shared by the arms: a policy sees only the arm it chose)."""
-        gen = resolve_rng(rng)
+    def means_at(self, t: int) -> np.ndarray:
+        """Expected revenue per impression of each arm, at every step."""
+        return self.value_per_impression
+
+    def draw(self, t, n_runs=None, rng=None):
+        """Outcomes of step ``t`` for ``n_runs`` runs and every arm (three numbers per run,
+        shared by the arms: a policy sees only the arm it chose). ``draw(n_runs, rng)``,
+        without ``t``, is accepted too (the outcomes do not depend on the step)."""
+        if rng is None and isinstance(n_runs, np.random.Generator):
+            t, n_runs, rng = 0, t, n_runs  # the spelling before the environment protocol
+        gen = stream(rng, method="FunnelEnv.draw")
         u = gen.random((n_runs, 2))
         z = gen.standard_normal(n_runs)
         clicked = u[:, :1] < self.click_rates
@@ -109,52 +120,75 @@ class FunnelEnv:
         revenue = self.revenue_means * np.exp(s * z[:, None] - 0.5 * s * s)
         return FunnelOutcome(clicked, purchased, np.where(purchased, revenue, 0.0))
 
+    def rewards(self, outcome, arms, t):
+        """The revenue each run's chosen arm brought (0 without a purchase)."""
+        return outcome.revenue[np.arange(len(arms)), arms]
+
+    def feedback(self, outcome, arms, t):
+        """What a funnel policy learns from: click, purchase and revenue of the chosen arms."""
+        rows = np.arange(len(arms))
+        return FunnelOutcome(outcome.clicked[rows, arms], outcome.purchased[rows, arms],
+                             outcome.revenue[rows, arms])
+
     def __repr__(self):
         return f"FunnelEnv(n_arms={self.n_arms})"
 
 
-@dataclass
-class FunnelHistory(_RunsBySteps):
-    """What happened in ``n_runs`` runs of one policy on a :class:`FunnelEnv`.
+@dataclass(eq=False, repr=False)
+class FunnelHistory(History):
+    """What happened in ``n_runs`` runs of one policy on a :class:`FunnelEnv`: a
+    :class:`~bandit_lab.History` whose ``rewards`` are the revenue (0 where nothing was
+    bought) and whose truth is each arm's value of an impression, plus ``clicks`` and
+    ``purchases`` (n_runs, n_steps)."""
 
-    ``arms``, ``clicks``, ``purchases`` (n_runs, n_steps); ``revenue`` (n_runs, n_steps),
-    0 where nothing was bought; ``values`` (n_arms,) the true value of an impression.
-    """
+    clicks: np.ndarray | None = field(default=None, kw_only=True)
+    purchases: np.ndarray | None = field(default=None, kw_only=True)
 
-    arms: np.ndarray
-    clicks: np.ndarray
-    purchases: np.ndarray
-    revenue: np.ndarray
-    values: np.ndarray
-    name: str = ""
+    @property
+    def revenue(self) -> np.ndarray:
+        """Revenue of each impression, (n_runs, n_steps): the rewards."""
+        return self.rewards
 
-    def revenue_per_impression(self, *, expected=True):
+    @property
+    def values(self) -> np.ndarray:
+        """The true value of an impression of each arm, (n_arms,)."""
+        return self.mean_rewards[0, 0]
+
+    def revenue_per_impression(self, *, expected: bool = True) -> np.ndarray:
         """Per run: revenue per impression (expected value of the arms chosen by default,
         which is less noisy; ``expected=False`` for the revenue realised)."""
-        if expected:
-            return self.values[self.arms].mean(axis=1)
-        return self.revenue.mean(axis=1)
-
-    def regret(self):
-        """Per run: expected revenue lost to always showing the best arm, summed over steps."""
-        return (self.values.max() - self.values[self.arms]).sum(axis=1)
-
-    def arm_shares(self):
-        """Per run: share of impressions of each arm, (n_runs, n_arms)."""
-        return np.stack([(self.arms == k).mean(axis=1) for k in range(self.values.size)], axis=1)
-
-    def __repr__(self):
-        return f"FunnelHistory(name={self.name!r}, n_runs={self.n_runs}, n_steps={self.n_steps})"
+        return self.conversion_rate(expected=expected)
 
 
-def simulate_funnel(policies, env, *, n_steps, n_runs=1, rng=None):
+class _FunnelRunner(Runner):
+    extras = {"clicks": bool, "purchases": bool}
+
+    def choose(self, step):
+        return argmax_random(self.policy.scores(self.state, self.rng), self.rng)
+
+    def learn(self, step, arms, feedback, runs=None):
+        c, b, r = feedback
+        if runs is None:
+            self.policy.update_state(self.state, arms, c, b, r)
+        else:
+            self.policy.update_state(self.state, arms, c, b, r, runs=runs)
+
+    def log_extras(self, logs, t, rows, feedback):
+        logs["clicks"][t, rows] = feedback.clicked
+        logs["purchases"][t, rows] = feedback.purchased
+
+
+def simulate_funnel(policies, env: FunnelEnv, *, n_steps: int, n_runs: int = 1,
+                    rng: RNGLike = None, progress: bool = False,
+                    record_propensities: bool = False, executor: Any = None,
+                    block_runs: int | None = None) -> dict[str, FunnelHistory]:
     """Run every policy ``n_runs`` times for ``n_steps`` impressions on a :class:`FunnelEnv`.
 
     Each policy is a configuration with ``n_arms``, ``initial_state(shape)``,
     ``scores(state, rng)`` and ``update_state(state, arms, clicked, purchased, revenue)``,
     such as :class:`bandit_lab.MultiObjectiveTS`; it is not modified. A policy that learns
     from one number per impression is written as such a class (notebook 09 does it for the
-    source article's versions).
+    source article's versions). The other options are those of :func:`bandit_lab.simulate`.
 
     Taught in notebooks/09_production_concerns.ipynb.
 
@@ -170,7 +204,7 @@ def simulate_funnel(policies, env, *, n_steps, n_runs=1, rng=None):
     >>> res["value"].arms.shape
     (3, 20)
     """
-    named = _named(policies)
+    named, _ = named_policies(policies)
     if not isinstance(env, FunnelEnv):
         raise TypeError(f"env is of type {type(env).__name__}, must be a FunnelEnv.")
     for name, p in named.items():
@@ -179,24 +213,12 @@ def simulate_funnel(policies, env, *, n_steps, n_runs=1, rng=None):
         if p.n_arms != env.n_arms:
             raise ValueError(f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
                              f"env.n_arms == {env.n_arms}.")
-    n_steps = check_int("n_steps", n_steps, minimum=1)
-    n_runs = check_int("n_runs", n_runs, minimum=1)
-    env_rng, *policy_rngs = resolve_rng(rng).spawn(1 + len(named))
-    pols = list(named.values())
-    states = [p.initial_state((n_runs,)) for p in pols]
-    rows = np.arange(n_runs)
-    logs = [{k: np.empty((n_steps, n_runs), dtype=d) for k, d in
-             (("arms", np.int16), ("clicks", bool), ("purchases", bool), ("revenue", np.float32))}
-            for _ in pols]
-    for t in range(n_steps):
-        out = env.draw(n_runs, env_rng)
-        for i, p in enumerate(pols):
-            arms = argmax_random(p.scores(states[i], policy_rngs[i]), policy_rngs[i])
-            c, b, r = out.clicked[rows, arms], out.purchased[rows, arms], out.revenue[rows, arms]
-            p.update_state(states[i], arms, c, b, r)
-            log = logs[i]
-            log["arms"][t], log["clicks"][t], log["purchases"][t], log["revenue"][t] = arms, c, b, r
-    return {name: FunnelHistory(*(np.ascontiguousarray(logs[i][k].T) for k in
-                                  ("arms", "clicks", "purchases", "revenue")),
-                                env.value_per_impression, name)
-            for i, name in enumerate(named)}
+        check_policy(name, p, "funnel", "simulate_funnel")
+    logs = run(env, [(name, p, _FunnelRunner) for name, p in named.items()], n_steps=n_steps,
+               n_runs=n_runs, rng=rng, executor=executor, block_runs=block_runs,
+               progress=progress, record_propensities=record_propensities)
+    return {name: FunnelHistory(log["arms"], log["rewards"], logs["truth"], name,
+                                clicks=log["clicks"], purchases=log["purchases"],
+                                propensities=log.get("propensities"),
+                                final_state=log["final_state"])
+            for name, log in zip(named, logs["policies"])}
