@@ -51,7 +51,7 @@ import numpy as np
 
 from bandit_lab import (BetaBernoulliTS, BernoulliBandit, LinearTS, LinUCB, LogisticTS,
                         NIGLinearTS, simulate, simulate_contextual)
-from bandit_lab.contextual import CustomerBatch
+from bandit_lab.environments import Environment, Step
 
 PER = 10_000
 
@@ -124,7 +124,7 @@ def digits_problem(n_seeds, n_steps):
 PROBLEMS = {"credit": credit_problem, "digits": digits_problem}
 
 
-class Replay:
+class Replay(Environment):
     """The pre-drawn customers as an environment for ``simulate_contextual``: run ``i`` of
     the simulation is seed ``i``; step ``t`` serves every seed's customer ``t``."""
 
@@ -133,15 +133,10 @@ class Replay:
     def __init__(self, problem):
         self.p = problem
         self.n_arms, self.n_features = problem.n_arms, problem.n_features
-        self.t = 0
 
-    def serve(self, n, rng):
-        t, self.t = self.t, self.t + 1
-        return CustomerBatch(np.full(n, t), self.p.contexts[:, t], self.p.expected[:, t],
-                             np.zeros(n, dtype=np.int64))
-
-    def outcomes(self, batch, rng):
-        return self.p.outcomes[:, batch.index[0]]
+    def step(self, t, n_runs, rng):
+        return Step(t, self.p.expected[:, t], self.p.outcomes[:, t], self.p.contexts[:, t],
+                    np.zeros(n_runs, dtype=np.int64))
 
 
 def run_ours(policies, problem, rng=11):
