@@ -337,27 +337,28 @@ def ours(K, d, problem):
 
 
 def peers(K, d):
-    """name -> (factory, what the setting is). ``same posterior`` rows copy our class
-    defaults' priors (LinearTS: prior_var pv, noise_var nv; NIGLinearTS: prior_var, a0, b0)."""
-    lin, nig = LinearTS(K, d), NIGLinearTS(K, d)
-    pv, nv = lin.prior_var, lin.noise_var
+    """name -> factory. A ``same posterior`` row gives the peer the prior and noise of
+    LinearTS as notebook 06 sets it (prior_var 2, noise_var 0.05: the issue's rows), or of
+    NIGLinearTS's prior (prior_var 1, a0 1, b0 0.1; its draws are not narrowed)."""
+    nig = NIGLinearTS(K, d, prior_var=1.0, a0=1.0, b0=0.1)
+    pv, nv = 2.0, 0.05
     return {
         "Vowpal Wabbit --cb_explore_adf (default: epsilon 0.05)": vw_factory("--cb_explore_adf"),
         "Vowpal Wabbit --cb_explore_adf --squarecb": vw_factory("--cb_explore_adf --squarecb"),
         "mabwiser LinTS, its defaults (alpha 1, l2_lambda 1)": mabwiser_factory(1.0, 1.0),
-        f"mabwiser LinTS, same posterior as LinearTS (alpha {np.sqrt(nv):.3g}, l2_lambda {nv / pv:.3g})":
+        f"mabwiser LinTS, same posterior as notebook 06's LinearTS (alpha {np.sqrt(nv):.3g}, l2_lambda {nv / pv:.3g})":
             mabwiser_factory(float(np.sqrt(nv)), nv / pv),
         "bayesianbandits NIG + TS, its defaults (lam 1, a 0.1, b 0.1)": bayesianbandits_factory(
             lambda bb: bb.NormalInverseGammaRegressor()),
-        f"bayesianbandits NIG + TS, same posterior as NIGLinearTS (lam {1 / nig.prior_var:.3g}, "
+        f"bayesianbandits NIG + TS, same posterior as NIGLinearTS(prior_var=1) (lam {1 / nig.prior_var:.3g}, "
         f"a {nig.a0:g}, b {nig.b0:g})": bayesianbandits_factory(
             lambda bb: bb.NormalInverseGammaRegressor(lam=1 / nig.prior_var, a=nig.a0, b=nig.b0)),
-        f"bayesianbandits NormalRegressor + TS, same posterior as LinearTS (alpha {1 / pv:.3g}, "
+        f"bayesianbandits NormalRegressor + TS, same posterior as notebook 06's LinearTS (alpha {1 / pv:.3g}, "
         f"beta {1 / nv:.3g}; it has no defaults)": bayesianbandits_factory(
             lambda bb: bb.NormalRegressor(alpha=1 / pv, beta=1 / nv)),
         "contextualbandits LinTS, its defaults (lambda_ 1, v_sq 1, fit_intercept)":
             contextualbandits_factory(),
-        f"contextualbandits LinTS, same posterior as LinearTS (lambda_ {nv / pv:.3g}, v_sq {nv:.3g})":
+        f"contextualbandits LinTS, same posterior as notebook 06's LinearTS (lambda_ {nv / pv:.3g}, v_sq {nv:.3g})":
             contextualbandits_factory(lambda_=nv / pv, v_sq=nv, fit_intercept=False),
     }
 
@@ -372,7 +373,24 @@ def object_speed(policy, problem, n=2_000):
     return (time.perf_counter() - t0) / len(X)
 
 
-def head_to_head(problems, peer_seeds=None, peer_problems=None):
+def _load_cache(path):
+    import json
+
+    if path and os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    return {}
+
+
+def _save_cache(path, cache):
+    import json
+
+    if path:
+        with open(path, "w") as f:
+            json.dump(cache, f, indent=1)
+
+
+def head_to_head(problems, peer_seeds=None, peer_problems=None, cache_path=None):
     speeds = {}
     for prob in problems:
         K, d = prob.n_arms, prob.n_features
@@ -383,14 +401,22 @@ def head_to_head(problems, peer_seeds=None, peer_problems=None):
         skipped = {}
         if peer_problems is not None and prob.name not in peer_problems:
             print(f"   peers not run on {prob.name} (--peer-problems)")
+        cache = _load_cache(cache_path)
         for name, make in peers(K, d).items():
             if peer_problems is not None and prob.name not in peer_problems:
                 break
-            try:
-                regrets, per = run_peer(make, prob, n_seeds=peer_seeds)
-            except Skip as why:
-                skipped[name] = str(why)
-                continue
+            key = f"{prob.name}|{prob.n_seeds}x{prob.n_steps}|{name}"
+            if key in cache:   # measured before by the same protocol (--cache)
+                regrets, per = np.array(cache[key]["regrets"]), cache[key]["per_decision"]
+                regrets = regrets[:peer_seeds] if peer_seeds else regrets
+            else:
+                try:
+                    regrets, per = run_peer(make, prob, n_seeds=peer_seeds)
+                except Skip as why:
+                    skipped[name] = str(why)
+                    continue
+                cache[key] = {"regrets": regrets.tolist(), "per_decision": per}
+                _save_cache(cache_path, cache)
             rows[f"{name}" + (f" [{regrets.size} seeds]" if regrets.size < prob.n_seeds else "")] = (
                 np.concatenate([regrets, np.full(prob.n_seeds - regrets.size, np.nan)]))
             speeds.setdefault(prob.name, {})[name] = per
@@ -529,6 +555,8 @@ def main(argv=None):
                     help="run the peers on the first N seeds only (paired on those)")
     ap.add_argument("--peer-problems", default=None,
                     help="run the peers on these problems only (default: all)")
+    ap.add_argument("--cache", default=None,
+                    help="a JSON file keeping the peers' results between runs (same protocol)")
     ap.add_argument("--smpy-python", default=None,
                     help="a Python with SMPyBandits importable (it needs SciPy < 1.14)")
     args = ap.parse_args(argv)
@@ -541,7 +569,7 @@ def main(argv=None):
         sweep(problems)
     else:
         head_to_head(problems, args.peer_seeds,
-                     args.peer_problems.split(",") if args.peer_problems else None)
+                     args.peer_problems.split(",") if args.peer_problems else None, args.cache)
         bernoulli_speed(args.smpy_python)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
