@@ -498,9 +498,24 @@ def bernoulli_speed(smpy_python=None, n_runs=1000, n_steps=5000, smpy_runs=4, sm
 # ---------------------------------------------------------------------------------------
 # The sweep that chose the class defaults
 # ---------------------------------------------------------------------------------------
-def sweep_grid(K, d):
-    """Every setting tried, by family: name -> policy."""
+def sweep_grid(K, d, short=False):
+    """Every setting tried, by family: name -> policy. ``short``: the finalists of the full
+    grid on the credit-card case and their neighbours (what was measured on digits)."""
     grid = {"LinearTS": {}, "LinUCB": {}, "NIGLinearTS": {}, "LogisticTS": {}}
+    if short:
+        for pv, nv in [(0.1, 0.003), (0.1, 0.01), (0.3, 0.01), (1.0, 0.003), (1.0, 0.01),
+                       (0.3, 0.03), (1.0, 0.1)]:
+            grid["LinearTS"][f"LinearTS(prior_var={pv}, noise_var={nv})"] = LinearTS(
+                K, d, prior_var=pv, noise_var=nv)
+        for alpha, ridge in [(0.1, 1.0), (0.3, 1.0), (0.1, 3.0), (0.3, 3.0), (1.0, 1.0)]:
+            grid["LinUCB"][f"LinUCB(alpha={alpha}, ridge={ridge})"] = LinUCB(K, d, alpha=alpha, ridge=ridge)
+        for pv, a0, b0, c in [(3.0, 5.0, 0.5, 0.5), (3.0, 10.0, 1.0, 0.25), (3.0, 5.0, 0.5, 0.35),
+                              (1.0, 5.0, 0.5, 0.5), (3.0, 1.0, 0.1, 0.5), (1.0, 1.0, 0.1, 1.0)]:
+            grid["NIGLinearTS"][f"NIGLinearTS(prior_var={pv}, a0={a0}, b0={b0}, exploration={c})"] = (
+                NIGLinearTS(K, d, prior_var=pv, a0=a0, b0=b0, exploration=c))
+        for pv in (1.0, 3.0):
+            grid["LogisticTS"][f"LogisticTS(prior_var={pv})"] = LogisticTS(K, d, prior_var=pv)
+        return grid
     for pv in (0.1, 0.3, 1.0, 3.0):
         for nv in (0.003, 0.01, 0.03, 0.1):
             grid["LinearTS"][f"LinearTS(prior_var={pv}, noise_var={nv})"] = LinearTS(
@@ -510,20 +525,25 @@ def sweep_grid(K, d):
             grid["LinUCB"][f"LinUCB(alpha={alpha}, ridge={ridge})"] = LinUCB(K, d, alpha=alpha, ridge=ridge)
     for c in (0.25, 0.35, 0.5, 0.7, 1.0):
         for pv in (0.3, 1.0, 3.0):
-            grid["NIGLinearTS"][f"NIGLinearTS(prior_var={pv}, exploration={c})"] = NIGLinearTS(
-                K, d, prior_var=pv, exploration=c)
+            grid["NIGLinearTS"][f"NIGLinearTS(prior_var={pv}, a0=1.0, b0=0.1, exploration={c})"] = (
+                NIGLinearTS(K, d, prior_var=pv, a0=1.0, b0=0.1, exploration=c))
+    for a0, b0 in [(5.0, 0.5), (10.0, 1.0)]:   # a noise prior worth 10 or 20 rewards
+        for pv in (1.0, 3.0):
+            for c in (0.25, 0.35, 0.5):
+                grid["NIGLinearTS"][f"NIGLinearTS(prior_var={pv}, a0={a0}, b0={b0}, exploration={c})"] = (
+                    NIGLinearTS(K, d, prior_var=pv, a0=a0, b0=b0, exploration=c))
     for pv in (0.1, 0.3, 1.0, 3.0, 10.0):
         grid["LogisticTS"][f"LogisticTS(prior_var={pv})"] = LogisticTS(K, d, prior_var=pv)
     return grid
 
 
-def sweep(problems):
+def sweep(problems, short=False):
     """Regret of every setting on every problem (paired: the same customers and outcomes);
     per family, the settings within two standard errors of the family's best (of the paired
     difference) on every problem."""
     near = {}
     for prob in problems:
-        grid = sweep_grid(prob.n_arms, prob.n_features)
+        grid = sweep_grid(prob.n_arms, prob.n_features, short)
         print(f"\n== sweep on {prob.name}: {prob.n_seeds} seeds x {prob.n_steps} customers, "
               f"{prob.n_arms} arms, {prob.n_features} features")
         for family, policies in grid.items():
@@ -551,6 +571,7 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=10_000)
     ap.add_argument("--problems", default="credit,digits")
     ap.add_argument("--sweep", action="store_true", help="the sweep that chose the defaults")
+    ap.add_argument("--short", action="store_true", help="with --sweep: the finalists only")
     ap.add_argument("--peer-seeds", type=int, default=None,
                     help="run the peers on the first N seeds only (paired on those)")
     ap.add_argument("--peer-problems", default=None,
@@ -566,7 +587,7 @@ def main(argv=None):
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
     problems = [PROBLEMS[name](args.seeds, args.steps) for name in args.problems.split(",")]
     if args.sweep:
-        sweep(problems)
+        sweep(problems, args.short)
     else:
         head_to_head(problems, args.peer_seeds,
                      args.peer_problems.split(",") if args.peer_problems else None, args.cache)
