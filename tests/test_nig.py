@@ -309,3 +309,21 @@ def test_intervals_are_student_t_and_cover_the_truth():
         low, high = policy.reward_interval(x, level=0.9)
         hits += low[0] <= x @ w <= high[0]
     assert abs(hits / 400 - 0.9) < 3.5 * np.sqrt(0.09 / 400)
+
+
+def test_exploration_narrows_the_draws_and_their_propensities_never_the_beliefs():
+    X, arms, rewards = _stream(80, 3, 3, seed=14)
+    wide = NIGLinearTS(3, 3, exploration=1.0).update_many(X, arms, rewards)
+    narrow = NIGLinearTS(3, 3, exploration=0.4).update_many(X, arms, rewards)
+    x = np.array([0.5, -0.5, 1.0])
+    for name in ("mean_", "scale_", "a_", "b_"):   # the same beliefs
+        np.testing.assert_array_equal(getattr(narrow, name), getattr(wide, name))
+    np.testing.assert_array_equal(narrow.reward_interval(x), wide.reward_interval(x))
+    centre, scale, dof = wide.score_params(x)
+    state = {k: v[None] for k, v in narrow._state().items()}
+    draws = narrow.scores(state, np.broadcast_to(x, (100_000, 3)), np.random.default_rng(4))
+    for k in range(3):
+        assert stats.kstest(draws[:, k], stats.t(dof[k], centre[k], 0.4 * scale[k]).cdf).pvalue > 1e-3
+    np.testing.assert_allclose(narrow.propensities(x), student_t_max_propensities(centre, 0.4 * scale, dof))
+    with pytest.raises(ValueError, match=r"exploration == 0.0, must be"):
+        NIGLinearTS(2, 2, exploration=0.0)
