@@ -133,7 +133,7 @@ def test_noise_variance_is_learned():
 # -- decisions: Student-t draws ---------------------------------------------------------------
 def test_scores_are_student_t_with_the_right_centre_scale_and_dof():
     X, arms, rewards = _stream(40, 3, 2, seed=9)
-    policy = NIGLinearTS(2, 3, a0=2.0, b0=0.5).update_many(X, arms, rewards)
+    policy = NIGLinearTS(2, 3, a0=2.0, b0=0.5, exploration=1.0).update_many(X, arms, rewards)
     x = np.array([0.3, -1.0, 1.0])
     centre, scale, dof = policy.score_params(x)
     n = 200_000
@@ -182,7 +182,7 @@ def test_same_seed_same_choices_and_simulator_runs_it():
     env = CreditCardEnv(n_customers=500, n_history=200, rng=0)
     res = simulate_contextual({"nig": NIGLinearTS(5, 11)}, env, n_steps=50, n_runs=3, rng=1)
     assert res["nig"].final_state["a_"].shape == (3, 5)
-    assert res["nig"].final_state["a_"].sum() == pytest.approx(3 * (5 * 1.0 + 50 / 2))
+    assert res["nig"].final_state["a_"].sum() == pytest.approx(3 * (5 * NIGLinearTS(5, 11).a0 + 50 / 2))
 
 
 # -- propensities ---------------------------------------------------------------------------
