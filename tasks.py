@@ -12,6 +12,8 @@ Also:
     python3 tasks.py lock       re-resolve constraints.txt (then run `execute`, review, commit)
 
 Arguments after `test` go to pytest, e.g. `python3 tasks.py test tests/test_policies.py -x`.
+`python3 tasks.py test --fast` is the everyday lane: the package's tests and doctests and the
+lint, without the notebooks, the browser and the slow tests (about two minutes).
 The environment is reused while pyproject.toml and constraints.txt are unchanged.
 """
 from __future__ import annotations
@@ -73,7 +75,7 @@ def make_venv() -> None:
 
 
 def setup() -> None:
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - tasks.py runs on any python3 to say so
         sys.exit(f"[tasks] Python {sys.version.split()[0]} is too old: Bandit Lab needs 3.10 or newer.")
     want = fingerprint()
     if PY.exists() and STAMP.exists() and STAMP.read_text() == want:
@@ -125,6 +127,9 @@ def test(args) -> int:
     env = dict(os.environ, PYTHONHASHSEED="0")
     env.pop("MPLBACKEND", None)
     # One worker per core; a notebook's cells share one kernel, so a file stays on one worker.
+    if "--fast" in args:  # the everyday lane: no notebooks, no browser, nothing slow
+        args = [a for a in args if a != "--fast"]
+        args = ["-m", "not slow and not notebooks and not browser", "tests", "bandit_lab", *args]
     parallel = [] if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args) else [
         "-n", str(min(4, os.cpu_count() or 1)), "--dist", "loadfile"]
     return subprocess.run([str(PY), "-m", "pytest", *parallel, *args], cwd=ROOT, env=env).returncode

@@ -78,15 +78,28 @@ function per policy, shared by the objects and the simulator. Plots in
 ``bandit_lab.plotting``, widgets in ``bandit_lab.widgets``; the package's layout in the
 README.
 """
-from .environments import (OFFER_NAMES, SOURCE_RATES, BernoulliBandit, Environment,
-                           ScheduledBernoulliBandit, Step)
-from .metrics import (arm_shares, bernoulli_kl, cumulative_regret, lai_robbins_constant,
-                      learning_curve, paired_gain, summarize)
+from .environments import (
+    OFFER_NAMES,
+    SOURCE_RATES,
+    BernoulliBandit,
+    Environment,
+    ScheduledBernoulliBandit,
+    Step,
+)
+from .explore_exploit import explore_then_commit
+from .metrics import (
+    arm_shares,
+    bernoulli_kl,
+    cumulative_regret,
+    lai_robbins_constant,
+    learning_curve,
+    paired_gain,
+    summarize,
+)
+from .nonstationary import DiscountedTS, SlidingWindowTS
 from .policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softmax
 from .posteriors import BetaPosterior
-from .nonstationary import DiscountedTS, SlidingWindowTS
 from .simulate import History, geometric_delay, run_policy, simulate
-from .explore_exploit import explore_then_commit
 
 # The context, A/B-testing and production names pull in pandas, scikit-learn and
 # scipy.stats; they are imported on first use (PEP 562), so `import bandit_lab` stays quick

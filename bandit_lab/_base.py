@@ -82,8 +82,11 @@ class BasePolicy:
         if cls.__dict__.get("_params_cache") is None:
             sig = inspect.signature(cls.__init__)
             skip = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-            cls._params_cache = tuple(p.name for p in list(sig.parameters.values())[1:]
-                                      if p.name != "rng" and p.kind not in skip)
+            cls._params_cache = tuple(
+                p.name
+                for p in list(sig.parameters.values())[1:]
+                if p.name != "rng" and p.kind not in skip
+            )
         return cls._params_cache
 
     def get_params(self) -> dict[str, Any]:
@@ -95,7 +98,7 @@ class BasePolicy:
         """Fresh state arrays with leading shape ``shape`` (runs), arms after it."""
         raise NotImplementedError
 
-    def reset(self):
+    def reset(self) -> BasePolicy:
         """Forget everything learned; return ``self``."""
         self._set_state(self.initial_state(()))
         return self
@@ -112,7 +115,8 @@ class BasePolicy:
         """Pure: the probability of choosing each arm given ``state``, (..., n_arms)."""
         raise NotImplementedError(
             f"{type(self).__name__} has no known choice probabilities (propensities); a policy "
-            "that knows them defines propensities_of(state).")
+            "that knows them defines propensities_of(state)."
+        )
 
     def propensities(self, *context: Any) -> np.ndarray:
         """The probability that ``select`` chooses each arm now, shape (n_arms,)."""
@@ -130,7 +134,7 @@ class BasePolicy:
         return json.dumps(self.get_state())
 
     @classmethod
-    def from_state(cls, state: dict[str, Any] | str | bytes, *, rng: RNGLike = None):
+    def from_state(cls, state: dict[str, Any] | str | bytes, *, rng: RNGLike = None) -> BasePolicy:
         """Rebuild a policy saved by :meth:`get_state` (or its JSON text); the class it
         names must be ``cls`` or one of its subclasses. Every part is checked first: a
         corrupted record gets an error naming what is wrong, not a policy holding nonsense."""
@@ -139,8 +143,10 @@ class BasePolicy:
         params = state["params"]
         unknown = sorted(set(params) - set(target._param_names()))
         if unknown:
-            raise ValueError(f"state['params'] has {unknown}, must hold only the parameters of "
-                             f"{target.__name__}: {list(target._param_names())}.")
+            raise ValueError(
+                f"state['params'] has {unknown}, must hold only the parameters of "
+                f"{target.__name__}: {list(target._param_names())}."
+            )
         policy = target(**params, rng=rng)
         arrays = _saved.load_arrays(policy, state["state"], target._state_names)
         policy._check_saved(arrays)

@@ -13,15 +13,14 @@ Nothing in bandit_lab touches NumPy's global random state. Two rules:
 
 from __future__ import annotations
 
-from typing import Union
-
 import numpy as np
 
 __all__ = ["RNGLike", "resolve_rng", "stream", "spawn"]
 
 #: What every ``rng`` parameter accepts (SPEC 7).
-RNGLike = Union[None, int, np.integer, np.random.SeedSequence, np.random.BitGenerator,
-                np.random.Generator]
+RNGLike = (
+    int | np.integer | np.random.SeedSequence | np.random.BitGenerator | np.random.Generator | None
+)
 
 
 def resolve_rng(rng: RNGLike = None) -> np.random.Generator:
@@ -38,8 +37,9 @@ def resolve_rng(rng: RNGLike = None) -> np.random.Generator:
         return rng
     if isinstance(rng, np.random.BitGenerator):
         return np.random.Generator(rng)
-    if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)) and not isinstance(
-        rng, (bool, np.bool_)
+    if rng is None or (
+        isinstance(rng, (int, np.integer, np.random.SeedSequence))
+        and not isinstance(rng, (bool, np.bool_))
     ):
         if isinstance(rng, (int, np.integer)) and rng < 0:
             raise ValueError(
@@ -65,7 +65,9 @@ def stream(rng: RNGLike, *, method: str) -> np.random.Generator:
     TypeError: rng == 0 is an integer seed, but CreditCardEnv.serve() is called again and again: a seed would replay the same draws at every call. Pass a numpy Generator, e.g. rng = np.random.default_rng(0), and keep passing that one.
     """
     if isinstance(rng, (int, np.integer, np.random.SeedSequence)) and not isinstance(rng, bool):
-        what = "an integer seed" if not isinstance(rng, np.random.SeedSequence) else "a SeedSequence"
+        what = (
+            "an integer seed" if not isinstance(rng, np.random.SeedSequence) else "a SeedSequence"
+        )
         raise TypeError(
             f"rng == {rng!r} is {what}, but {method}() is called again and again: a seed would "
             "replay the same draws at every call. Pass a numpy Generator, e.g. "

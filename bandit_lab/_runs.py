@@ -22,13 +22,15 @@ it has.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ._parallel import map_blocks
+from ._pending import _Pending
 from ._rng import RNGLike, resolve_rng
 from ._validation import check_int
+from .environments import Environment
 from .scores import argmax_random
 
 __all__ = ["Runner", "IndexRunner", "named_policies", "run", "BLOCK_RUNS"]
@@ -38,8 +40,9 @@ __all__ = ["Runner", "IndexRunner", "named_policies", "run", "BLOCK_RUNS"]
 BLOCK_RUNS = 10_000
 
 
-def named_policies(policies: Any, *, single: type | tuple[type, ...] = (),
-                   single_name: str | None = None) -> tuple[dict[str, Any], bool]:
+def named_policies(
+    policies: Any, *, single: type | tuple[type, ...] = (), single_name: str | None = None
+) -> tuple[dict[str, Any], bool]:
     """``({name: policy}, was_single)`` from a dict, a list (named by their repr) or one
     policy (an instance of ``single``, named ``single_name`` or its repr)."""
     if isinstance(policies, dict):
@@ -51,8 +54,10 @@ def named_policies(policies: Any, *, single: type | tuple[type, ...] = (),
             named[name if name not in named else f"{name} #{len(named)}"] = p
         was_single = False
     elif single and not isinstance(policies, single):
-        raise TypeError(f"policies is of type {type(policies).__name__}, must be a policy, a "
-                        "dict of name -> policy or a list of policies.")
+        raise TypeError(
+            f"policies is of type {type(policies).__name__}, must be a policy, a "
+            "dict of name -> policy or a list of policies."
+        )
     else:
         named = {single_name or repr(policies): policies}
         was_single = True
@@ -70,7 +75,7 @@ class Runner:
     """
 
     #: extra logs a family keeps: name -> dtype, filled by :meth:`log_extras`
-    extras: dict[str, Any] = {}
+    extras: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, policy: Any, n_runs: int, rng: np.random.Generator) -> None:
         self.policy, self.rng, self.n_runs = policy, rng, n_runs
@@ -109,68 +114,6 @@ class IndexRunner(Runner):
         self.policy.update_state(self.state, arms, feedback, runs=runs)
 
 
-class _Pending:
-    """Rewards on their way: decisions held until their reward arrives and an update is due.
-
-    Held in growable flat arrays (run, arm, reward, due step) in decision order. Each step
-    takes out the items due then; taken items are marked and the arrays are compacted only
-    once most of them are dead, so a step costs one comparison over what is pending.
-    """
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self.runs = np.empty(capacity, dtype=np.intp)
-        self.arms = np.empty(capacity, dtype=np.intp)
-        self.rewards = np.empty(capacity)
-        self.due = np.empty(capacity, dtype=np.int64)
-        self.n = 0      # slots used
-        self.dead = 0   # used slots already delivered
-
-    def add(self, due, runs, arms, rewards) -> None:
-        k = len(due)
-        if self.n + k > self.due.size:
-            self._compact()
-            if self.n + k > self.due.size:
-                size = max(2 * self.due.size, self.n + k)
-                for name in ("runs", "arms", "rewards", "due"):
-                    old = getattr(self, name)
-                    new = np.empty(size, dtype=old.dtype)
-                    new[:self.n] = old[:self.n]
-                    setattr(self, name, new)
-        sl = slice(self.n, self.n + k)
-        self.runs[sl], self.arms[sl], self.rewards[sl], self.due[sl] = runs, arms, rewards, due
-        self.n += k
-
-    def _compact(self) -> None:
-        live = np.flatnonzero(self.due[:self.n] >= 0)
-        for name in ("runs", "arms", "rewards", "due"):
-            arr = getattr(self, name)
-            arr[:live.size] = arr[live]
-        self.n, self.dead = live.size, 0
-
-    def apply(self, t: int, runner: Runner, step: Any, n_runs: int) -> None:
-        now = np.flatnonzero(self.due[:self.n] == t)
-        if now.size == 0:
-            return
-        runs, arms, rewards = self.runs[now], self.arms[now], self.rewards[now]
-        self.due[now] = -1
-        self.dead += now.size
-        if self.dead > self.n // 2:
-            self._compact()
-        if runs.size == n_runs and np.array_equal(runs, np.arange(n_runs)):
-            runner.learn(step, arms, rewards)  # one reward per run, in run order
-            return
-        # A run may receive several rewards at once: apply them in layers in which each run
-        # appears at most once, oldest decision first (items are held in decision order).
-        order = np.argsort(runs, kind="stable")
-        runs, arms, rewards = runs[order], arms[order], rewards[order]
-        idx = np.arange(runs.size)
-        first = np.r_[True, runs[1:] != runs[:-1]]
-        rank = idx - np.maximum.accumulate(np.where(first, idx, 0))
-        for layer in range(int(rank.max()) + 1):
-            m = rank == layer
-            runner.learn(step, arms[m], rewards[m], runs=runs[m])
-
-
 @dataclass
 class _Block:
     """One independent piece of a simulation: what :func:`_run_block` needs, picklable."""
@@ -200,12 +143,20 @@ def _run_block(block: _Block) -> dict[str, Any]:
     all_runs = np.arange(n_runs)
     arm_dtype = np.int16 if env.n_arms < 2**15 else np.int64
     fill = -1 if block.until_inactive else 0
-    logs = [{"arms": np.full((n_steps, n_runs), fill, dtype=arm_dtype),
-             "rewards": np.zeros((n_steps, n_runs), dtype=np.float32),
-             **{k: np.zeros((n_steps, n_runs), dtype=d) for k, d in r.extras.items()},
-             **({"propensities": np.zeros((n_steps, n_runs))} if block.record_propensities else {})}
-            for r in runners]
+    logs = [
+        {
+            "arms": np.full((n_steps, n_runs), fill, dtype=arm_dtype),
+            "rewards": np.zeros((n_steps, n_runs), dtype=np.float32),
+            **{k: np.zeros((n_steps, n_runs), dtype=d) for k, d in r.extras.items()},
+            **({"propensities": np.zeros((n_steps, n_runs))} if block.record_propensities else {}),
+        }
+        for r in runners
+    ]
     truth = contexts = segments = None
+    # most environments teach with the rewards themselves: compute them once
+    plain_feedback = getattr(type(env).feedback, "__func__", type(env).feedback) is getattr(
+        Environment.feedback, "__func__", Environment.feedback
+    )
     steps = range(n_steps) if block.progress is None else block.progress(range(n_steps))
     t_end = n_steps
     for t in steps:
@@ -230,11 +181,15 @@ def _run_block(block: _Block) -> dict[str, Any]:
         if contexts is not None:
             contexts[t] = step.contexts
         if not immediate:
-            d = (np.full(n_runs, block.delay) if not callable(block.delay)
-                 else np.asarray(block.delay(delay_rng, n_runs)))
+            d = (
+                np.full(n_runs, block.delay)
+                if not callable(block.delay)
+                else np.asarray(block.delay(delay_rng, n_runs))
+            )
             if d.shape != (n_runs,) or d.dtype.kind not in "iu" or (d < 0).any():
-                raise ValueError(f"delay function returned {d!r}, must return {n_runs} "
-                                 "integers >= 0.")
+                raise ValueError(
+                    f"delay function returned {d!r}, must return {n_runs} integers >= 0."
+                )
             # due: the end of the first update step at or after the reward's arrival
             due = ((t + d) // block.update_every + 1) * block.update_every - 1
         for i, runner in enumerate(runners):
@@ -247,12 +202,15 @@ def _run_block(block: _Block) -> dict[str, Any]:
             if block.record_propensities:
                 probs = runner.propensities(step)
             arms = runner.choose(step)
-            feedback = env.feedback(step.outcome, arms, t)
             rewards = env.rewards(step.outcome, arms, t)
+            feedback = rewards if plain_feedback else env.feedback(step.outcome, arms, t)
             if rows is not None:  # only the runs still going learn and are logged
                 arms, rewards = arms[rows], rewards[rows]
-                feedback = type(feedback)(*(f[rows] for f in feedback)) if isinstance(
-                    feedback, tuple) else feedback[rows]
+                feedback = (
+                    type(feedback)(*(f[rows] for f in feedback))
+                    if isinstance(feedback, tuple)
+                    else feedback[rows]
+                )
                 runner.learn(step, arms, feedback, runs=rows)
             elif immediate:
                 runner.learn(step, arms, feedback)
@@ -265,12 +223,17 @@ def _run_block(block: _Block) -> dict[str, Any]:
             if block.record_propensities:
                 log["propensities"][t, target] = probs[np.arange(n_runs)[target], arms]
             runner.log_extras(log, t, target, feedback)
-    out = {"n_steps": t_end, "truth": truth[:t_end] if truth is not None else None,
-           "contexts": None if contexts is None else contexts[:t_end],
-           "segments": None if segments is None else segments[:t_end], "policies": []}
+    out = {
+        "n_steps": t_end,
+        "truth": truth[:t_end] if truth is not None else None,
+        "contexts": None if contexts is None else contexts[:t_end],
+        "segments": None if segments is None else segments[:t_end],
+        "policies": [],
+    }
     for log, runner in zip(logs, runners):
-        out["policies"].append({**{k: v[:t_end] for k, v in log.items()},
-                                "final_state": runner.final_state()})
+        out["policies"].append(
+            {**{k: v[:t_end] for k, v in log.items()}, "final_state": runner.final_state()}
+        )
     return out
 
 
@@ -280,23 +243,48 @@ def _bar(total: int, desc: str):
     return tqdm(total=total, desc=desc, leave=False)
 
 
-def run(env: Any, policies: list[tuple[str, Any, type]], *, n_steps: int, n_runs: int,
-        rng: RNGLike = None, executor: Any = None, block_runs: int | None = None,
-        progress: bool = False, delay: Any = 0, update_every: int = 1,
-        record_propensities: bool = False, record_contexts: bool = False,
-        until_inactive: bool = False) -> dict[str, Any]:
+def run(
+    env: Any,
+    policies: list[tuple[str, Any, type]],
+    *,
+    n_steps: int,
+    n_runs: int,
+    rng: RNGLike = None,
+    executor: Any = None,
+    block_runs: int | None = None,
+    progress: bool = False,
+    delay: Any = 0,
+    update_every: int = 1,
+    record_propensities: bool = False,
+    record_contexts: bool = False,
+    until_inactive: bool = False,
+) -> dict[str, Any]:
     """Run ``policies`` (``(name, policy, Runner class)`` triples) on ``env``; return the logs
     of all blocks joined along the runs, runs first: ``{"truth", "contexts", "segments",
     "policies": [per policy: {"arms", "rewards", extras..., "final_state"}]}``."""
     n_steps = check_int("n_steps", n_steps, minimum=1)
     n_runs = check_int("n_runs", n_runs, minimum=1)
-    block_runs = BLOCK_RUNS if block_runs is None else check_int("block_runs", block_runs, minimum=1)
+    block_runs = (
+        BLOCK_RUNS if block_runs is None else check_int("block_runs", block_runs, minimum=1)
+    )
     root = resolve_rng(rng)
     sizes = [min(block_runs, n_runs - start) for start in range(0, n_runs, block_runs)]
     roots = [root] if len(sizes) == 1 else root.spawn(len(sizes))
-    blocks = [_Block(env, policies, n_steps, size, r, delay, update_every, record_propensities,
-                     record_contexts, until_inactive)
-              for size, r in zip(sizes, roots)]
+    blocks = [
+        _Block(
+            env,
+            policies,
+            n_steps,
+            size,
+            r,
+            delay,
+            update_every,
+            record_propensities,
+            record_contexts,
+            until_inactive,
+        )
+        for size, r in zip(sizes, roots)
+    ]
     inline = executor is None or executor == "inline"
     bar = None
     if progress and inline:
@@ -312,9 +300,13 @@ def run(env: Any, policies: list[tuple[str, Any, type]], *, n_steps: int, n_runs
     elif progress:
         bar = _bar(len(blocks), "blocks of runs")
     try:
-        parts = map_blocks(_run_block, blocks, executor=executor, default="inline",
-                           on_result=(lambda i, r: bar.update(1)) if bar is not None and not inline
-                           else None)
+        parts = map_blocks(
+            _run_block,
+            blocks,
+            executor=executor,
+            default="inline",
+            on_result=(lambda i, r: bar.update(1)) if bar is not None and not inline else None,
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -340,18 +332,29 @@ def _join(parts: list[dict[str, Any]]) -> dict[str, Any]:
         truth = runs_first([p["truth"] for p in parts])
     elif truth is not None and truth.shape[0] < n_steps:
         truth = np.concatenate([truth, np.repeat(truth[-1:], n_steps - truth.shape[0], 0)])
-    out = {"truth": truth, "n_steps": n_steps,
-           "contexts": None if parts[0]["contexts"] is None else runs_first(
-               [p["contexts"] for p in parts]),
-           "segments": None if parts[0]["segments"] is None else runs_first(
-               [p["segments"] for p in parts]),
-           "policies": []}
+    out = {
+        "truth": truth,
+        "n_steps": n_steps,
+        "contexts": None
+        if parts[0]["contexts"] is None
+        else runs_first([p["contexts"] for p in parts]),
+        "segments": None
+        if parts[0]["segments"] is None
+        else runs_first([p["segments"] for p in parts]),
+        "policies": [],
+    }
     for i in range(len(parts[0]["policies"])):
         logs = [p["policies"][i] for p in parts]
-        joined = {k: runs_first([log[k] for log in logs], fill=-1 if k == "arms" else 0)
-                  for k in logs[0] if k != "final_state"}
+        joined = {
+            k: runs_first([log[k] for log in logs], fill=-1 if k == "arms" else 0)
+            for k in logs[0]
+            if k != "final_state"
+        }
         states = [log["final_state"] for log in logs]
-        joined["final_state"] = None if states[0] is None else {
-            k: np.concatenate([s[k] for s in states]) for k in states[0]}
+        joined["final_state"] = (
+            None
+            if states[0] is None
+            else {k: np.concatenate([s[k] for s in states]) for k in states[0]}
+        )
         out["policies"].append(joined)
     return out

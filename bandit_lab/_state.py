@@ -7,6 +7,7 @@ builds it from the parameters and loads the arrays, checking every part first: a
 service restarting from a corrupted record gets an error naming what is wrong, not a
 policy that silently holds nonsense.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,12 @@ def dump(policy, arrays):
     >>> dump(BetaBernoulliTS(2), {"alpha_": np.ones(2)})["state"]
     {'alpha_': [1.0, 1.0]}
     """
-    return {"format": STATE_FORMAT, "policy": type(policy).__name__,
-            "params": policy.get_params(),
-            "state": {name: np.asarray(value).tolist() for name, value in arrays.items()}}
+    return {
+        "format": STATE_FORMAT,
+        "policy": type(policy).__name__,
+        "params": policy.get_params(),
+        "state": {name: np.asarray(value).tolist() for name, value in arrays.items()},
+    }
 
 
 def open_envelope(state, *, made_by):
@@ -43,11 +47,15 @@ def open_envelope(state, *, made_by):
         try:
             state = json.loads(state)
         except ValueError as err:
-            raise ValueError(f"state is not valid JSON ({err}); it must be what "
-                             f"{made_by}.get_state() returns, or its JSON text.") from None
+            raise ValueError(
+                f"state is not valid JSON ({err}); it must be what "
+                f"{made_by}.get_state() returns, or its JSON text."
+            ) from None
     if not isinstance(state, dict) or not set(_KEYS) <= set(state):
-        raise ValueError(f"state must be a dict made by {made_by}.get_state(), with keys "
-                         "'format', 'policy', 'params' and 'state'.")
+        raise ValueError(
+            f"state must be a dict made by {made_by}.get_state(), with keys "
+            "'format', 'policy', 'params' and 'state'."
+        )
     if state["format"] != STATE_FORMAT:
         raise ValueError(f"state['format'] == {state['format']!r}, must be {STATE_FORMAT}.")
     if not isinstance(state["params"], dict) or not isinstance(state["state"], dict):
@@ -79,11 +87,13 @@ def load_arrays(policy, saved, names):
         except (TypeError, ValueError):
             raise ValueError(f"state['state'][{key!r}] must hold numbers.") from None
         if arr.shape != fresh.shape:
-            raise ValueError(f"state['state'][{key!r}] has shape {arr.shape}, "
-                             f"must be {fresh.shape}.")
+            raise ValueError(
+                f"state['state'][{key!r}] has shape {arr.shape}, must be {fresh.shape}."
+            )
         if not np.isfinite(arr).all():
-            raise ValueError(f"state['state'][{key!r}] holds a value that is not finite, "
-                             "must be finite numbers.")
+            raise ValueError(
+                f"state['state'][{key!r}] holds a value that is not finite, must be finite numbers."
+            )
         if fresh.dtype.kind in "iu" and (arr != np.round(arr)).any():
             raise ValueError(f"state['state'][{key!r}] holds a fraction, must be whole numbers.")
         out[key] = arr.astype(fresh.dtype)

@@ -45,10 +45,14 @@ def _is_int(value) -> bool:
     )
 
 
-def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def check_int(
+    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """Return ``value`` as an ``int`` or raise, naming ``name``."""
     if not _is_int(value):
-        raise TypeError(f"{name} == {value!r} is of type {type(value).__name__}, must be an integer.")
+        raise TypeError(
+            f"{name} == {value!r} is of type {type(value).__name__}, must be an integer."
+        )
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} == {value}, must be >= {minimum}.")
@@ -61,7 +65,9 @@ def _as_float(name: str, value) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(
         value, (numbers.Real, np.floating, np.integer)
     ):
-        raise TypeError(f"{name} == {value!r} is of type {type(value).__name__}, must be a real number.")
+        raise TypeError(
+            f"{name} == {value!r} is of type {type(value).__name__}, must be a real number."
+        )
     return float(value)
 
 
@@ -89,7 +95,9 @@ def check_nonnegative(name: str, value: Any) -> float:
     return x
 
 
-def check_probability(name: str, value: Any, *, open_low: bool = False, open_high: bool = False) -> float:
+def check_probability(
+    name: str, value: Any, *, open_low: bool = False, open_high: bool = False
+) -> float:
     """A number in [0, 1] (or an open end where asked)."""
     x = _as_float(name, value)
     low_ok = x > 0 if open_low else x >= 0
@@ -222,16 +230,22 @@ def check_design(name: str, X: Any, n_features: int | None = None) -> np.ndarray
     try:
         arr = np.asarray(X, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} == {X!r} is not numeric, must be an array of real numbers.") from None
+        raise TypeError(
+            f"{name} == {X!r} is not numeric, must be an array of real numbers."
+        ) from None
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2:
         raise ValueError(f"{name} has shape {arr.shape}, must be 2-D (one row per observation).")
     if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(f"{name} has {arr.shape[1]} columns, must have n_features == {n_features}.")
+        raise ValueError(
+            f"{name} has {arr.shape[1]} columns, must have n_features == {n_features}."
+        )
     if not np.isfinite(arr).all():
         row, col = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name}[{row}, {col}] == {float(arr[row, col])!r}, must be a finite number.")
+        raise ValueError(
+            f"{name}[{row}, {col}] == {float(arr[row, col])!r}, must be a finite number."
+        )
     return arr
 
 
@@ -240,7 +254,9 @@ def check_targets(name: str, r: Any, n: int) -> np.ndarray:
     try:
         arr = np.asarray(r, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} == {r!r} is not numeric, must be an array of real numbers.") from None
+        raise TypeError(
+            f"{name} == {r!r} is not numeric, must be an array of real numbers."
+        ) from None
     arr = arr.reshape(-1) if arr.ndim == 0 else arr
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(

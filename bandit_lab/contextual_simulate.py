@@ -3,9 +3,19 @@
 The simulator now lives in :mod:`bandit_lab.contextual.simulate`, its baselines in
 :mod:`bandit_lab.contextual.baselines` and the summaries in :mod:`bandit_lab.metrics`.
 """
+
 from .contextual.baselines import Oracle, PerSegment, UniformRandom
 from .contextual.simulate import ContextualHistory, run_contextual, simulate_contextual
 from .metrics import learning_curve, paired_gain, summarize
 
-__all__ = ["ContextualHistory", "simulate_contextual", "run_contextual", "PerSegment",
-           "UniformRandom", "Oracle", "summarize", "paired_gain", "learning_curve"]
+__all__ = [
+    "ContextualHistory",
+    "simulate_contextual",
+    "run_contextual",
+    "PerSegment",
+    "UniformRandom",
+    "Oracle",
+    "summarize",
+    "paired_gain",
+    "learning_curve",
+]

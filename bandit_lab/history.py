@@ -58,9 +58,11 @@ def _broadcast_truth(means: Any, n_runs: int, n_steps: int) -> np.ndarray:
     elif m.ndim == 2:
         m = m[None]
     if m.ndim != 3 or m.shape[1] != n_steps or m.shape[0] not in (1, n_runs):
-        raise ValueError(f"mean_rewards has shape {np.shape(means)}, must be (n_arms,), "
-                         f"(n_steps, n_arms) or (n_runs, n_steps, n_arms) with n_runs == "
-                         f"{n_runs} and n_steps == {n_steps}.")
+        raise ValueError(
+            f"mean_rewards has shape {np.shape(means)}, must be (n_arms,), "
+            f"(n_steps, n_arms) or (n_runs, n_steps, n_arms) with n_runs == "
+            f"{n_runs} and n_steps == {n_steps}."
+        )
     return m if m.shape[0] == n_runs else np.broadcast_to(m, (n_runs,) + m.shape[1:])
 
 
@@ -181,8 +183,9 @@ class History:
             return counts / arms.shape[1]
         return counts / np.maximum(made, 1)
 
-    def conversion_rate(self, *, start: int = 0, stop: int | None = None,
-                        expected: bool = False) -> np.ndarray:
+    def conversion_rate(
+        self, *, start: int = 0, stop: int | None = None, expected: bool = False
+    ) -> np.ndarray:
         """Per run: mean reward per step over steps ``start:stop`` (realised by default, or
         the expected reward of the arms chosen, less noisy, with ``expected=True``)."""
         values = self.expected_rewards if expected else self.rewards
@@ -203,8 +206,10 @@ class History:
         self.mean_rewards = _broadcast_truth(state["mean_rewards"], *np.shape(self.arms))
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(name={self.name!r}, n_runs={self.n_runs}, "
-                f"n_steps={self.n_steps}, n_arms={self.n_arms})")
+        return (
+            f"{type(self).__name__}(name={self.name!r}, n_runs={self.n_runs}, "
+            f"n_steps={self.n_steps}, n_arms={self.n_arms})"
+        )
 
     def _replace(self, **changes: Any) -> History:
         return dataclasses.replace(self, **changes)

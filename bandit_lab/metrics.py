@@ -20,27 +20,43 @@ context-free, contextual, funnel or budgeted.
     lai_robbins_constant  the constant in the log(T) lower bound on regret
     bernoulli_kl          KL divergence between Bernoulli distributions
 """
+
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._special import bernoulli_kl
 from ._validation import check_int, check_probability
 
-__all__ = ["cumulative_regret", "lai_robbins_constant", "arm_shares", "bernoulli_kl",
-           "summarize", "paired_gain", "learning_curve"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "cumulative_regret",
+    "lai_robbins_constant",
+    "arm_shares",
+    "bernoulli_kl",
+    "summarize",
+    "paired_gain",
+    "learning_curve",
+]
 
 
 def _check_history(history, name="history"):
     for attr in ("arms", "expected_rewards", "best_rewards", "arm_shares"):
         if not hasattr(history, attr):
-            raise TypeError(f"{name} is of type {type(history).__name__} and has no {attr!r}, "
-                            "must be a History returned by a simulator (such as "
-                            "bandit_lab.simulate).")
+            raise TypeError(
+                f"{name} is of type {type(history).__name__} and has no {attr!r}, "
+                "must be a History returned by a simulator (such as "
+                "bandit_lab.simulate)."
+            )
     return history
 
 
-def cumulative_regret(history):
+def cumulative_regret(history: Any) -> np.ndarray:
     """Cumulative pseudo-regret, shape ``(n_runs, n_steps)``.
 
     ``history`` is what a simulator returns for one policy (any :class:`~bandit_lab.History`):
@@ -50,7 +66,7 @@ def cumulative_regret(history):
     return np.cumsum(history.best_rewards - history.expected_rewards, axis=1)
 
 
-def arm_shares(history, *, upto=None):
+def arm_shares(history: Any, *, upto: int | None = None) -> np.ndarray:
     """Share of each run's decisions that went to each arm, shape ``(n_runs, n_arms)``.
 
     ``upto`` limits the count to the first ``upto`` steps.
@@ -58,7 +74,7 @@ def arm_shares(history, *, upto=None):
     return _check_history(history).arm_shares(upto=upto)
 
 
-def lai_robbins_constant(means):
+def lai_robbins_constant(means: ArrayLike) -> float:
     """The Lai-Robbins constant of a Bernoulli bandit.
 
     Any consistent policy's regret grows at least like ``C * log(T)`` with
@@ -69,7 +85,9 @@ def lai_robbins_constant(means):
     """
     mu = np.asarray(means, dtype=float)
     if mu.ndim != 1 or mu.size < 1:
-        raise ValueError(f"means has shape {mu.shape}, must be a 1-D sequence of at least one rate.")
+        raise ValueError(
+            f"means has shape {mu.shape}, must be a 1-D sequence of at least one rate."
+        )
     for i, m in enumerate(mu):
         check_probability(f"means[{i}]", m)
     best = mu.max()
@@ -94,7 +112,14 @@ def _mean_interval(values, level):
     return mean, mean - half, mean + half
 
 
-def summarize(results, *, start=0, stop=None, level=0.95, per=10_000):
+def summarize(
+    results: dict[str, Any],
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    level: float = 0.95,
+    per: int = 10_000,
+) -> pd.DataFrame:
     """One row per policy: conversion rate and share of best offers (means over runs with
     a ``level`` confidence interval, from the spread across runs) and regret per ``per``
     customers, over steps ``start:stop``."""
@@ -105,17 +130,34 @@ def summarize(results, *, start=0, stop=None, level=0.95, per=10_000):
         conv = _mean_interval(h.conversion_rate(start=start, stop=stop), level)
         best = _mean_interval(h.optimal_share(start=start, stop=stop), level)
         lost = (h.best_rewards - h.expected_rewards)[:, start:stop].mean(axis=1) * per
-        rows.append({"policy": name,
-                     "conversion": conv[0], "conversion_low": conv[1], "conversion_high": conv[2],
-                     "best_offer_share": best[0], "best_offer_low": best[1], "best_offer_high": best[2],
-                     f"regret_per_{per}": lost.mean()})
+        rows.append(
+            {
+                "policy": name,
+                "conversion": conv[0],
+                "conversion_low": conv[1],
+                "conversion_high": conv[2],
+                "best_offer_share": best[0],
+                "best_offer_low": best[1],
+                "best_offer_high": best[2],
+                f"regret_per_{per}": lost.mean(),
+            }
+        )
     import pandas as pd
 
     return pd.DataFrame(rows).set_index("policy")
 
 
-def paired_gain(results, policy, baseline, *, start=0, stop=None, level=0.95, per=10_000,
-                expected=False):
+def paired_gain(
+    results: dict[str, Any],
+    policy: str,
+    baseline: str,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    level: float = 0.95,
+    per: int = 10_000,
+    expected: bool = False,
+) -> tuple[float, float, float]:
     """Extra conversions per ``per`` customers of ``policy`` over ``baseline``: the mean of
     the per-run differences (both faced the same customers and outcomes) with its
     ``level`` confidence interval, as ``(mean, low, high)``."""
@@ -123,13 +165,17 @@ def paired_gain(results, policy, baseline, *, start=0, stop=None, level=0.95, pe
     for key in (policy, baseline):
         if key not in results:
             raise ValueError(f"{key!r} is not among the results, must be one of {list(results)}.")
-    diff = (results[policy].conversion_rate(start=start, stop=stop, expected=expected)
-            - results[baseline].conversion_rate(start=start, stop=stop, expected=expected)) * per
+    diff = (
+        results[policy].conversion_rate(start=start, stop=stop, expected=expected)
+        - results[baseline].conversion_rate(start=start, stop=stop, expected=expected)
+    ) * per
     mean, low, high = _mean_interval(diff, level)
     return float(mean), float(low), float(high)
 
 
-def learning_curve(history, *, block=100, metric="conversion", level=0.95):
+def learning_curve(
+    history: Any, *, block: int = 100, metric: str = "conversion", level: float = 0.95
+) -> pd.DataFrame:
     """How a policy improves: the metric averaged over blocks of ``block`` customers.
 
     ``metric`` is ``"conversion"`` (expected conversion of the offers made, less noisy than
@@ -150,4 +196,6 @@ def learning_curve(history, *, block=100, metric="conversion", level=0.95):
     mean, low, high = _mean_interval(per_block, level)
     import pandas as pd
 
-    return pd.DataFrame({"step": (np.arange(n_blocks) + 1) * block, "mean": mean, "low": low, "high": high})
+    return pd.DataFrame(
+        {"step": (np.arange(n_blocks) + 1) * block, "mean": mean, "low": low, "high": high}
+    )

@@ -10,19 +10,26 @@ simulator calls the very same function on arrays with a run axis. So these class
 seven lines of Thompson sampling made robust: checked input, random tie-breaking, a
 JSON-serialisable state, and a stream of random numbers of their own.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import scores as _scores
 from ._base import BasePolicy
 from ._rng import RNGLike
-from ._validation import check_arm, check_nonnegative, check_positive, check_probability, check_reward
+from ._validation import (
+    check_arm,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+    check_reward,
+)
 from .posteriors import BetaPosterior
-from .propensities import (epsilon_greedy_propensities, softmax_propensities,
-                           thompson_propensities)
+from .propensities import epsilon_greedy_propensities, softmax_propensities, thompson_propensities
 
 __all__ = ["Policy", "BetaBernoulliTS", "EpsilonGreedy", "UCB1", "Softmax", "KLUCB"]
 
@@ -75,8 +82,9 @@ class Policy(BasePolicy):
         """Pure: the score of every arm given ``state``; the choice is their argmax."""
         raise NotImplementedError
 
-    def update_state(self, state: dict[str, np.ndarray], arms: Any, rewards: Any,
-                     runs: Any = None) -> None:
+    def update_state(
+        self, state: dict[str, np.ndarray], arms: Any, rewards: Any, runs: Any = None
+    ) -> None:
         """In place: add the reward of the chosen arm(s) to ``state``.
 
         ``runs`` (simulator only) names the runs being updated, each at most once; by
@@ -88,14 +96,15 @@ class Policy(BasePolicy):
         """Pure: the probability of choosing each arm given ``state``, shape (..., n_arms)."""
         raise NotImplementedError(
             f"{type(self).__name__} has no known choice probabilities (propensities); a policy "
-            "that knows them defines propensities_of(state).")
+            "that knows them defines propensities_of(state)."
+        )
 
     # -- what a learner calls ------------------------------------------------------------
     def select(self) -> int:
         """Choose an arm (an ``int``) by the policy's rule, ties broken at random."""
         return _argmax_one(self.scores(self._state(), self._rng), self._rng)
 
-    def update(self, arm: int, reward: float):
+    def update(self, arm: int, reward: float) -> Policy:
         """Learn from one reward in [0, 1] for ``arm``; return ``self``."""
         self._update_one(check_arm("arm", arm, self.n_arms), check_reward("reward", reward))
         return self
@@ -104,7 +113,7 @@ class Policy(BasePolicy):
         """The probability that :meth:`select` chooses each arm now, shape (n_arms,)."""
         return self.propensities_of(self._state())
 
-    def update_many(self, arms: Any, rewards: Any):
+    def update_many(self, arms: ArrayLike, rewards: ArrayLike) -> Policy:
         """Learn from several (arm, reward) pairs at once (a batch); return ``self``.
 
         Equivalent to calling :meth:`update` for each pair, in any order.
@@ -112,8 +121,10 @@ class Policy(BasePolicy):
         arms = np.asarray(arms)
         rewards = np.asarray(rewards, dtype=float)
         if arms.shape != rewards.shape or arms.ndim != 1:
-            raise ValueError(f"arms and rewards have shapes {arms.shape} and {rewards.shape}, "
-                             "must be 1-D and of the same length.")
+            raise ValueError(
+                f"arms and rewards have shapes {arms.shape} and {rewards.shape}, "
+                "must be 1-D and of the same length."
+            )
         for i, (a, r) in enumerate(zip(arms.tolist(), rewards.tolist())):
             check_arm(f"arms[{i}]", a, self.n_arms)
             check_reward(f"rewards[{i}]", r)
@@ -161,28 +172,35 @@ class BetaBernoulliTS(Policy):
 
     _state_names = ("alpha_", "beta_")
 
-    def __init__(self, n_arms: int, *, alpha0: float = 1.0, beta0: float = 1.0,
-                 rng: RNGLike = None) -> None:
+    def __init__(
+        self, n_arms: int, *, alpha0: float = 1.0, beta0: float = 1.0, rng: RNGLike = None
+    ) -> None:
         self.alpha0 = check_positive("alpha0", alpha0)
         self.beta0 = check_positive("beta0", beta0)
         super().__init__(n_arms, rng=rng)
 
-    def initial_state(self, shape=()):
+    def initial_state(self, shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
         full = (*shape, self.n_arms)
         return {"alpha_": np.full(full, self.alpha0), "beta_": np.full(full, self.beta0)}
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
         return _scores.thompson_scores(state["alpha_"], state["beta_"], rng)
 
-    def update_state(self, state, arms, rewards, runs=None):
+    def update_state(
+        self,
+        state: dict[str, np.ndarray],
+        arms: ArrayLike,
+        rewards: ArrayLike,
+        runs: ArrayLike | None = None,
+    ) -> None:
         _scores.beta_update(state["alpha_"], state["beta_"], arms, rewards, runs)
 
-    def propensities_of(self, state):
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
         """Exact: P(arm k's posterior draw is the largest) (:func:`thompson_propensities`)."""
         return thompson_propensities(state["alpha_"], state["beta_"])
 
     def _update_one(self, arm, reward):
-        self.alpha_[arm] += reward          # what beta_update does, for one arm
+        self.alpha_[arm] += reward  # what beta_update does, for one arm
         self.beta_[arm] += 1.0 - reward
 
     def _update_arm_total(self, state, arm, n, total):
@@ -208,7 +226,7 @@ class _CountingPolicy(Policy):
         _scores.count_update(state["counts_"], state["sums_"], arms, rewards, runs)
 
     def _update_one(self, arm, reward):
-        self.counts_[arm] += 1.0            # what count_update does, for one arm
+        self.counts_[arm] += 1.0  # what count_update does, for one arm
         self.sums_[arm] += reward
 
     def _update_arm_total(self, state, arm, n, total):
@@ -243,10 +261,10 @@ class EpsilonGreedy(_CountingPolicy):
         self.epsilon = check_probability("epsilon", epsilon)
         super().__init__(n_arms, rng=rng)
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator | None) -> np.ndarray:
         return _scores.epsilon_greedy_scores(state["counts_"], state["sums_"], self.epsilon, rng)
 
-    def propensities_of(self, state):
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
         """Closed form: ``epsilon / n_arms`` each, plus ``1 - epsilon`` shared by the best."""
         return epsilon_greedy_propensities(state["counts_"], state["sums_"], self.epsilon)
 
@@ -262,11 +280,11 @@ class UCB1(_CountingPolicy):
     1
     """
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator | None) -> np.ndarray:
         counts = state["counts_"]
         return _scores.ucb1_scores(counts, state["sums_"], counts.sum(axis=-1))
 
-    def propensities_of(self, state):
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
         """Deterministic: 1 for the highest index (ties shared), 0 elsewhere."""
         return deterministic_propensities(self.scores(state, None))
 
@@ -289,10 +307,10 @@ class Softmax(_CountingPolicy):
         self.tau = check_positive("tau", tau)
         super().__init__(n_arms, rng=rng)
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator | None) -> np.ndarray:
         return _scores.softmax_scores(state["counts_"], state["sums_"], self.tau, rng)
 
-    def propensities_of(self, state):
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
         """Closed form: ``exp(mean_k / tau)`` normalised (each arm once first)."""
         return softmax_propensities(state["counts_"], state["sums_"], self.tau)
 
@@ -316,10 +334,10 @@ class KLUCB(_CountingPolicy):
         self.c = check_nonnegative("c", c)
         super().__init__(n_arms, rng=rng)
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator | None) -> np.ndarray:
         counts = state["counts_"]
         return _scores.klucb_scores(counts, state["sums_"], counts.sum(axis=-1), c=self.c)
 
-    def propensities_of(self, state):
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
         """Deterministic: 1 for the highest index (ties shared), 0 elsewhere."""
         return deterministic_propensities(self.scores(state, None))

@@ -18,6 +18,7 @@ Many runs split into blocks that can run elsewhere: ``executor=`` sends them to 
 processes, a ``concurrent.futures`` pool or a ``dask.distributed`` cluster, with the same
 result as in this process.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ._rng import RNGLike, resolve_rng
-from ._runs import IndexRunner, _Pending, named_policies, run
+from ._runs import IndexRunner, named_policies, run
 from ._validation import check_int
 from .environments import Environment
 from .history import History
@@ -38,22 +39,27 @@ def check_policy(name: str, policy: Any, family: str, use: str) -> None:
     """Refuse a policy a simulator cannot run faithfully, naming what to do instead."""
     fam = getattr(policy, "family", family)
     if fam != family:
-        raise TypeError(f"policies[{name!r}] is a {type(policy).__name__}, a {fam!r} policy: "
-                        f"{use} runs {family!r} policies (use the simulator of its family).")
+        raise TypeError(
+            f"policies[{name!r}] is a {type(policy).__name__}, a {fam!r} policy: "
+            f"{use} runs {family!r} policies (use the simulator of its family)."
+        )
     if getattr(policy, "rng", None) is not None:
         raise ValueError(
             f"policies[{name!r}] has its own rng == {policy.rng!r}, must be None: the simulator "
             "gives every policy a stream spawned from its own rng argument (so that all "
             "policies face the same outcomes), and would otherwise ignore this one. Build the "
-            f"policy without rng, e.g. {type(policy).__name__}(...), and seed the simulation.")
+            f"policy without rng, e.g. {type(policy).__name__}(...), and seed the simulation."
+        )
 
 
 def _check_delay(delay):
     if callable(delay):
         return delay
     if isinstance(delay, (bool, np.bool_)) or not isinstance(delay, (int, np.integer)):
-        raise TypeError(f"delay == {delay!r} is of type {type(delay).__name__}, must be an integer "
-                        "number of steps >= 0 or a function (rng, size) -> integer delays.")
+        raise TypeError(
+            f"delay == {delay!r} is of type {type(delay).__name__}, must be an integer "
+            "number of steps >= 0 or a function (rng, size) -> integer delays."
+        )
     if delay < 0:
         raise ValueError(f"delay == {delay}, must be >= 0 steps.")
     return int(delay)
@@ -88,10 +94,20 @@ def geometric_delay(mean: float) -> _GeometricDelay:
     return _GeometricDelay(check_positive("mean", mean))
 
 
-def simulate(policies, env, *, n_steps: int, n_runs: int = 1, rng: RNGLike = None,
-             progress: bool = False, delay: Any = 0, update_every: int = 1,
-             record_propensities: bool = False, executor: Any = None,
-             block_runs: int | None = None):
+def simulate(
+    policies: Any,
+    env: Environment,
+    *,
+    n_steps: int,
+    n_runs: int = 1,
+    rng: RNGLike = None,
+    progress: bool = False,
+    delay: Any = 0,
+    update_every: int = 1,
+    record_propensities: bool = False,
+    executor: Any = None,
+    block_runs: int | None = None,
+) -> History | dict[str, History]:
     """Run every policy ``n_runs`` times for ``n_steps`` steps on ``env``.
 
     Parameters
@@ -140,34 +156,62 @@ def simulate(policies, env, *, n_steps: int, n_runs: int = 1, rng: RNGLike = Non
     (10, 50)
     """
     if not isinstance(policies, (Policy, dict, list, tuple)):
-        raise TypeError(f"policies is of type {type(policies).__name__}, must be a Policy, "
-                        "a dict of name -> Policy or a list of Policy.")
+        raise TypeError(
+            f"policies is of type {type(policies).__name__}, must be a Policy, "
+            "a dict of name -> Policy or a list of Policy."
+        )
     named, single = named_policies(policies, single=Policy, single_name=type(policies).__name__)
     for name, p in named.items():
         if not isinstance(p, Policy):
             raise TypeError(f"policies[{name!r}] is of type {type(p).__name__}, must be a Policy.")
     if not isinstance(env, Environment):
-        raise TypeError(f"env is of type {type(env).__name__}, must be an Environment "
-                        "such as BernoulliBandit.")
+        raise TypeError(
+            f"env is of type {type(env).__name__}, must be an Environment such as BernoulliBandit."
+        )
     for name, p in named.items():
         if p.n_arms != env.n_arms:
-            raise ValueError(f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
-                             f"env.n_arms == {env.n_arms}.")
+            raise ValueError(
+                f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
+                f"env.n_arms == {env.n_arms}."
+            )
         check_policy(name, p, "index", "simulate")
     delay = _check_delay(delay)
     update_every = check_int("update_every", update_every, minimum=1)
-    logs = run(env, [(name, p, IndexRunner) for name, p in named.items()], n_steps=n_steps,
-               n_runs=n_runs, rng=rng, executor=executor, block_runs=block_runs,
-               progress=progress, delay=delay, update_every=update_every,
-               record_propensities=record_propensities)
-    out = {name: History(log["arms"], log["rewards"], logs["truth"], name,
-                         propensities=log.get("propensities"), final_state=log["final_state"])
-           for name, log in zip(named, logs["policies"])}
+    logs = run(
+        env,
+        [(name, p, IndexRunner) for name, p in named.items()],
+        n_steps=n_steps,
+        n_runs=n_runs,
+        rng=rng,
+        executor=executor,
+        block_runs=block_runs,
+        progress=progress,
+        delay=delay,
+        update_every=update_every,
+        record_propensities=record_propensities,
+    )
+    out = {
+        name: History(
+            log["arms"],
+            log["rewards"],
+            logs["truth"],
+            name,
+            propensities=log.get("propensities"),
+            final_state=log["final_state"],
+        )
+        for name, log in zip(named, logs["policies"])
+    }
     return out[next(iter(named))] if single else out
 
 
-def run_policy(policy: Policy, env: Environment, *, n_steps: int, rng: RNGLike = None,
-               record_propensities: bool = False) -> History:
+def run_policy(
+    policy: Policy,
+    env: Environment,
+    *,
+    n_steps: int,
+    rng: RNGLike = None,
+    record_propensities: bool = False,
+) -> History:
     """One run of one policy *object*, step by step through its public verbs.
 
     Slow by design (a Python loop): it is the textbook loop, kept for teaching and to check
@@ -191,5 +235,10 @@ def run_policy(policy: Policy, env: Environment, *, n_steps: int, rng: RNGLike =
         arms[t], rewards[t] = arm, reward
         if probs is not None:
             probs[t] = p[arm]
-    return History(arms[None], rewards[None].astype(np.float32), means, type(policy).__name__,
-                   propensities=None if probs is None else probs[None])
+    return History(
+        arms[None],
+        rewards[None].astype(np.float32),
+        means,
+        type(policy).__name__,
+        propensities=None if probs is None else probs[None],
+    )

@@ -10,7 +10,7 @@ in the same run and on the same rewards:
 (c) the vectorised simulator, per run-step, for scale (``simulate``, 1000 runs).
 
 Target: (b) costs at most 1.5x (a). Timings alternate (a) and (b) and report the median of
-the pairs' ratios, because this machine's speed wanders. Not pass/fail: a measurement.
+the pairs' ratios of CPU time, because this machine's speed wanders. Not pass/fail.
 
     .venv/bin/python benchmarks/bench_objects.py [--steps 20000] [--pairs 7]
 """
@@ -33,31 +33,32 @@ def plain_loop(u: np.ndarray, seed: int) -> float:
     """(a): seconds per step of the bare NumPy loop."""
     rng = np.random.default_rng(seed)
     a, b = np.ones(RATES.size), np.ones(RATES.size)
-    start = time.perf_counter()
+    start = time.process_time()
     for t in range(u.size):
         arm = int(rng.beta(a, b).argmax())
         r = float(u[t] < RATES[arm])
         a[arm] += r
         b[arm] += 1.0 - r
-    return (time.perf_counter() - start) / u.size
+    return (time.process_time() - start) / u.size
 
 
 def object_loop(u: np.ndarray, seed: int) -> float:
     """(b): seconds per step of select + update on a BetaBernoulliTS object."""
     policy = BetaBernoulliTS(RATES.size, rng=seed)
-    start = time.perf_counter()
+    start = time.process_time()
     for t in range(u.size):
         arm = policy.select()
         policy.update(arm, float(u[t] < RATES[arm]))
-    return (time.perf_counter() - start) / u.size
+    return (time.process_time() - start) / u.size
 
 
 def vectorised(n_runs: int, n_steps: int) -> float:
     """(c): seconds per run-step of the vectorised simulator."""
-    start = time.perf_counter()
-    simulate(BetaBernoulliTS(RATES.size), BernoulliBandit(RATES), n_steps=n_steps,
-             n_runs=n_runs, rng=0)
-    return (time.perf_counter() - start) / (n_runs * n_steps)
+    start = time.process_time()
+    simulate(
+        BetaBernoulliTS(RATES.size), BernoulliBandit(RATES), n_steps=n_steps, n_runs=n_runs, rng=0
+    )
+    return (time.process_time() - start) / (n_runs * n_steps)
 
 
 def main(argv=None) -> None:
@@ -86,16 +87,25 @@ def main(argv=None) -> None:
     ratios = objects / plains
     vec = vectorised(1000, 2000)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}, NumPy "
-          f"{np.__version__}, load average {load:.2f}")
-    print(f"problem: Beta-Bernoulli TS, {RATES.size} arms, {args.steps} steps per loop, "
-          f"{args.pairs} alternating pairs")
+    print(
+        f"machine: {platform.machine()}, Python {platform.python_version()}, NumPy "
+        f"{np.__version__}, load average {load:.2f}"
+    )
+    print(
+        f"problem: Beta-Bernoulli TS, {RATES.size} arms, {args.steps} steps per loop, "
+        f"{args.pairs} alternating pairs"
+    )
     print(f"(a) plain NumPy per-step loop        {np.median(plains) * 1e6:7.2f} us per step")
     print(f"(b) BetaBernoulliTS select + update  {np.median(objects) * 1e6:7.2f} us per step")
-    print(f"(c) simulate, 1000 runs (vectorised) {vec * 1e6:7.3f} us per run-step "
-          f"({np.median(objects) / vec:,.0f}x less than (b))")
-    print(f"cost of (b) relative to (a): {np.median(ratios):.2f}x (target <= 1.5x; pairs: "
-          + ", ".join(f"{r:.2f}" for r in ratios) + ")")
+    print(
+        f"(c) simulate, 1000 runs (vectorised) {vec * 1e6:7.3f} us per run-step "
+        f"({np.median(objects) / vec:,.0f}x less than (b))"
+    )
+    print(
+        f"cost of (b) relative to (a): {np.median(ratios):.2f}x (target <= 1.5x; pairs: "
+        + ", ".join(f"{r:.2f}" for r in ratios)
+        + ")"
+    )
     print("same choices as (a) on the same rewards: checked for 2000 steps")
 
 

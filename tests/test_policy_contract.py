@@ -8,6 +8,7 @@ parameter; the object's choice is the argmax of the very score function the vect
 simulator calls on a run axis; and its propensities, where known, are probabilities that
 match how often it chooses each arm.
 """
+
 import importlib
 import inspect
 import json
@@ -19,7 +20,7 @@ import bandit_lab
 from bandit_lab._base import BasePolicy
 from bandit_lab.scores import argmax_random
 
-FAMILY_BASES = {"Policy", "ContextualPolicy"}   # the families' own bases: not policies
+FAMILY_BASES = {"Policy", "ContextualPolicy"}  # the families' own bases: not policies
 N_ARMS, N_FEATURES = 3, 2
 
 # How to build each exported policy (keyword arguments besides n_arms, n_features and rng).
@@ -50,7 +51,11 @@ def exported_policy_classes():
         obj = bandit_lab
         for part in name.split("."):
             obj = getattr(obj, part)
-        if inspect.isclass(obj) and issubclass(obj, BasePolicy) and obj.__name__ not in FAMILY_BASES:
+        if (
+            inspect.isclass(obj)
+            and issubclass(obj, BasePolicy)
+            and obj.__name__ not in FAMILY_BASES
+        ):
             found[obj.__name__] = obj
     return [found[k] for k in sorted(found)]
 
@@ -117,7 +122,7 @@ def test_select_is_valid_on_a_fresh_policy(cls):
 def test_the_same_rng_gives_the_same_choices(cls):
     a = Driver(make(cls, rng=7)).play(40)
     b = Driver(make(cls, rng=np.random.default_rng(7))).play(40)
-    c = Driver(make(cls, rng=np.random.PCG64(7))).play(40)   # a BitGenerator is accepted
+    c = Driver(make(cls, rng=np.random.PCG64(7))).play(40)  # a BitGenerator is accepted
     assert a == b == c
 
 
@@ -127,7 +132,7 @@ def test_state_round_trips_and_the_copy_chooses_alike(cls):
     text = p.to_json()
     back = cls.from_state(json.loads(text), rng=3)
     assert back.get_state() == json.loads(text)
-    assert type(BasePolicy.from_state(text)) is cls      # the one registry finds it
+    assert type(BasePolicy.from_state(text)) is cls  # the one registry finds it
     twin = cls.from_state(text, rng=3)
     assert Driver(back, seed=9).play(15) == Driver(twin, seed=9).play(15)
 
@@ -136,7 +141,7 @@ def test_params_follow_the_init_signature(cls):
     p = make(cls)
     expected = [n for n in inspect.signature(cls.__init__).parameters if n not in ("self", "rng")]
     assert list(p.get_params()) == expected
-    json.dumps(p.get_params())                          # plain data
+    json.dumps(p.get_params())  # plain data
     assert repr(p).startswith(f"{cls.__name__}({N_ARMS}")
 
 
@@ -163,7 +168,8 @@ def test_bad_input_is_refused_with_its_name(cls):
             p.select(np.ones(3))
     with pytest.raises(ValueError, match="n_arms == 0, must be >= 1"):
         cls(0, N_FEATURES, **EXAMPLES[cls.__name__]) if p.family == "contextual" else cls(
-            0, **EXAMPLES[cls.__name__])
+            0, **EXAMPLES[cls.__name__]
+        )
 
 
 def test_the_object_chooses_by_the_simulators_score_function(cls):
@@ -175,9 +181,9 @@ def test_the_object_chooses_by_the_simulators_score_function(cls):
         x = Driver(obj, seed=seed).context()
         chosen = obj.select(x) if x is not None else obj.select()
         vec = cls.from_state(state)
-        runs = {k: np.asarray(v)[None] for k, v in vec._state().items()}   # one run, run axis
+        runs = {k: np.asarray(v)[None] for k, v in vec._state().items()}  # one run, run axis
         gen = np.random.default_rng(seed)
-        scores = (vec.scores(runs, x[None], gen) if x is not None else vec.scores(runs, gen))
+        scores = vec.scores(runs, x[None], gen) if x is not None else vec.scores(runs, gen)
         assert scores.shape == (1, N_ARMS)
         assert int(argmax_random(scores, gen)[0]) == chosen
 
@@ -193,11 +199,15 @@ def test_propensities_are_known_probabilities_or_refused_by_name(cls):
         return
     assert probs.shape == (N_ARMS,) and np.all(probs >= 0)
     assert probs.sum() == pytest.approx(1.0)
-    if p.family == "budget":   # selecting spends the budget: not a frequency experiment
+    if p.family == "budget":  # selecting spends the budget: not a frequency experiment
         return
     n = 3000
     copy = cls.from_state(p.get_state(), rng=11)
-    picks = np.bincount([copy.select(x) if x is not None else copy.select() for _ in range(n)],
-                        minlength=N_ARMS) / n
+    picks = (
+        np.bincount(
+            [copy.select(x) if x is not None else copy.select() for _ in range(n)], minlength=N_ARMS
+        )
+        / n
+    )
     se = np.sqrt(probs * (1 - probs) / n)
     assert np.all(np.abs(picks - probs) <= 5 * se + 1e-9), (picks, probs)

@@ -3,18 +3,38 @@
 Results must not depend on the executor nor on how many workers it has: the blocks carry
 their own streams. The cluster tests start real worker processes (marked slow).
 """
+
 import pickle
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
-from bandit_lab import (SOURCE_RATES, BernoulliBandit, BetaBernoulliTS, BudgetedTS,
-                        CreditCardEnv, EpsilonGreedy, FunnelEnv, History, LinearTS,
-                        MultiObjectiveTS, Oracle, PerSegment, UCB1, arm_shares,
-                        cumulative_regret, explore_then_commit, geometric_delay,
-                        learning_curve, simulate, simulate_budget, simulate_contextual,
-                        simulate_funnel, summarize)
+from bandit_lab import (
+    SOURCE_RATES,
+    UCB1,
+    BernoulliBandit,
+    BetaBernoulliTS,
+    BudgetedTS,
+    CreditCardEnv,
+    EpsilonGreedy,
+    FunnelEnv,
+    History,
+    LinearTS,
+    MultiObjectiveTS,
+    Oracle,
+    PerSegment,
+    arm_shares,
+    cumulative_regret,
+    explore_then_commit,
+    geometric_delay,
+    learning_curve,
+    simulate,
+    simulate_budget,
+    simulate_contextual,
+    simulate_funnel,
+    summarize,
+)
 
 
 def _same(a, b):
@@ -36,11 +56,28 @@ ENV = BernoulliBandit(SOURCE_RATES)
 
 
 def test_blocks_give_the_same_result_on_any_executor():
-    local = simulate(_policies(), ENV, n_steps=60, n_runs=25, rng=3, block_runs=7,
-                     delay=geometric_delay(3.0), update_every=2)
+    local = simulate(
+        _policies(),
+        ENV,
+        n_steps=60,
+        n_runs=25,
+        rng=3,
+        block_runs=7,
+        delay=geometric_delay(3.0),
+        update_every=2,
+    )
     with ThreadPoolExecutor(3) as pool:
-        threads = simulate(_policies(), ENV, n_steps=60, n_runs=25, rng=3, block_runs=7,
-                           delay=geometric_delay(3.0), update_every=2, executor=pool)
+        threads = simulate(
+            _policies(),
+            ENV,
+            n_steps=60,
+            n_runs=25,
+            rng=3,
+            block_runs=7,
+            delay=geometric_delay(3.0),
+            update_every=2,
+            executor=pool,
+        )
     _same(local, threads)
     assert local["TS"].n_runs == 25
 
@@ -59,16 +96,38 @@ def test_every_simulator_takes_the_executor_option():
     pols = {"lin": LinearTS(5, 11), "seg": PerSegment(BetaBernoulliTS(5), 4), "oracle": Oracle()}
     with ThreadPoolExecutor(2) as pool:
         for run in (
-            lambda ex: simulate_contextual(pols, env, n_steps=20, n_runs=9, rng=1, block_runs=4,
-                                           executor=ex, record_propensities=True),
-            lambda ex: simulate_funnel({"mo": MultiObjectiveTS(3)},
-                                       FunnelEnv([0.1, 0.05, 0.08], [0.2, 0.5, 0.3], [50, 80, 60]),
-                                       n_steps=20, n_runs=9, rng=2, block_runs=4, executor=ex),
-            lambda ex: simulate_budget({"b": BudgetedTS(2, costs=[1.0, 2.0], budget=15.0)},
-                                       BernoulliBandit([0.05, 0.08]), n_runs=9, rng=3,
-                                       block_runs=4, executor=ex),
-            lambda ex: {"etc": explore_then_commit(ENV, n_test=10, n_steps=30, n_runs=9, rng=4,
-                                                   block_runs=4, executor=ex)},
+            lambda ex: simulate_contextual(
+                pols,
+                env,
+                n_steps=20,
+                n_runs=9,
+                rng=1,
+                block_runs=4,
+                executor=ex,
+                record_propensities=True,
+            ),
+            lambda ex: simulate_funnel(
+                {"mo": MultiObjectiveTS(3)},
+                FunnelEnv([0.1, 0.05, 0.08], [0.2, 0.5, 0.3], [50, 80, 60]),
+                n_steps=20,
+                n_runs=9,
+                rng=2,
+                block_runs=4,
+                executor=ex,
+            ),
+            lambda ex: simulate_budget(
+                {"b": BudgetedTS(2, costs=[1.0, 2.0], budget=15.0)},
+                BernoulliBandit([0.05, 0.08]),
+                n_runs=9,
+                rng=3,
+                block_runs=4,
+                executor=ex,
+            ),
+            lambda ex: {
+                "etc": explore_then_commit(
+                    ENV, n_test=10, n_steps=30, n_runs=9, rng=4, block_runs=4, executor=ex
+                )
+            },
         ):
             _same(run(None), run(pool))
 
@@ -87,10 +146,19 @@ def test_metrics_work_on_every_history():
         simulate(BetaBernoulliTS(5), ENV, n_steps=50, n_runs=6, rng=1),
         explore_then_commit(ENV, n_test=10, n_steps=50, n_runs=6, rng=1),
         simulate_contextual({"lin": LinearTS(5, 11)}, env, n_steps=50, n_runs=6, rng=1)["lin"],
-        simulate_funnel({"mo": MultiObjectiveTS(2)}, FunnelEnv([0.1, 0.05], [0.2, 0.5], [50, 80]),
-                        n_steps=50, n_runs=6, rng=1)["mo"],
-        simulate_budget({"b": BudgetedTS(2, costs=[1.0, 2.0], budget=20.0)},
-                        BernoulliBandit([0.05, 0.08]), n_runs=6, rng=1)["b"],
+        simulate_funnel(
+            {"mo": MultiObjectiveTS(2)},
+            FunnelEnv([0.1, 0.05], [0.2, 0.5], [50, 80]),
+            n_steps=50,
+            n_runs=6,
+            rng=1,
+        )["mo"],
+        simulate_budget(
+            {"b": BudgetedTS(2, costs=[1.0, 2.0], budget=20.0)},
+            BernoulliBandit([0.05, 0.08]),
+            n_runs=6,
+            rng=1,
+        )["b"],
     ]
     for h in histories:
         assert isinstance(h, History)
@@ -108,16 +176,23 @@ def test_metrics_work_on_every_history():
 
 
 def test_metrics_refuse_what_is_not_a_history():
-    with pytest.raises(TypeError, match="history is of type dict and has no 'arms', must be a History"):
+    with pytest.raises(
+        TypeError, match="history is of type dict and has no 'arms', must be a History"
+    ):
         cumulative_regret({"arms": [[0]]})
 
 
 def test_recorded_propensities_are_those_of_the_state_at_decision_time():
-    h = simulate({"TS": BetaBernoulliTS(3), "eps": EpsilonGreedy(3, epsilon=0.3)},
-                 BernoulliBandit([0.2, 0.5, 0.6]), n_steps=30, n_runs=4, rng=2,
-                 record_propensities=True)
+    h = simulate(
+        {"TS": BetaBernoulliTS(3), "eps": EpsilonGreedy(3, epsilon=0.3)},
+        BernoulliBandit([0.2, 0.5, 0.6]),
+        n_steps=30,
+        n_runs=4,
+        rng=2,
+        record_propensities=True,
+    )
     assert h["TS"].propensities.shape == (4, 30)
-    np.testing.assert_allclose(h["TS"].propensities[:, 0], 1 / 3)   # a fresh uniform prior
+    np.testing.assert_allclose(h["TS"].propensities[:, 0], 1 / 3)  # a fresh uniform prior
     eps = h["eps"].propensities
     assert np.all((eps > 0) & (eps <= 1))
     # replay run 0 of epsilon-greedy with an object: same probabilities step by step
@@ -125,22 +200,34 @@ def test_recorded_propensities_are_those_of_the_state_at_decision_time():
     for t in range(30):
         assert policy.propensities()[h["eps"].arms[0, t]] == pytest.approx(eps[0, t])
         policy.update(int(h["eps"].arms[0, t]), float(h["eps"].rewards[0, t]))
-    assert simulate(UCB1(3), BernoulliBandit([0.2, 0.5, 0.6]), n_steps=5, n_runs=2,
-                    rng=0).propensities is None
+    assert (
+        simulate(UCB1(3), BernoulliBandit([0.2, 0.5, 0.6]), n_steps=5, n_runs=2, rng=0).propensities
+        is None
+    )
 
 
 def test_recorded_contexts_are_the_customers_served():
     env = CreditCardEnv(n_customers=500, n_history=200, rng=0)
-    res = simulate_contextual({"lin": LinearTS(5, 11), "one": BetaBernoulliTS(5)}, env,
-                              n_steps=20, n_runs=3, rng=1, record_contexts=True,
-                              record_propensities=True)
+    res = simulate_contextual(
+        {"lin": LinearTS(5, 11), "one": BetaBernoulliTS(5)},
+        env,
+        n_steps=20,
+        n_runs=3,
+        rng=1,
+        record_contexts=True,
+        record_propensities=True,
+    )
     X = res["lin"].contexts
     assert X.shape == (3, 20, 11) and res["one"].contexts is X
     assert set(map(tuple, X.reshape(-1, 11).round(12))) <= set(map(tuple, env.contexts.round(12)))
     p = res["lin"].propensities
     assert p.shape == (3, 20) and np.all((p > 0) & (p <= 1))
-    assert simulate_contextual({"lin": LinearTS(5, 11)}, env, n_steps=5, n_runs=2,
-                               rng=1)["lin"].contexts is None
+    assert (
+        simulate_contextual({"lin": LinearTS(5, 11)}, env, n_steps=5, n_runs=2, rng=1)[
+            "lin"
+        ].contexts
+        is None
+    )
 
 
 def test_a_policy_with_its_own_rng_is_refused_by_every_simulator():
@@ -161,7 +248,9 @@ def test_per_call_streams_never_reseed():
     gen = np.random.default_rng(0)
     first, second = env.serve(3, gen), env.serve(3, gen)
     assert not np.array_equal(first.index, second.index)
-    with pytest.raises(TypeError, match=r"rng == 0 is an integer seed, but CreditCardEnv.serve\(\)"):
+    with pytest.raises(
+        TypeError, match=r"rng == 0 is an integer seed, but CreditCardEnv.serve\(\)"
+    ):
         env.serve(3, 0)
     with pytest.raises(TypeError, match="is called again and again"):
         ENV.step(0, 3, 7)
@@ -178,27 +267,57 @@ def _cluster_available():
 @pytest.mark.slow
 def test_a_simulation_on_a_dask_cluster_equals_the_local_one():
     distributed = _cluster_available()
-    local = simulate(_policies(), ENV, n_steps=100, n_runs=60, rng=11, block_runs=20,
-                     delay=geometric_delay(2.0))
+    local = simulate(
+        _policies(), ENV, n_steps=100, n_runs=60, rng=11, block_runs=20, delay=geometric_delay(2.0)
+    )
     ctx_env = CreditCardEnv(n_customers=800, n_history=300, rng=0)
     ctx = {"lin": LinearTS(5, 11), "seg": PerSegment(BetaBernoulliTS(5), 4)}
     ctx_local = simulate_contextual(ctx, ctx_env, n_steps=30, n_runs=10, rng=2, block_runs=4)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         with distributed.Client(cluster) as client:
-            _same(local, simulate(_policies(), ENV, n_steps=100, n_runs=60, rng=11,
-                                  block_runs=20, delay=geometric_delay(2.0), executor=client))
-            _same(ctx_local, simulate_contextual(ctx, ctx_env, n_steps=30, n_runs=10, rng=2,
-                                                 block_runs=4, executor=client))
+            _same(
+                local,
+                simulate(
+                    _policies(),
+                    ENV,
+                    n_steps=100,
+                    n_runs=60,
+                    rng=11,
+                    block_runs=20,
+                    delay=geometric_delay(2.0),
+                    executor=client,
+                ),
+            )
+            _same(
+                ctx_local,
+                simulate_contextual(
+                    ctx, ctx_env, n_steps=30, n_runs=10, rng=2, block_runs=4, executor=client
+                ),
+            )
         # a scheduler address: a client is connected for the call
-        _same(local, simulate(_policies(), ENV, n_steps=100, n_runs=60, rng=11, block_runs=20,
-                              delay=geometric_delay(2.0), executor=cluster.scheduler_address))
+        _same(
+            local,
+            simulate(
+                _policies(),
+                ENV,
+                n_steps=100,
+                n_runs=60,
+                rng=11,
+                block_runs=20,
+                delay=geometric_delay(2.0),
+                executor=cluster.scheduler_address,
+            ),
+        )
 
 
 @pytest.mark.slow
 def test_local_processes_give_the_same_result_whatever_their_number():
     local = simulate(_policies(), ENV, n_steps=50, n_runs=30, rng=9, block_runs=10)
-    _same(local, simulate(_policies(), ENV, n_steps=50, n_runs=30, rng=9, block_runs=10,
-                          executor=2))
-    _same(local, simulate(_policies(), ENV, n_steps=50, n_runs=30, rng=9, block_runs=10,
-                          executor=1))
+    _same(
+        local, simulate(_policies(), ENV, n_steps=50, n_runs=30, rng=9, block_runs=10, executor=2)
+    )
+    _same(
+        local, simulate(_policies(), ENV, n_steps=50, n_runs=30, rng=9, block_runs=10, executor=1)
+    )

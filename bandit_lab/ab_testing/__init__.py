@@ -17,17 +17,30 @@ Simulated experiments that peek (sequential.py)
 The classical test, for comparison (classical.py)
     two_proportion_ztest, ztest_sample_size, ztest_power
 """
+
 from __future__ import annotations
 
 import importlib
 
 _LAZY = {
-    **dict.fromkeys(("prob_b_beats_a", "expected_loss", "prob_being_best", "lift_interval"),
-                    "bayes"),
-    **dict.fromkeys(("stop_on_expected_loss", "stop_on_prob_best", "PosteriorStoppingRule",
-                     "StopCheck", "stopping_times", "StoppingResult"), "stopping"),
-    **dict.fromkeys(("sequential_ab_test", "SequentialTestResult", "peeking_rejection_rates",
-                     "PeekingRates"), "sequential"),
+    **dict.fromkeys(
+        ("prob_b_beats_a", "expected_loss", "prob_being_best", "lift_interval"), "bayes"
+    ),
+    **dict.fromkeys(
+        (
+            "stop_on_expected_loss",
+            "stop_on_prob_best",
+            "PosteriorStoppingRule",
+            "StopCheck",
+            "stopping_times",
+            "StoppingResult",
+        ),
+        "stopping",
+    ),
+    **dict.fromkeys(
+        ("sequential_ab_test", "SequentialTestResult", "peeking_rejection_rates", "PeekingRates"),
+        "sequential",
+    ),
     **dict.fromkeys(("two_proportion_ztest", "ztest_sample_size", "ztest_power"), "classical"),
 }
 

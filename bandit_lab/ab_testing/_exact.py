@@ -4,6 +4,7 @@ P(B > A) is Evan Miller's finite sum when a Beta parameter is a whole number, el
 adaptive quadrature; E[max] and P(best) of three or more variants are quadratures. Every
 function here takes plain float arrays, already checked by :mod:`bandit_lab.ab_testing.bayes`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,7 +54,9 @@ def _miller_sum(a1, b1, a2, b2):
         log_rel[np.arange(i.size + 1) >= n_terms[idx][:, None]] = -np.inf
         top = log_rel.max(axis=1, keepdims=True)
         log_sum = top[:, 0] + np.log(np.exp(log_rel - top).sum(axis=1))
-        log_t0 = _special.betaln(x1[:, 0], y1[:, 0] + y2[:, 0]) - _special.betaln(x1[:, 0], y1[:, 0])
+        log_t0 = _special.betaln(x1[:, 0], y1[:, 0] + y2[:, 0]) - _special.betaln(
+            x1[:, 0], y1[:, 0]
+        )
         out[idx] = np.exp(log_t0 + log_sum)
         start = stop
     return np.clip(out, 0.0, 1.0)
@@ -74,8 +77,9 @@ def _window(a, b):
 
 def _quad(func, lo, hi, points):
     inside = sorted(p for p in points if lo < p < hi)
-    value, _err = _integrate.quad(func, lo, hi, points=inside or None, limit=400,
-                                  epsabs=1e-14, epsrel=1e-12)
+    value, _err = _integrate.quad(
+        func, lo, hi, points=inside or None, limit=400, epsabs=1e-14, epsrel=1e-12
+    )
     return value
 
 
@@ -129,12 +133,15 @@ def _prob_greater(a1, b1, a2, b2):
     shape = a1.shape
     a1, b1, a2, b2 = (v.ravel() for v in (a1, b1, a2, b2))
     # Candidate sums: (length, arguments of _miller_sum, complement?)
-    forms = [(a2, (a1, b1, a2, b2), False),   # sum over a2 terms
-             (b1, (b2, a2, b1, a1), False),   # P(1 - X1 > 1 - X2): sum over b1 terms
-             (a1, (a2, b2, a1, b1), True),    # 1 - P(X1 > X2): sum over a1 terms
-             (b2, (b1, a1, b2, a2), True)]    # 1 - P(1 - X2 > 1 - X1): sum over b2 terms
-    lengths = np.stack([np.where((n == np.round(n)) & (n <= _MAX_TERMS), n, np.inf)
-                        for n, _, _ in forms])
+    forms = [
+        (a2, (a1, b1, a2, b2), False),  # sum over a2 terms
+        (b1, (b2, a2, b1, a1), False),  # P(1 - X1 > 1 - X2): sum over b1 terms
+        (a1, (a2, b2, a1, b1), True),  # 1 - P(X1 > X2): sum over a1 terms
+        (b2, (b1, a1, b2, a2), True),
+    ]  # 1 - P(1 - X2 > 1 - X1): sum over b2 terms
+    lengths = np.stack(
+        [np.where((n == np.round(n)) & (n <= _MAX_TERMS), n, np.inf) for n, _, _ in forms]
+    )
     best = lengths.argmin(axis=0)
     usable = np.isfinite(lengths.min(axis=0))
     out = np.empty(a1.shape)
@@ -150,8 +157,7 @@ def _prob_greater(a1, b1, a2, b2):
 
 def _log_g(a1, b1, a2, b2):
     """log of B(a1 + a2, b1 + b2) / (B(a1, b1) B(a2, b2))."""
-    return (_special.betaln(a1 + a2, b1 + b2) - _special.betaln(a1, b1)
-            - _special.betaln(a2, b2))
+    return _special.betaln(a1 + a2, b1 + b2) - _special.betaln(a1, b1) - _special.betaln(a2, b2)
 
 
 def _expected_max_quad(alpha, beta):

@@ -12,11 +12,13 @@ experiments).
     prob_being_best       P(variant k has the highest rate), for two or more variants
     lift_interval         credible interval of B's lift over A, relative or absolute
 """
+
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .._rng import resolve_rng
+from .._rng import RNGLike, resolve_rng
 from .._validation import check_choice, check_int, check_probability
 from ..posteriors import BetaPosterior, monte_carlo_best
 from ._exact import _expected_max_quad, _log_g, _prob_best_quad, _prob_greater
@@ -38,16 +40,21 @@ def _variant(name, value):
             try:
                 arr = np.asarray(x, dtype=float)
             except (TypeError, ValueError):
-                raise TypeError(f"{name} {part} == {x!r} is of type {type(x).__name__}, "
-                                "must be a number or an array of numbers.") from None
+                raise TypeError(
+                    f"{name} {part} == {x!r} is of type {type(x).__name__}, "
+                    "must be a number or an array of numbers."
+                ) from None
             bad = ~np.isfinite(arr) | (arr <= 0)
             if bad.any():
-                raise ValueError(f"{name} {part} == {float(arr[bad].flat[0])!r}, "
-                                 "must be a finite number > 0.")
+                raise ValueError(
+                    f"{name} {part} == {float(arr[bad].flat[0])!r}, must be a finite number > 0."
+                )
             out.append(arr)
         return tuple(np.broadcast_arrays(*out))
-    raise TypeError(f"{name} == {value!r} is of type {type(value).__name__}, must be a "
-                    "BetaPosterior or an (alpha, beta) pair.")
+    raise TypeError(
+        f"{name} == {value!r} is of type {type(value).__name__}, must be a "
+        "BetaPosterior or an (alpha, beta) pair."
+    )
 
 
 def _broadcast(arrays):
@@ -55,14 +62,18 @@ def _broadcast(arrays):
         return np.broadcast_arrays(*arrays)
     except ValueError:
         shapes = ", ".join(str(np.shape(x)) for x in arrays[::2])
-        raise ValueError(f"the variants have shapes {shapes}, must broadcast to one shape "
-                         "(one entry per experiment).") from None
+        raise ValueError(
+            f"the variants have shapes {shapes}, must broadcast to one shape "
+            "(one entry per experiment)."
+        ) from None
 
 
 def _variants(variants, minimum=2):
     if len(variants) < minimum:
-        raise ValueError(f"got {len(variants)} variant(s), must be at least {minimum} "
-                         "(each a BetaPosterior or an (alpha, beta) pair).")
+        raise ValueError(
+            f"got {len(variants)} variant(s), must be at least {minimum} "
+            "(each a BetaPosterior or an (alpha, beta) pair)."
+        )
     params = [_variant(f"variant {k}", v) for k, v in enumerate(variants)]
     arrays = _broadcast([p for pair in params for p in pair])
     alphas = np.stack(arrays[0::2], axis=-1)
@@ -75,8 +86,9 @@ def _scalar_or_array(x):
     return float(x) if x.ndim == 0 else x
 
 
-
-def prob_b_beats_a(a, b):
+def prob_b_beats_a(
+    a: BetaPosterior | tuple[ArrayLike, ArrayLike], b: BetaPosterior | tuple[ArrayLike, ArrayLike]
+) -> float | np.ndarray:
     """Probability that variant B's rate exceeds variant A's, from their Beta posteriors.
 
     Exact: when any of the four Beta parameters is a whole number (always the case with
@@ -113,8 +125,7 @@ def prob_b_beats_a(a, b):
     return _scalar_or_array(_prob_greater(*_broadcast([aa, ba, ab, bb])))
 
 
-
-def expected_loss(*variants):
+def expected_loss(*variants: BetaPosterior | tuple[ArrayLike, ArrayLike]) -> np.ndarray:
     """Expected loss of choosing each variant: E[max of all rates - rate of the one chosen].
 
     The "loss" is the conversion rate given up if the variant chosen is not the best; its
@@ -165,7 +176,12 @@ def expected_loss(*variants):
     return np.maximum(e_max[..., None] - means, 0.0)
 
 
-def prob_being_best(*variants, method="integrate", n_samples=100_000, rng=None):
+def prob_being_best(
+    *variants: BetaPosterior | tuple[ArrayLike, ArrayLike],
+    method: str = "integrate",
+    n_samples: int = 100_000,
+    rng: RNGLike = None,
+) -> np.ndarray:
     """Probability that each variant has the highest rate.
 
     ``method="integrate"`` (default): two variants use the exact :func:`prob_b_beats_a`;
@@ -212,14 +228,23 @@ def prob_being_best(*variants, method="integrate", n_samples=100_000, rng=None):
         return np.stack([1.0 - p, p], axis=-1)
     flat_a = alpha.reshape(-1, alpha.shape[-1])
     flat_b = beta.reshape(-1, beta.shape[-1])
-    probs = np.array([[_prob_best_quad(x, y, k) for k in range(x.size)]
-                      for x, y in zip(flat_a, flat_b)])
+    probs = np.array(
+        [[_prob_best_quad(x, y, k) for k in range(x.size)] for x, y in zip(flat_a, flat_b)]
+    )
     probs = np.clip(probs, 0.0, 1.0)
     probs /= probs.sum(axis=-1, keepdims=True)  # removes the last ~1e-12 of quadrature error
     return probs.reshape(alpha.shape)
 
 
-def lift_interval(a, b, *, level=0.95, kind="relative", n_samples=100_000, rng=None):
+def lift_interval(
+    a: BetaPosterior | tuple[ArrayLike, ArrayLike],
+    b: BetaPosterior | tuple[ArrayLike, ArrayLike],
+    *,
+    level: float = 0.95,
+    kind: str = "relative",
+    n_samples: int = 100_000,
+    rng: RNGLike = None,
+) -> tuple[float, float]:
     """Credible interval for B's lift over A, by Monte Carlo.
 
     ``kind="relative"``: lift ``(rate_B - rate_A) / rate_A`` (0.1 means B converts 10%
@@ -258,8 +283,10 @@ def lift_interval(a, b, *, level=0.95, kind="relative", n_samples=100_000, rng=N
     n_samples = check_int("n_samples", n_samples, minimum=100)
     (aa, ba), (ab, bb) = _variant("a", a), _variant("b", b)
     if np.broadcast(aa, ab).ndim != 0:
-        raise ValueError("a and b must hold one variant each (scalar alpha and beta), "
-                         f"got shapes {aa.shape} and {ab.shape}.")
+        raise ValueError(
+            "a and b must hold one variant each (scalar alpha and beta), "
+            f"got shapes {aa.shape} and {ab.shape}."
+        )
     gen = resolve_rng(rng)
     rate_a = gen.beta(float(aa), float(ba), size=n_samples)
     rate_b = gen.beta(float(ab), float(bb), size=n_samples)

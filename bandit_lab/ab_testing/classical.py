@@ -6,9 +6,11 @@ Taught in notebooks/08_bayesian_ab_testing.ipynb.
     ztest_sample_size         visitors per variant for a given alpha and power
     ztest_power               power of the test at a given sample size
 """
+
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats as _stats
 
 from .._validation import check_int, check_probability
@@ -32,7 +34,9 @@ def _counts(name, value):
     return arr
 
 
-def two_proportion_ztest(successes_a, trials_a, successes_b, trials_b):
+def two_proportion_ztest(
+    successes_a: ArrayLike, trials_a: ArrayLike, successes_b: ArrayLike, trials_b: ArrayLike
+) -> tuple[float | np.ndarray, float | np.ndarray]:
     """Two-sided two-proportion z-test with the pooled standard error.
 
     ``z = (p_B - p_A) / sqrt(p (1 - p) (1/n_A + 1/n_B))`` with ``p`` the pooled rate; the
@@ -59,15 +63,19 @@ def two_proportion_ztest(successes_a, trials_a, successes_b, trials_b):
     """
     s_a, n_a = _counts("successes_a", successes_a), _counts("trials_a", trials_a)
     s_b, n_b = _counts("successes_b", successes_b), _counts("trials_b", trials_b)
-    for s_name, s, n_name, n in (("successes_a", s_a, "trials_a", n_a),
-                                 ("successes_b", s_b, "trials_b", n_b)):
+    for s_name, s, n_name, n in (
+        ("successes_a", s_a, "trials_a", n_a),
+        ("successes_b", s_b, "trials_b", n_b),
+    ):
         if (n < 1).any():
             raise ValueError(f"{n_name} == {float(n[n < 1].flat[0])!r}, must be >= 1.")
         over = np.broadcast_to(s > n, np.broadcast(s, n).shape)
         if over.any():
-            raise ValueError(f"{s_name} exceeds {n_name} ({float(np.broadcast_to(s, over.shape)[over][0])!r} "
-                             f"> {float(np.broadcast_to(n, over.shape)[over][0])!r}), "
-                             "must be at most the number of trials.")
+            raise ValueError(
+                f"{s_name} exceeds {n_name} ({float(np.broadcast_to(s, over.shape)[over][0])!r} "
+                f"> {float(np.broadcast_to(n, over.shape)[over][0])!r}), "
+                "must be at most the number of trials."
+            )
     pooled = (s_a + s_b) / (n_a + n_b)
     se = np.sqrt(pooled * (1.0 - pooled) * (1.0 / n_a + 1.0 / n_b))
     diff = s_b / n_b - s_a / n_a
@@ -81,12 +89,16 @@ def _check_two_rates(rate_a, rate_b):
     rate_a = check_probability("rate_a", rate_a, open_low=True, open_high=True)
     rate_b = check_probability("rate_b", rate_b, open_low=True, open_high=True)
     if rate_a == rate_b:
-        raise ValueError(f"rate_a == rate_b == {rate_a!r}, must differ (no sample size "
-                         "detects a difference of 0).")
+        raise ValueError(
+            f"rate_a == rate_b == {rate_a!r}, must differ (no sample size "
+            "detects a difference of 0)."
+        )
     return rate_a, rate_b
 
 
-def ztest_sample_size(rate_a, rate_b, *, alpha=0.05, power=0.8):
+def ztest_sample_size(
+    rate_a: float, rate_b: float, *, alpha: float = 0.05, power: float = 0.8
+) -> int:
     """Visitors per variant for the two-sided pooled z-test to reach ``power`` at ``alpha``.
 
     The standard normal-approximation formula (Fleiss, without continuity correction; what
@@ -125,11 +137,12 @@ def ztest_sample_size(rate_a, rate_b, *, alpha=0.05, power=0.8):
     z_b = _stats.norm.ppf(power)
     pbar = (rate_a + rate_b) / 2.0
     spread = z_a * np.sqrt(2.0 * pbar * (1.0 - pbar)) + z_b * np.sqrt(
-        rate_a * (1.0 - rate_a) + rate_b * (1.0 - rate_b))
+        rate_a * (1.0 - rate_a) + rate_b * (1.0 - rate_b)
+    )
     return int(np.ceil((spread / (rate_a - rate_b)) ** 2 - 1e-9))
 
 
-def ztest_power(rate_a, rate_b, n, *, alpha=0.05):
+def ztest_power(rate_a: float, rate_b: float, n: int, *, alpha: float = 0.05) -> float:
     """Power of the two-sided pooled z-test with ``n`` visitors per variant.
 
     The inverse of :func:`ztest_sample_size` (the same normal approximation, counting

@@ -6,15 +6,18 @@ Taught in notebooks/08_bayesian_ab_testing.ipynb.
                               visitors per variant and stop by a rule
     peeking_rejection_rates   how often the z-test rejects when looked at once vs at every look
 """
+
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .._rng import resolve_rng
+from .._rng import RNGLike, resolve_rng
 from .._validation import check_choice, check_int, check_positive, check_probability
 from .classical import two_proportion_ztest
 from .stopping import stop_on_expected_loss, stop_on_prob_best
@@ -31,11 +34,15 @@ def _experiment_rates(rate_a, rate_b, n_experiments):
             continue
         arr = np.asarray(r, dtype=float)
         if arr.shape != (n_experiments,):
-            raise ValueError(f"{name} has shape {arr.shape}, must be a number or an array of "
-                             f"shape ({n_experiments},) (one rate per experiment).")
+            raise ValueError(
+                f"{name} has shape {arr.shape}, must be a number or an array of "
+                f"shape ({n_experiments},) (one rate per experiment)."
+            )
         bad = ~np.isfinite(arr) | (arr < 0) | (arr > 1)
         if bad.any():
-            raise ValueError(f"{name} contains {float(arr[bad][0])!r}, every rate must be in [0, 1].")
+            raise ValueError(
+                f"{name} contains {float(arr[bad][0])!r}, every rate must be in [0, 1]."
+            )
         rates.append(arr)
     return np.stack(rates, axis=-1)
 
@@ -44,8 +51,10 @@ def _check_schedule(check_every, max_samples):
     check_every = check_int("check_every", check_every, minimum=1)
     max_samples = check_int("max_samples", max_samples, minimum=1)
     if max_samples % check_every:
-        raise ValueError(f"max_samples == {max_samples}, must be a multiple of "
-                         f"check_every == {check_every} (the last look is at max_samples).")
+        raise ValueError(
+            f"max_samples == {max_samples}, must be a multiple of "
+            f"check_every == {check_every} (the last look is at max_samples)."
+        )
     return check_every, max_samples
 
 
@@ -83,30 +92,30 @@ class SequentialTestResult:
     prior: tuple
 
     @property
-    def n_experiments(self):
+    def n_experiments(self) -> int:
         return self.stopped.size
 
     @property
-    def posterior_mean(self):
+    def posterior_mean(self) -> np.ndarray:
         """Posterior mean rate of each variant at the stop, shape (n_experiments, 2)."""
         a0, b0 = self.prior
         return (a0 + self.successes) / (a0 + b0 + self.stop_samples[:, None])
 
     @property
-    def stop_rate(self):
+    def stop_rate(self) -> float:
         """Share of experiments that stopped (under equal rates and the z-test rule: the
         false-positive rate)."""
         return float(self.stopped.mean())
 
     @property
-    def chose_worse(self):
+    def chose_worse(self) -> np.ndarray:
         """Per experiment: stopped and shipped a variant with a strictly lower true rate."""
         chosen = np.where(self.stopped, self.decision, 0)
         idx = np.arange(self.n_experiments)
         return self.stopped & (self.rates[idx, chosen] < self.rates[idx, 1 - chosen])
 
     @property
-    def loss(self):
+    def loss(self) -> np.ndarray:
         """Per experiment: best true rate minus the shipped one (NaN where never stopped)."""
         chosen = np.where(self.stopped, self.decision, 0)
         idx = np.arange(self.n_experiments)
@@ -117,8 +126,18 @@ class SequentialTestResult:
 _RULES = ("expected_loss", "prob_best", "ztest")
 
 
-def sequential_ab_test(rate_a, rate_b, *, rule, threshold, check_every=100, max_samples=10_000,
-                       n_experiments=1_000, prior=(1.0, 1.0), rng=None):
+def sequential_ab_test(
+    rate_a: float | ArrayLike,
+    rate_b: float | ArrayLike,
+    *,
+    rule: str | Callable,
+    threshold: float | None,
+    check_every: int = 100,
+    max_samples: int = 10_000,
+    n_experiments: int = 1_000,
+    prior: tuple[float, float] = (1.0, 1.0),
+    rng: RNGLike = None,
+) -> SequentialTestResult:
     """Simulate many A/B experiments that look at the data every ``check_every`` visitors.
 
     Each experiment sends visitors to A and B in equal numbers; after every
@@ -181,16 +200,20 @@ def sequential_ab_test(rate_a, rate_b, *, rule, threshold, check_every=100, max_
             threshold = check_positive("threshold", threshold)
 
             def decide(s, n):
-                return stop_on_expected_loss((a0 + s[:, 0], b0 + n[:, 0] - s[:, 0]),
-                                             (a0 + s[:, 1], b0 + n[:, 1] - s[:, 1]),
-                                             threshold=threshold)
+                return stop_on_expected_loss(
+                    (a0 + s[:, 0], b0 + n[:, 0] - s[:, 0]),
+                    (a0 + s[:, 1], b0 + n[:, 1] - s[:, 1]),
+                    threshold=threshold,
+                )
         elif rule == "prob_best":
             threshold = check_probability("threshold", threshold, open_low=True, open_high=True)
 
             def decide(s, n):
-                return stop_on_prob_best((a0 + s[:, 0], b0 + n[:, 0] - s[:, 0]),
-                                         (a0 + s[:, 1], b0 + n[:, 1] - s[:, 1]),
-                                         level=threshold)
+                return stop_on_prob_best(
+                    (a0 + s[:, 0], b0 + n[:, 0] - s[:, 0]),
+                    (a0 + s[:, 1], b0 + n[:, 1] - s[:, 1]),
+                    level=threshold,
+                )
         else:
             threshold = check_probability("threshold", threshold, open_low=True, open_high=True)
 
@@ -217,21 +240,34 @@ def sequential_ab_test(rate_a, rate_b, *, rule, threshold, check_every=100, max_
         stop_look[hit] = look
         decision[hit] = choice[stop]
     successes = cum[stop_look, np.arange(n_experiments)]
-    return SequentialTestResult(rates=rates, stopped=stopped,
-                                stop_samples=(stop_look + 1) * check_every,
-                                decision=decision, successes=successes, prior=(a0, b0))
+    return SequentialTestResult(
+        rates=rates,
+        stopped=stopped,
+        stop_samples=(stop_look + 1) * check_every,
+        decision=decision,
+        successes=successes,
+        prior=(a0, b0),
+    )
 
 
 class PeekingRates(NamedTuple):
     """Rejection rates of the z-test on the same simulated experiments."""
 
-    final_look: float   # looking once, at max_samples per variant
-    any_look: float     # rejecting at the first of the looks that reaches significance
+    final_look: float  # looking once, at max_samples per variant
+    any_look: float  # rejecting at the first of the looks that reaches significance
     n_experiments: int
 
 
-def peeking_rejection_rates(rate_a, rate_b, *, alpha=0.05, check_every=100, max_samples=10_000,
-                            n_experiments=2_000, rng=None):
+def peeking_rejection_rates(
+    rate_a: float | ArrayLike,
+    rate_b: float | ArrayLike,
+    *,
+    alpha: float = 0.05,
+    check_every: int = 100,
+    max_samples: int = 10_000,
+    n_experiments: int = 2_000,
+    rng: RNGLike = None,
+) -> PeekingRates:
     """How often the z-test rejects when looked at once, versus at every look.
 
     With equal rates every rejection is a false positive: looking once keeps the rate at
@@ -271,6 +307,8 @@ def peeking_rejection_rates(rate_a, rate_b, *, alpha=0.05, check_every=100, max_
     trials = (np.arange(1, n_checks + 1) * check_every)[:, None]
     _z, p_value = two_proportion_ztest(cum[..., 0], trials, cum[..., 1], trials)
     reject = np.asarray(p_value) < alpha
-    return PeekingRates(final_look=float(reject[-1].mean()),
-                        any_look=float(reject.any(axis=0).mean()),
-                        n_experiments=n_experiments)
+    return PeekingRates(
+        final_look=float(reject[-1].mean()),
+        any_look=float(reject.any(axis=0).mean()),
+        n_experiments=n_experiments,
+    )

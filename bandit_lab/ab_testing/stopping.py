@@ -16,23 +16,34 @@ Reading a simulation afterwards
     stopping_times            when a rule would have ended each run of a simulation
     StoppingResult            what it returns
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .._rng import resolve_rng
+from .._rng import RNGLike, resolve_rng
 from .._validation import check_int, check_positive, check_probability
 from ..posteriors import BetaPosterior, monte_carlo_best
 from .bayes import expected_loss, prob_being_best
 
-__all__ = ["stop_on_expected_loss", "stop_on_prob_best", "PosteriorStoppingRule", "StopCheck",
-           "stopping_times", "StoppingResult"]
+__all__ = [
+    "stop_on_expected_loss",
+    "stop_on_prob_best",
+    "PosteriorStoppingRule",
+    "StopCheck",
+    "stopping_times",
+    "StoppingResult",
+]
 
 
-def stop_on_expected_loss(*variants, threshold):
+def stop_on_expected_loss(
+    *variants: Any, threshold: float
+) -> tuple[bool | np.ndarray, int | np.ndarray]:
     """Stop when the variant with the smallest expected loss costs less than ``threshold``.
 
     The "threshold of caring": a conversion-rate difference too small to matter. The rule
@@ -71,7 +82,7 @@ def stop_on_expected_loss(*variants, threshold):
     return stop, choice
 
 
-def stop_on_prob_best(*variants, level):
+def stop_on_prob_best(*variants: Any, level: float) -> tuple[bool | np.ndarray, int | np.ndarray]:
     """Stop when some variant is the best with posterior probability above ``level``.
 
     This is the source tutorial's Exercise 2 rule ("stop when P(winner > loser) > 0.99").
@@ -154,23 +165,38 @@ class PosteriorStoppingRule:
     (True, 2, True)
     """
 
-    def __init__(self, *, level=None, loss_threshold=None, n_samples=4000, rng=None):
+    def __init__(
+        self,
+        *,
+        level: float | None = None,
+        loss_threshold: float | None = None,
+        n_samples: int = 4000,
+        rng: RNGLike = None,
+    ) -> None:
         if (level is None) == (loss_threshold is None):
-            raise ValueError(f"level == {level!r} and loss_threshold == {loss_threshold!r}, must give "
-                             "exactly one of them.")
-        self.level = None if level is None else check_probability("level", level, open_low=True,
-                                                                  open_high=True)
-        self.loss_threshold = None if loss_threshold is None else check_positive("loss_threshold",
-                                                                                 loss_threshold)
+            raise ValueError(
+                f"level == {level!r} and loss_threshold == {loss_threshold!r}, must give "
+                "exactly one of them."
+            )
+        self.level = (
+            None
+            if level is None
+            else check_probability("level", level, open_low=True, open_high=True)
+        )
+        self.loss_threshold = (
+            None if loss_threshold is None else check_positive("loss_threshold", loss_threshold)
+        )
         self.n_samples = check_int("n_samples", n_samples, minimum=100)
         self.rng = rng
         self._rng = resolve_rng(rng)
 
-    def check(self, alpha, beta):
+    def check(self, alpha: ArrayLike, beta: ArrayLike) -> StopCheck:
         """Evaluate the rule on Beta posteriors (arms on the last axis; leading axes are
         separate experiments); return a :class:`StopCheck`."""
         post = BetaPosterior(alpha, beta)
-        prob, loss = monte_carlo_best(post.alpha, post.beta, n_samples=self.n_samples, rng=self._rng)
+        prob, loss = monte_carlo_best(
+            post.alpha, post.beta, n_samples=self.n_samples, rng=self._rng
+        )
         if self.level is not None:
             best = prob.argmax(axis=-1)
             stop = prob.max(axis=-1) > self.level
@@ -187,7 +213,11 @@ class PosteriorStoppingRule:
         return c.stop, c.best_arm
 
     def __repr__(self):
-        what = f"level={self.level:g}" if self.level is not None else f"loss_threshold={self.loss_threshold:g}"
+        what = (
+            f"level={self.level:g}"
+            if self.level is not None
+            else f"loss_threshold={self.loss_threshold:g}"
+        )
         return f"PosteriorStoppingRule({what})"
 
 
@@ -205,26 +235,28 @@ class StoppingResult:
     check_every: int
 
     @property
-    def stopped(self):
+    def stopped(self) -> np.ndarray:
         return self.stop_step >= 0
 
     @property
-    def stop_rate(self):
+    def stop_rate(self) -> float:
         """Share of runs in which the rule fired."""
         return float(self.stopped.mean())
 
-    def wrong_rate(self, best_arm):
+    def wrong_rate(self, best_arm: int) -> float:
         """Among the runs that stopped, the share whose choice was not ``best_arm``."""
         s = self.stopped
         return float((self.choice[s] != best_arm).mean()) if s.any() else float("nan")
 
-    def median_stop(self):
+    def median_stop(self) -> float:
         """Median number of decisions before stopping, over the runs that stopped."""
         s = self.stopped
         return float(np.median(self.stop_step[s])) if s.any() else float("nan")
 
 
-def stopping_times(history, rule, *, check_every, alpha0=1.0, beta0=1.0):
+def stopping_times(
+    history: Any, rule: Callable, *, check_every: int, alpha0: float = 1.0, beta0: float = 1.0
+) -> StoppingResult:
     """When would ``rule`` have stopped each run of ``history``?
 
     Stopping does not change what a policy did before it stopped, so a full simulation can
@@ -257,13 +289,17 @@ def stopping_times(history, rule, *, check_every, alpha0=1.0, beta0=1.0):
     (1.0, 0.0)
     """
     if not callable(rule):
-        raise TypeError(f"rule is of type {type(rule).__name__}, must be callable as "
-                        "rule(alpha, beta) -> (stop, choice).")
+        raise TypeError(
+            f"rule is of type {type(rule).__name__}, must be callable as "
+            "rule(alpha, beta) -> (stop, choice)."
+        )
     arms = np.asarray(history.arms)
     rewards = np.asarray(history.rewards, dtype=float)
     if arms.ndim != 2 or rewards.shape != arms.shape:
-        raise ValueError(f"history has arms of shape {arms.shape} and rewards of shape "
-                         f"{rewards.shape}, must both be (n_runs, n_steps).")
+        raise ValueError(
+            f"history has arms of shape {arms.shape} and rewards of shape "
+            f"{rewards.shape}, must both be (n_runs, n_steps)."
+        )
     check_every = check_int("check_every", check_every, minimum=1)
     alpha0 = check_positive("alpha0", alpha0)
     beta0 = check_positive("beta0", beta0)

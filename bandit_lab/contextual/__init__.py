@@ -23,6 +23,7 @@ Experiments
 Names are imported on first use, so ``from bandit_lab.contextual import LinearTS`` does not
 load pandas and scikit-learn.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -30,15 +31,39 @@ import importlib
 _LAZY = {
     **dict.fromkeys(("ContextualPolicy", "LinearTS", "LinUCB", "LogisticTS"), "policies"),
     "GaussianLinearPosterior": "posterior",
-    **dict.fromkeys(("NIGLinearTS", "nig_score_params", "nig_ts_scores", "nig_update",
-                     "nig_batch"), "nig"),
-    **dict.fromkeys(("score_moments", "linear_ts_scores", "linucb_scores", "logistic_ts_scores",
-                     "gaussian_linear_update", "gaussian_linear_batch",
-                     "laplace_logistic_update", "laplace_logistic_batch"), "scores"),
+    **dict.fromkeys(
+        ("NIGLinearTS", "nig_score_params", "nig_ts_scores", "nig_update", "nig_batch"), "nig"
+    ),
+    **dict.fromkeys(
+        (
+            "score_moments",
+            "linear_ts_scores",
+            "linucb_scores",
+            "logistic_ts_scores",
+            "gaussian_linear_update",
+            "gaussian_linear_batch",
+            "laplace_logistic_update",
+            "laplace_logistic_batch",
+        ),
+        "scores",
+    ),
     **dict.fromkeys(("CreditCardEnv", "CustomerBatch", "with_segments"), "credit_card"),
-    **dict.fromkeys(("draw_customers", "true_conversion", "assign_segments",
-                     "make_feature_pipeline", "ARCHETYPES", "CUSTOMER_COLUMNS", "FEATURE_NAMES",
-                     "SEGMENT_NAMES", "TRUE_MODEL", "RATE_CAP", "OFFER_NAMES"), "customers"),
+    **dict.fromkeys(
+        (
+            "draw_customers",
+            "true_conversion",
+            "assign_segments",
+            "make_feature_pipeline",
+            "ARCHETYPES",
+            "CUSTOMER_COLUMNS",
+            "FEATURE_NAMES",
+            "SEGMENT_NAMES",
+            "TRUE_MODEL",
+            "RATE_CAP",
+            "OFFER_NAMES",
+        ),
+        "customers",
+    ),
     **dict.fromkeys(("simulate_contextual", "run_contextual", "ContextualHistory"), "simulate"),
     **dict.fromkeys(("PerSegment", "UniformRandom", "Oracle"), "baselines"),
     **dict.fromkeys(("summarize", "paired_gain", "learning_curve"), ".metrics"),

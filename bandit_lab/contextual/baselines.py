@@ -6,6 +6,7 @@ Taught in notebooks/06_credit_card_personalisation.ipynb.
     Oracle          knows the truth: the best offer for this customer (regret 0)
     PerSegment      an independent copy of a non-contextual policy per customer segment
 """
+
 from __future__ import annotations
 
 from .._validation import check_int
@@ -40,10 +41,12 @@ class PerSegment:
         The environment's segments are numbered 0 .. n_segments - 1.
     """
 
-    def __init__(self, policy, n_segments):
+    def __init__(self, policy: Policy, n_segments: int) -> None:
         if not isinstance(policy, Policy):
-            raise TypeError(f"policy is of type {type(policy).__name__}, must be a bandit_lab.Policy "
-                            "such as BetaBernoulliTS(5).")
+            raise TypeError(
+                f"policy is of type {type(policy).__name__}, must be a bandit_lab.Policy "
+                "such as BetaBernoulliTS(5)."
+            )
         self.policy = policy
         self.n_segments = check_int("n_segments", n_segments, minimum=1)
         self.n_arms = policy.n_arms

@@ -7,19 +7,32 @@ the live population and turns every customer into model features with the *fitte
 pipeline, and knows every offer's expected conversion for every customer (the truth,
 :mod:`bandit_lab.contextual.customers`), so regret can be measured.
 """
+
 from __future__ import annotations
 
 import copy
 from collections import namedtuple
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._rng import RNGLike, resolve_rng, stream
 from .._validation import check_int
 from ..environments import Environment, Step
-from .customers import (FEATURE_NAMES, OFFER_NAMES, SEGMENT_NAMES, _as_customers, assign_segments,
-                        draw_customers, make_feature_pipeline, true_conversion, TRUE_MODEL,
-                        _INCOME_SCALE)
+from .customers import (
+    _INCOME_SCALE,
+    FEATURE_NAMES,
+    OFFER_NAMES,
+    SEGMENT_NAMES,
+    TRUE_MODEL,
+    _as_customers,
+    assign_segments,
+    draw_customers,
+    make_feature_pipeline,
+    true_conversion,
+)
 
 __all__ = ["CreditCardEnv", "CustomerBatch", "with_segments"]
 
@@ -78,17 +91,29 @@ class CreditCardEnv(Environment):
     feature_names = FEATURE_NAMES
     segment_names = SEGMENT_NAMES
 
-    def __init__(self, *, n_customers: int = 20_000, n_history: int = 5_000, weights=None,
-                 spread: float = 1.0, segment_rule=None, rng: RNGLike = None) -> None:
+    def __init__(
+        self,
+        *,
+        n_customers: int = 20_000,
+        n_history: int = 5_000,
+        weights: ArrayLike | None = None,
+        spread: float = 1.0,
+        segment_rule: Callable | None = None,
+        rng: RNGLike = None,
+    ) -> None:
         n_customers = check_int("n_customers", n_customers, minimum=1)
         n_history = check_int("n_history", n_history, minimum=2)
         if segment_rule is not None and not callable(segment_rule):
-            raise TypeError(f"segment_rule is of type {type(segment_rule).__name__}, must be a function "
-                            "of the customers DataFrame returning one integer code per customer.")
+            raise TypeError(
+                f"segment_rule is of type {type(segment_rule).__name__}, must be a function "
+                "of the customers DataFrame returning one integer code per customer."
+            )
         history_rng, population_rng = resolve_rng(rng).spawn(2)
         self.history = draw_customers(n_history, weights=weights, spread=spread, rng=history_rng)
         self.pipeline = make_feature_pipeline().fit(self.history)
-        self.customers = draw_customers(n_customers, weights=weights, spread=spread, rng=population_rng)
+        self.customers = draw_customers(
+            n_customers, weights=weights, spread=spread, rng=population_rng
+        )
         self.contexts = self.pipeline.transform(self.customers)
         self.expected = true_conversion(self.customers)
         self.n_arms = len(OFFER_NAMES)
@@ -98,9 +123,15 @@ class CreditCardEnv(Environment):
             self.n_segments = len(SEGMENT_NAMES)
         else:
             codes = np.asarray(segment_rule(self.customers))
-            if codes.shape != (n_customers,) or not np.issubdtype(codes.dtype, np.integer) or codes.min() < 0:
-                raise ValueError(f"segment_rule returned an array of shape {codes.shape} and dtype "
-                                 f"{codes.dtype}, must return {n_customers} integer codes >= 0.")
+            if (
+                codes.shape != (n_customers,)
+                or not np.issubdtype(codes.dtype, np.integer)
+                or codes.min() < 0
+            ):
+                raise ValueError(
+                    f"segment_rule returned an array of shape {codes.shape} and dtype "
+                    f"{codes.dtype}, must return {n_customers} integer codes >= 0."
+                )
             self.segments = codes.astype(np.int64)
             self.n_segments = int(codes.max()) + 1
             self.segment_names = tuple(f"segment {k}" for k in range(self.n_segments))
@@ -111,11 +142,13 @@ class CreditCardEnv(Environment):
         batch = self.serve(n_runs, rng)
         return Step(t, batch.expected, self.outcomes(batch, rng), batch.contexts, batch.segments)
 
-    def means_at(self, t):
-        raise TypeError("CreditCardEnv has no mean rewards per step: they depend on the customer "
-                        "served, so read them from env.step(t, n_runs, rng).mean_rewards.")
+    def means_at(self, t: int) -> np.ndarray:
+        raise TypeError(
+            "CreditCardEnv has no mean rewards per step: they depend on the customer "
+            "served, so read them from env.step(t, n_runs, rng).mean_rewards."
+        )
 
-    def serve(self, n, rng):
+    def serve(self, n: int, rng: np.random.Generator) -> CustomerBatch:
         """``n`` customers drawn at random from the population (one per run), with the
         Generator ``rng`` (pass the same one at every call)."""
         n = check_int("n", n, minimum=1)
@@ -123,7 +156,7 @@ class CreditCardEnv(Environment):
         idx = gen.integers(len(self.customers), size=n)
         return CustomerBatch(idx, self.contexts[idx], self.expected[idx], self.segments[idx])
 
-    def outcomes(self, batch, rng):
+    def outcomes(self, batch: CustomerBatch, rng: np.random.Generator) -> np.ndarray:
         """Whether each customer would convert on each offer: 0/1 array (n, 5).
 
         Drawn for *every* offer, so policies compared on the same batch face the same luck.
@@ -131,16 +164,16 @@ class CreditCardEnv(Environment):
         gen = stream(rng, method="CreditCardEnv.outcomes")
         return (gen.random(batch.expected.shape) < batch.expected).astype(float)
 
-    def context_of(self, customers):
+    def context_of(self, customers: Any) -> np.ndarray:
         """Model features of new customers (DataFrame or dict), with the fitted pipeline."""
         return self.pipeline.transform(_as_customers(customers))
 
     @property
-    def best_offer(self):
+    def best_offer(self) -> np.ndarray:
         """The best offer for each customer of the population, shape (n_customers,)."""
         return self.expected.argmax(axis=1)
 
-    def true_weights(self):
+    def true_weights(self) -> np.ndarray:
         """The truth written in the model's own features: shape (5, 11).
 
         The true model is linear in the shares, the revolving ratio, the business flag and
@@ -164,11 +197,13 @@ class CreditCardEnv(Environment):
         return w
 
     def __repr__(self):
-        return (f"CreditCardEnv(n_customers={len(self.customers)}, n_history={len(self.history)}, "
-                f"n_arms={self.n_arms}, n_features={self.n_features})")
+        return (
+            f"CreditCardEnv(n_customers={len(self.customers)}, n_history={len(self.history)}, "
+            f"n_arms={self.n_arms}, n_features={self.n_features})"
+        )
 
 
-def with_segments(env, segments, n_segments):
+def with_segments(env: CreditCardEnv, segments: ArrayLike, n_segments: int) -> CreditCardEnv:
     """A copy of a :class:`bandit_lab.CreditCardEnv` whose customers carry other segments.
 
     ``segments`` gives one integer code in ``[0, n_segments)`` per customer of the
@@ -187,8 +222,10 @@ def with_segments(env, segments, n_segments):
     """
     for attr in ("segments", "n_segments", "serve", "outcomes"):
         if not hasattr(env, attr):
-            raise TypeError(f"env is of type {type(env).__name__}, must be an environment such as "
-                            f"CreditCardEnv (it has no {attr!r}).")
+            raise TypeError(
+                f"env is of type {type(env).__name__}, must be an environment such as "
+                f"CreditCardEnv (it has no {attr!r})."
+            )
     n_segments = check_int("n_segments", n_segments, minimum=1)
     seg = np.asarray(segments)
     n = len(env.segments)

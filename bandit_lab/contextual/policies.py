@@ -8,22 +8,38 @@ the arm and the reward (in the order things happen). Its state is a Gaussian bel
 (``mean_``, ``cov_``) about each arm's weights; its maths lives in
 :mod:`bandit_lab.contextual.scores`, shared with the vectorised simulator.
 """
+
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import expit as _sigmoid
 
 from .._base import BasePolicy
 from .._rng import RNGLike, resolve_rng
 from .._special import arm_index
-from .._validation import (check_arm, check_context, check_int, check_positive, check_probability,
-                           check_real, check_reward)
+from .._validation import (
+    check_arm,
+    check_context,
+    check_int,
+    check_positive,
+    check_probability,
+    check_real,
+    check_reward,
+)
 from ..policies import _argmax_one, deterministic_propensities
 from ..propensities import gaussian_max_propensities
 from ..scores import argmax_random
 from .posterior import GaussianLinearPosterior
-from .scores import (gaussian_linear_update, laplace_logistic_batch, laplace_logistic_update,
-                     linear_ts_scores, linucb_scores, logistic_ts_scores, score_moments)
+from .scores import (
+    gaussian_linear_update,
+    laplace_logistic_batch,
+    laplace_logistic_update,
+    linear_ts_scores,
+    linucb_scores,
+    logistic_ts_scores,
+    score_moments,
+)
 
 __all__ = ["ContextualPolicy", "LinearTS", "LinUCB", "LogisticTS"]
 
@@ -59,14 +75,15 @@ class ContextualPolicy(BasePolicy):
     _reward_in_unit_interval = False
     family = "contextual"
 
-    def __init__(self, n_arms: int, n_features: int, *, prior_var: float = 1.0,
-                 rng: RNGLike = None) -> None:
+    def __init__(
+        self, n_arms: int, n_features: int, *, prior_var: float = 1.0, rng: RNGLike = None
+    ) -> None:
         self.n_features = check_int("n_features", n_features, minimum=1)
         self.prior_var = check_positive("prior_var", prior_var)
         super().__init__(n_arms, rng=rng)
 
     # -- the pieces a subclass writes ----------------------------------------------------
-    def initial_state(self, shape=()):
+    def initial_state(self, shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
         """Fresh state: every arm at the prior N(0, prior_var I); leading shape ``shape``."""
         shape = tuple(shape)
         k, d = self.n_arms, self.n_features
@@ -76,31 +93,36 @@ class ContextualPolicy(BasePolicy):
             "n_obs_": np.zeros(shape + (k,), dtype=np.int64),
         }
 
-    def scores(self, state, x, rng):
+    def scores(
+        self, state: dict[str, np.ndarray], x: ArrayLike, rng: np.random.Generator | None
+    ) -> np.ndarray:
         """Pure: the score of every arm for context(s) ``x``; the choice is their argmax."""
         raise NotImplementedError
 
-    def update_state(self, state, x, arms, rewards):
+    def update_state(
+        self, state: dict[str, np.ndarray], x: ArrayLike, arms: ArrayLike, rewards: ArrayLike
+    ) -> None:
         """In place: learn the reward of the chosen arm(s) at context(s) ``x``."""
         state["n_obs_"][arm_index(arms)] += 1
 
-    def propensities_of(self, state, x):
+    def propensities_of(self, state: dict[str, np.ndarray], x: ArrayLike) -> np.ndarray:
         """Pure: the probability of choosing each arm for context(s) ``x``, (..., n_arms)."""
         raise NotImplementedError(
             f"{type(self).__name__} has no known choice probabilities (propensities); a policy "
-            "that knows them defines propensities_of(state, x).")
+            "that knows them defines propensities_of(state, x)."
+        )
 
     # -- what a learner calls -----------------------------------------------------------
-    def select(self, x) -> int:
+    def select(self, x: ArrayLike) -> int:
         """Choose an arm (an ``int``) for context ``x`` (1-D, length ``n_features``)."""
         x = check_context("x", x, self.n_features)
         return _argmax_one(self.scores(self._state(), x, self._rng), self._rng)
 
-    def propensities(self, x) -> np.ndarray:
+    def propensities(self, x: ArrayLike) -> np.ndarray:
         """The probability that :meth:`select` chooses each arm for context ``x``, (n_arms,)."""
         return self.propensities_of(self._state(), check_context("x", x, self.n_features))
 
-    def update(self, x, arm, reward):
+    def update(self, x: ArrayLike, arm: int, reward: float) -> ContextualPolicy:
         """Learn that ``arm`` earned ``reward`` at context ``x``; return ``self``."""
         x = check_context("x", x, self.n_features)
         arm = check_arm("arm", arm, self.n_arms)
@@ -108,7 +130,7 @@ class ContextualPolicy(BasePolicy):
         self.update_state(self._state(), x, np.asarray(arm), np.asarray(reward))
         return self
 
-    def update_many(self, X, arms, rewards):
+    def update_many(self, X: ArrayLike, arms: ArrayLike, rewards: ArrayLike) -> ContextualPolicy:
         """Learn from a batch of (context, arm, reward) triples; return ``self``.
 
         ``X`` has shape (n, n_features); ``arms`` and ``rewards`` shape (n,).
@@ -119,21 +141,29 @@ class ContextualPolicy(BasePolicy):
         arms = np.asarray(arms)
         rewards = np.asarray(rewards, dtype=float)
         if arms.shape != (X.shape[0],) or rewards.shape != (X.shape[0],):
-            raise ValueError(f"X, arms and rewards have shapes {X.shape}, {arms.shape} and "
-                             f"{rewards.shape}, must have one row per observation.")
-        checked = [(check_context(f"X[{i}]", X[i], self.n_features),
-                    check_arm(f"arms[{i}]", a, self.n_arms),
-                    self._check_reward(float(rewards[i]), name=f"rewards[{i}]"))
-                   for i, a in enumerate(arms.tolist())]
+            raise ValueError(
+                f"X, arms and rewards have shapes {X.shape}, {arms.shape} and "
+                f"{rewards.shape}, must have one row per observation."
+            )
+        checked = [
+            (
+                check_context(f"X[{i}]", X[i], self.n_features),
+                check_arm(f"arms[{i}]", a, self.n_arms),
+                self._check_reward(float(rewards[i]), name=f"rewards[{i}]"),
+            )
+            for i, a in enumerate(arms.tolist())
+        ]
         self._learn_batch(checked)
         return self
 
-    def score_moments(self, x):
+    def score_moments(self, x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and variance of ``x . w`` for every arm: two (n_arms,) arrays."""
         x = check_context("x", x, self.n_features)
         return score_moments(self.mean_, self.cov_, x)
 
-    def choice_probabilities(self, x, *, n_draws=4000, rng=None):
+    def choice_probabilities(
+        self, x: ArrayLike, *, n_draws: int = 4000, rng: RNGLike = None
+    ) -> np.ndarray:
         """How often the policy would choose each arm for context ``x`` (Monte Carlo over
         its own randomness, ``n_draws`` decisions)."""
         x = check_context("x", x, self.n_features)
@@ -149,8 +179,9 @@ class ContextualPolicy(BasePolicy):
             try:
                 np.linalg.cholesky(c)
             except np.linalg.LinAlgError:
-                raise ValueError(f"state['state']['cov_'][{k}] must be a symmetric positive "
-                                 "definite matrix.") from None
+                raise ValueError(
+                    f"state['state']['cov_'][{k}] must be a symmetric positive definite matrix."
+                ) from None
 
     # -- internals ----------------------------------------------------------------------
     def _check_reward(self, reward, name="reward"):
@@ -212,34 +243,46 @@ class LinearTS(ContextualPolicy):
     ((5, 3), (5, 3, 3))
     """
 
-    def __init__(self, n_arms: int, n_features: int, *, prior_var: float = 0.1,
-                 noise_var: float = 0.01, rng: RNGLike = None) -> None:
+    def __init__(
+        self,
+        n_arms: int,
+        n_features: int,
+        *,
+        prior_var: float = 0.1,
+        noise_var: float = 0.01,
+        rng: RNGLike = None,
+    ) -> None:
         self.noise_var = check_positive("noise_var", noise_var)
         super().__init__(n_arms, n_features, prior_var=prior_var, rng=rng)
 
-    def scores(self, state, x, rng):
+    def scores(
+        self, state: dict[str, np.ndarray], x: ArrayLike, rng: np.random.Generator | None
+    ) -> np.ndarray:
         return linear_ts_scores(state["mean_"], state["cov_"], x, rng)
 
-    def propensities_of(self, state, x):
+    def propensities_of(self, state: dict[str, np.ndarray], x: ArrayLike) -> np.ndarray:
         """Exact: each arm's score is an independent normal draw, N(x . mean, x' cov x), so
         its probability of being the largest is :func:`gaussian_max_propensities`."""
         return _normal_max(*score_moments(state["mean_"], state["cov_"], x))
 
-    def update_state(self, state, x, arms, rewards):
+    def update_state(
+        self, state: dict[str, np.ndarray], x: ArrayLike, arms: ArrayLike, rewards: ArrayLike
+    ) -> None:
         gaussian_linear_update(state["mean_"], state["cov_"], x, arms, rewards, self.noise_var)
         super().update_state(state, x, arms, rewards)
 
-    def posterior(self, arm):
+    def posterior(self, arm: int) -> GaussianLinearPosterior:
         """The belief about ``arm``'s weights, as a :class:`GaussianLinearPosterior`."""
         arm = check_arm("arm", arm, self.n_arms)
-        return GaussianLinearPosterior(self.mean_[arm], self.cov_[arm], self.noise_var,
-                                       int(self.n_obs_[arm]))
+        return GaussianLinearPosterior(
+            self.mean_[arm], self.cov_[arm], self.noise_var, int(self.n_obs_[arm])
+        )
 
-    def expected_reward(self, x):
+    def expected_reward(self, x: ArrayLike) -> np.ndarray:
         """Posterior mean of every arm's expected reward at context ``x``, shape (n_arms,)."""
         return self.score_moments(x)[0]
 
-    def reward_interval(self, x, level=0.95):
+    def reward_interval(self, x: ArrayLike, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Credible interval ``(low, high)`` for every arm's expected reward at ``x``."""
         level = check_probability("level", level, open_low=True, open_high=True)
         m, v = self.score_moments(x)
@@ -282,16 +325,25 @@ class LinUCB(LinearTS):
     0
     """
 
-    def __init__(self, n_arms: int, n_features: int, *, alpha: float = 0.3, ridge: float = 1.0,
-                 rng: RNGLike = None) -> None:
+    def __init__(
+        self,
+        n_arms: int,
+        n_features: int,
+        *,
+        alpha: float = 0.3,
+        ridge: float = 1.0,
+        rng: RNGLike = None,
+    ) -> None:
         self.alpha = check_positive("alpha", alpha)
         self.ridge = check_positive("ridge", ridge)
         super().__init__(n_arms, n_features, prior_var=1.0 / self.ridge, noise_var=1.0, rng=rng)
 
-    def scores(self, state, x, rng):
+    def scores(
+        self, state: dict[str, np.ndarray], x: ArrayLike, rng: np.random.Generator | None
+    ) -> np.ndarray:
         return linucb_scores(state["mean_"], state["cov_"], x, self.alpha)
 
-    def propensities_of(self, state, x):
+    def propensities_of(self, state: dict[str, np.ndarray], x: ArrayLike) -> np.ndarray:
         """Deterministic: 1 for the highest bound (ties shared), 0 elsewhere."""
         return deterministic_propensities(self.scores(state, x, None))
 
@@ -336,25 +388,29 @@ class LogisticTS(ContextualPolicy):
 
     _reward_in_unit_interval = True
 
-    def scores(self, state, x, rng):
+    def scores(
+        self, state: dict[str, np.ndarray], x: ArrayLike, rng: np.random.Generator | None
+    ) -> np.ndarray:
         return logistic_ts_scores(state["mean_"], state["cov_"], x, rng)
 
-    def propensities_of(self, state, x):
+    def propensities_of(self, state: dict[str, np.ndarray], x: ArrayLike) -> np.ndarray:
         """Exact: the sigmoid keeps the order of the normal logit draws, so these are the
         normal-maximum probabilities of the logits (:func:`gaussian_max_propensities`)."""
         return _normal_max(*score_moments(state["mean_"], state["cov_"], x))
 
-    def update_state(self, state, x, arms, rewards):
+    def update_state(
+        self, state: dict[str, np.ndarray], x: ArrayLike, arms: ArrayLike, rewards: ArrayLike
+    ) -> None:
         laplace_logistic_update(state["mean_"], state["cov_"], x, arms, rewards)
         super().update_state(state, x, arms, rewards)
 
-    def expected_reward(self, x):
+    def expected_reward(self, x: ArrayLike) -> np.ndarray:
         """Posterior predictive conversion probability of every arm at ``x`` (the probit
         approximation of E[sigmoid(x . w)])."""
         m, v = self.score_moments(x)
         return _sigmoid(m / np.sqrt(1.0 + np.pi * v / 8.0))
 
-    def reward_interval(self, x, level=0.95):
+    def reward_interval(self, x: ArrayLike, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Credible interval ``(low, high)`` for every arm's conversion probability at ``x``."""
         level = check_probability("level", level, open_low=True, open_high=True)
         m, v = self.score_moments(x)
@@ -368,5 +424,7 @@ class LogisticTS(ContextualPolicy):
             if rows:
                 X = np.stack([x for x, _ in rows])
                 r = np.array([r for _, r in rows])
-                self.mean_[k], self.cov_[k] = laplace_logistic_batch(self.mean_[k], self.cov_[k], X, r)
+                self.mean_[k], self.cov_[k] = laplace_logistic_batch(
+                    self.mean_[k], self.cov_[k], X, r
+                )
                 self.n_obs_[k] += len(rows)

@@ -16,15 +16,17 @@ maths is that of :mod:`bandit_lab.contextual.scores`, which the contextual bandi
 the same ``mean`` and ``cov`` arrays (one per arm) when they learn one reward at a time;
 ``LinearTS.posterior(arm)`` hands one arm's belief over as this object.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .._rng import resolve_rng
-from .._validation import (check_design, check_int, check_positive, check_probability,
-                           check_targets)
+from .._rng import RNGLike, resolve_rng
+from .._validation import check_design, check_int, check_positive, check_probability, check_targets
 from .scores import gaussian_linear_batch
 
 __all__ = ["GaussianLinearPosterior"]
@@ -62,7 +64,9 @@ class GaussianLinearPosterior:
 
     def __post_init__(self):
         if np.ndim(self.mean) != 1:
-            raise ValueError(f"mean has shape {np.shape(self.mean)}, must be 1-D (one weight per feature).")
+            raise ValueError(
+                f"mean has shape {np.shape(self.mean)}, must be 1-D (one weight per feature)."
+            )
         m = check_design("mean", self.mean)[0]
         d = m.shape[0]
         c = np.asarray(self.cov, dtype=float)
@@ -81,14 +85,18 @@ class GaussianLinearPosterior:
 
     # -- building beliefs --------------------------------------------------------------
     @classmethod
-    def prior(cls, n_features, *, prior_var=1.0, noise_var=1.0):
+    def prior(
+        cls, n_features: int, *, prior_var: float = 1.0, noise_var: float = 1.0
+    ) -> GaussianLinearPosterior:
         """The belief before any data: N(0, prior_var I)."""
         d = check_int("n_features", n_features, minimum=1)
         prior_var = check_positive("prior_var", prior_var)
         return cls(np.zeros(d), np.eye(d) * prior_var, noise_var)
 
     @classmethod
-    def from_data(cls, X, r, *, prior_var=1.0, noise_var=1.0):
+    def from_data(
+        cls, X: ArrayLike, r: ArrayLike, *, prior_var: float = 1.0, noise_var: float = 1.0
+    ) -> GaussianLinearPosterior:
         """The closed-form (batch) posterior after rewards ``r`` for contexts ``X``.
 
         ``X`` has shape (n, n_features) (n may be 0), ``r`` shape (n,).
@@ -98,11 +106,17 @@ class GaussianLinearPosterior:
         prior_var = check_positive("prior_var", prior_var)
         noise_var = check_positive("noise_var", noise_var)
         d = X.shape[1]
-        mean, cov = gaussian_linear_batch(np.zeros(d), np.eye(d) * prior_var, X, r, noise_var,
-                                          prior_precision=np.eye(d) / prior_var)
+        mean, cov = gaussian_linear_batch(
+            np.zeros(d),
+            np.eye(d) * prior_var,
+            X,
+            r,
+            noise_var,
+            prior_precision=np.eye(d) / prior_var,
+        )
         return cls(mean, cov, noise_var, X.shape[0])
 
-    def update(self, X, r):
+    def update(self, X: ArrayLike, r: ArrayLike) -> GaussianLinearPosterior:
         """The belief after more data, with this one as the prior (a new object)."""
         X = check_design("X", X, self.n_features)
         r = check_targets("r", r, X.shape[0])
@@ -111,33 +125,35 @@ class GaussianLinearPosterior:
 
     # -- questions a learner asks --------------------------------------------------------
     @property
-    def n_features(self):
+    def n_features(self) -> int:
         return self.mean.shape[0]
 
     @property
-    def sd(self):
+    def sd(self) -> np.ndarray:
         """Posterior standard deviation of each weight."""
         return np.sqrt(np.diag(self.cov))
 
     @property
-    def precision(self):
+    def precision(self) -> np.ndarray:
         """The inverse covariance (information) matrix."""
         return np.linalg.inv(self.cov)
 
-    def predict_mean(self, x):
+    def predict_mean(self, x: ArrayLike) -> float | np.ndarray:
         """Posterior mean of ``x . w``: a float for one context, shape (n,) for n rows."""
         X = check_design("x", x, self.n_features)
         out = X @ self.mean
         return float(out[0]) if np.ndim(x) == 1 else out
 
-    def predict_var(self, x, *, observation=False):
+    def predict_var(self, x: ArrayLike, *, observation: bool = False) -> float | np.ndarray:
         """Posterior variance of ``x . w`` (the line's height at ``x``); with
         ``observation=True`` also the noise of one reward, ``+ noise_var``."""
         X = check_design("x", x, self.n_features)
         out = np.einsum("nd,de,ne->n", X, self.cov, X) + (self.noise_var if observation else 0.0)
         return float(out[0]) if np.ndim(x) == 1 else out
 
-    def interval(self, x, level=0.95, *, observation=False):
+    def interval(
+        self, x: ArrayLike, level: float = 0.95, *, observation: bool = False
+    ) -> tuple[Any, Any]:
         """Equal-tailed credible interval ``(low, high)`` for ``x . w`` (or, with
         ``observation=True``, for a new reward at ``x``)."""
         level = check_probability("level", level, open_low=True, open_high=True)
@@ -148,11 +164,17 @@ class GaussianLinearPosterior:
         s = np.sqrt(self.predict_var(x, observation=observation))
         return m - z * s, m + z * s
 
-    def sample(self, size=None, *, rng=None):
+    def sample(
+        self, size: int | tuple[int, ...] | None = None, *, rng: RNGLike = None
+    ) -> np.ndarray:
         """Weight vectors drawn from the belief, shape ``size + (n_features,)``."""
         gen = resolve_rng(rng)
         return gen.multivariate_normal(self.mean, self.cov, size=size, method="cholesky")
 
-    def to_dict(self):
-        return {"mean": self.mean.tolist(), "cov": self.cov.tolist(),
-                "noise_var": self.noise_var, "n_obs": self.n_obs}
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mean": self.mean.tolist(),
+            "cov": self.cov.tolist(),
+            "noise_var": self.noise_var,
+            "n_obs": self.n_obs,
+        }

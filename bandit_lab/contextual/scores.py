@@ -24,9 +24,11 @@ independent runs (nothing for a single bandit).
     laplace_logistic_update  one-observation Laplace update of a logistic model, in place
     laplace_logistic_batch   the Laplace approximation after a batch (Newton's method)
 """
+
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg as _linalg
 from scipy.special import expit as _sigmoid
 
@@ -44,7 +46,7 @@ __all__ = [
 ]
 
 
-def score_moments(mean, cov, x):
+def score_moments(mean: np.ndarray, cov: np.ndarray, x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Mean ``x . mean`` and variance ``x' cov x`` of the score ``x . w`` of every arm.
 
     ``mean`` (..., K, d), ``cov`` (..., K, d, d), ``x`` (..., d); returns two (..., K) arrays.
@@ -54,17 +56,19 @@ def score_moments(mean, cov, x):
     >>> m.tolist(), v.tolist()
     ([0.0, 0.0], [3.0, 6.0])
     """
-    xc = np.asarray(x, dtype=float)[..., :, None]    # (..., d, 1): x as a column
-    m = (mean @ xc)[..., 0]                          # (..., K)
+    xc = np.asarray(x, dtype=float)[..., :, None]  # (..., d, 1): x as a column
+    m = (mean @ xc)[..., 0]  # (..., K)
     k, d = cov.shape[-3], cov.shape[-1]
     # cov x for every arm at once: the arms' covariances stacked as one (K d, d) matrix
     sx = (cov.reshape(cov.shape[:-3] + (k * d, d)) @ xc)[..., 0]
-    sx = sx.reshape(sx.shape[:-1] + (k, d))          # (..., K, d)
-    v = (sx @ xc)[..., 0]                            # (..., K)
+    sx = sx.reshape(sx.shape[:-1] + (k, d))  # (..., K, d)
+    v = (sx @ xc)[..., 0]  # (..., K)
     return m, np.maximum(v, 0.0)
 
 
-def linear_ts_scores(mean, cov, x, rng):
+def linear_ts_scores(
+    mean: np.ndarray, cov: np.ndarray, x: ArrayLike, rng: np.random.Generator
+) -> np.ndarray:
     """Thompson sampling: each arm's score is one draw of ``x . w`` from its posterior,
     N(x . mean, x' cov x). The same in distribution as drawing the whole weight vector and
     then taking ``x . w``, at the cost of one normal number per arm."""
@@ -72,19 +76,28 @@ def linear_ts_scores(mean, cov, x, rng):
     return m + np.sqrt(v) * rng.standard_normal(m.shape)
 
 
-def linucb_scores(mean, cov, x, alpha):
+def linucb_scores(mean: np.ndarray, cov: np.ndarray, x: ArrayLike, alpha: float) -> np.ndarray:
     """LinUCB (Li et al. 2010): the ridge estimate plus ``alpha`` standard deviations."""
     m, v = score_moments(mean, cov, x)
     return m + alpha * np.sqrt(v)
 
 
-def logistic_ts_scores(mean, cov, x, rng):
+def logistic_ts_scores(
+    mean: np.ndarray, cov: np.ndarray, x: ArrayLike, rng: np.random.Generator
+) -> np.ndarray:
     """Thompson sampling for a logistic model: a draw of the logit ``x . w`` per arm, turned
     into a conversion probability (the sigmoid does not change which arm is highest)."""
     return _sigmoid(linear_ts_scores(mean, cov, x, rng))
 
 
-def gaussian_linear_update(mean, cov, x, arms, rewards, noise_var):
+def gaussian_linear_update(
+    mean: np.ndarray,
+    cov: np.ndarray,
+    x: ArrayLike,
+    arms: ArrayLike,
+    rewards: ArrayLike,
+    noise_var: float,
+) -> None:
     """Bayesian linear regression, one reward per run, in place for the chosen arm.
 
     With ``S`` the covariance and ``m`` the mean before the reward ``r`` at context ``x``::
@@ -106,17 +119,26 @@ def gaussian_linear_update(mean, cov, x, arms, rewards, noise_var):
     """
     x = np.asarray(x, dtype=float)
     idx = arm_index(arms)
-    m0 = mean[idx]                                   # (..., d)
-    s0 = cov[idx]                                    # (..., d, d)
-    sx = (s0 @ x[..., :, None])[..., 0]              # (..., d)
-    denom = noise_var + (sx * x).sum(axis=-1)        # (...,)
+    m0 = mean[idx]  # (..., d)
+    s0 = cov[idx]  # (..., d, d)
+    sx = (s0 @ x[..., :, None])[..., 0]  # (..., d)
+    denom = noise_var + (sx * x).sum(axis=-1)  # (...,)
     resid = np.asarray(rewards, dtype=float) - (m0 * x).sum(axis=-1)
     mean[idx] = m0 + sx * (resid / denom)[..., None]
-    u = sx / np.sqrt(denom)[..., None]               # u u' is exactly symmetric, so is cov
+    u = sx / np.sqrt(denom)[..., None]  # u u' is exactly symmetric, so is cov
     cov[idx] = s0 - u[..., :, None] * u[..., None, :]
 
 
-def laplace_logistic_update(mean, cov, x, arms, rewards, *, tol=1e-13, max_iter=60):
+def laplace_logistic_update(
+    mean: np.ndarray,
+    cov: np.ndarray,
+    x: ArrayLike,
+    arms: ArrayLike,
+    rewards: ArrayLike,
+    *,
+    tol: float = 1e-13,
+    max_iter: int = 60,
+) -> None:
     """Logistic regression, one reward in [0, 1] per run, in place for the chosen arm.
 
     The Laplace approximation of "prior N(m, S) times the likelihood of one conversion":
@@ -140,8 +162,8 @@ def laplace_logistic_update(mean, cov, x, arms, rewards, *, tol=1e-13, max_iter=
     # Solve g(t) = t - r + sigmoid(mu + s t) = 0 by Newton's method, falling back to
     # bisection of the bracket [lo, hi] whenever a Newton step would leave it or would not
     # at least halve the step before last ("rtsafe"): it converges however wide the prior.
-    lo, hi = r - 1.0, r + 0.0                        # g(lo) < 0 < g(hi)
-    t = np.clip(r - _sigmoid(mu), lo, hi)            # one fixed-point step from t = 0
+    lo, hi = r - 1.0, r + 0.0  # g(lo) < 0 < g(hi)
+    t = np.clip(r - _sigmoid(mu), lo, hi)  # one fixed-point step from t = 0
     step = last = hi - lo
     for _ in range(max_iter):
         p = _sigmoid(mu + s * t)
@@ -162,7 +184,14 @@ def laplace_logistic_update(mean, cov, x, arms, rewards, *, tol=1e-13, max_iter=
     cov[idx] = s0 - u[..., :, None] * u[..., None, :]
 
 
-def laplace_logistic_batch(mean, cov, X, r, tol=1e-12, max_iter=100):
+def laplace_logistic_batch(
+    mean: np.ndarray,
+    cov: np.ndarray,
+    X: np.ndarray,
+    r: np.ndarray,
+    tol: float = 1e-12,
+    max_iter: int = 100,
+) -> tuple[np.ndarray, np.ndarray]:
     """The Laplace approximation after a whole batch for one arm: Newton's method with
     step halving on the log posterior (prior N(mean, cov)); returns the new (mean, cov)."""
     d = mean.shape[0]
@@ -171,8 +200,9 @@ def laplace_logistic_batch(mean, cov, X, r, tol=1e-12, max_iter=100):
     def log_post(w):
         z = X @ w
         # r log p + (1 - r) log(1 - p), written stably with log(sigmoid(z)) = -logaddexp(0, -z)
-        return (-0.5 * (w - mean) @ prior_precision @ (w - mean)
-                - np.sum(r * np.logaddexp(0, -z) + (1 - r) * np.logaddexp(0, z)))
+        return -0.5 * (w - mean) @ prior_precision @ (w - mean) - np.sum(
+            r * np.logaddexp(0, -z) + (1 - r) * np.logaddexp(0, z)
+        )
 
     w = mean.copy()
     current = log_post(w)
@@ -197,7 +227,15 @@ def laplace_logistic_batch(mean, cov, X, r, tol=1e-12, max_iter=100):
     return w, 0.5 * (new_cov + new_cov.T)
 
 
-def gaussian_linear_batch(mean, cov, X, r, noise_var, *, prior_precision=None):
+def gaussian_linear_batch(
+    mean: np.ndarray,
+    cov: np.ndarray,
+    X: np.ndarray,
+    r: np.ndarray,
+    noise_var: float,
+    *,
+    prior_precision: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The Gaussian belief after rewards ``r`` at contexts ``X`` (rows), with N(mean, cov)
     as the prior, in closed form (for one arm: ``mean`` (d,), ``cov`` (d, d)); returns the
     new ``(mean, cov)``::

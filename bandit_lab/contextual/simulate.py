@@ -112,22 +112,27 @@ class _OracleRunner(_RandomRunner):
         return argmax_random(step.mean_rewards, self.rng)
 
     def propensities(self, step):
-        return deterministic_propensities(np.broadcast_to(
-            step.mean_rewards, (self.n_runs, np.shape(step.mean_rewards)[-1])))
+        return deterministic_propensities(
+            np.broadcast_to(step.mean_rewards, (self.n_runs, np.shape(step.mean_rewards)[-1]))
+        )
 
 
 def _runner_for(name, policy, env):
     if isinstance(policy, ContextualPolicy):
         if policy.n_features != env.n_features:
-            raise ValueError(f"policies[{name!r}] has n_features == {policy.n_features}, must "
-                             f"match env.n_features == {env.n_features}.")
+            raise ValueError(
+                f"policies[{name!r}] has n_features == {policy.n_features}, must "
+                f"match env.n_features == {env.n_features}."
+            )
         kind = _ContextualRunner
     elif isinstance(policy, Policy):
         kind = IndexRunner
     elif isinstance(policy, PerSegment):
         if policy.n_segments < env.n_segments:
-            raise ValueError(f"policies[{name!r}] has n_segments == {policy.n_segments}, must "
-                             f"be at least env.n_segments == {env.n_segments}.")
+            raise ValueError(
+                f"policies[{name!r}] has n_segments == {policy.n_segments}, must "
+                f"be at least env.n_segments == {env.n_segments}."
+            )
         check_policy(name, policy.policy, "index", "PerSegment")
         kind = _SegmentRunner
     elif isinstance(policy, UniformRandom):
@@ -135,11 +140,15 @@ def _runner_for(name, policy, env):
     elif isinstance(policy, Oracle):
         return _OracleRunner
     else:
-        raise TypeError(f"policies[{name!r}] is of type {type(policy).__name__}, must be a "
-                        "ContextualPolicy, a Policy, PerSegment, UniformRandom or Oracle.")
+        raise TypeError(
+            f"policies[{name!r}] is of type {type(policy).__name__}, must be a "
+            "ContextualPolicy, a Policy, PerSegment, UniformRandom or Oracle."
+        )
     if policy.n_arms != env.n_arms:
-        raise ValueError(f"policies[{name!r}] has n_arms == {policy.n_arms}, must match "
-                         f"env.n_arms == {env.n_arms}.")
+        raise ValueError(
+            f"policies[{name!r}] has n_arms == {policy.n_arms}, must match "
+            f"env.n_arms == {env.n_arms}."
+        )
     if kind is not _SegmentRunner:
         check_policy(name, policy, policy.family, "simulate_contextual")
     return kind
@@ -148,17 +157,30 @@ def _runner_for(name, policy, env):
 def _check_env(env):
     for attr in ("n_arms", "n_features", "n_segments", "step"):
         if not hasattr(env, attr):
-            raise TypeError(f"env is of type {type(env).__name__}, must be an environment with "
-                            f"contexts such as CreditCardEnv (it has no {attr!r}).")
+            raise TypeError(
+                f"env is of type {type(env).__name__}, must be an environment with "
+                f"contexts such as CreditCardEnv (it has no {attr!r})."
+            )
     if not isinstance(env, Environment):
-        raise TypeError(f"env is of type {type(env).__name__}, must be an Environment with "
-                        "contexts such as CreditCardEnv.")
+        raise TypeError(
+            f"env is of type {type(env).__name__}, must be an Environment with "
+            "contexts such as CreditCardEnv."
+        )
 
 
-def simulate_contextual(policies, env, *, n_steps: int, n_runs: int = 1, rng: RNGLike = None,
-                        progress: bool = False, record_propensities: bool = False,
-                        record_contexts: bool = False, executor: Any = None,
-                        block_runs: int | None = None) -> dict[str, ContextualHistory]:
+def simulate_contextual(
+    policies: Any,
+    env: Environment,
+    *,
+    n_steps: int,
+    n_runs: int = 1,
+    rng: RNGLike = None,
+    progress: bool = False,
+    record_propensities: bool = False,
+    record_contexts: bool = False,
+    executor: Any = None,
+    block_runs: int | None = None,
+) -> dict[str, ContextualHistory]:
     """Run every policy ``n_runs`` times for ``n_steps`` customers on ``env``.
 
     Parameters
@@ -200,19 +222,36 @@ def simulate_contextual(policies, env, *, n_steps: int, n_runs: int = 1, rng: RN
     named, _ = named_policies(policies)
     _check_env(env)
     kinds = [_runner_for(name, p, env) for name, p in named.items()]
-    logs = run(env, [(name, p, kind) for (name, p), kind in zip(named.items(), kinds)],
-               n_steps=n_steps, n_runs=n_runs, rng=rng, executor=executor,
-               block_runs=block_runs, progress=progress,
-               record_propensities=record_propensities, record_contexts=record_contexts)
-    return {name: ContextualHistory(log["arms"], log["rewards"], logs["truth"], name,
-                                    segments=logs["segments"], contexts=logs["contexts"],
-                                    propensities=log.get("propensities"),
-                                    final_state=log["final_state"])
-            for name, log in zip(named, logs["policies"])}
+    logs = run(
+        env,
+        [(name, p, kind) for (name, p), kind in zip(named.items(), kinds)],
+        n_steps=n_steps,
+        n_runs=n_runs,
+        rng=rng,
+        executor=executor,
+        block_runs=block_runs,
+        progress=progress,
+        record_propensities=record_propensities,
+        record_contexts=record_contexts,
+    )
+    return {
+        name: ContextualHistory(
+            log["arms"],
+            log["rewards"],
+            logs["truth"],
+            name,
+            segments=logs["segments"],
+            contexts=logs["contexts"],
+            propensities=log.get("propensities"),
+            final_state=log["final_state"],
+        )
+        for name, log in zip(named, logs["policies"])
+    }
 
 
-def run_contextual(policy: ContextualPolicy, env: Environment, *, n_steps: int,
-                   rng: RNGLike = None) -> ContextualHistory:
+def run_contextual(
+    policy: ContextualPolicy, env: Environment, *, n_steps: int, rng: RNGLike = None
+) -> ContextualHistory:
     """One run of one policy *object*, customer by customer, through its public verbs.
 
     The textbook loop: serve a customer, ``policy.select(x)``, observe the conversion,
@@ -229,8 +268,10 @@ def run_contextual(policy: ContextualPolicy, env: Environment, *, n_steps: int,
     ((1, 200), 200)
     """
     if not isinstance(policy, ContextualPolicy):
-        raise TypeError(f"policy is of type {type(policy).__name__}, must be a ContextualPolicy "
-                        "such as LinearTS.")
+        raise TypeError(
+            f"policy is of type {type(policy).__name__}, must be a ContextualPolicy "
+            "such as LinearTS."
+        )
     n_steps = check_int("n_steps", n_steps, minimum=1)
     gen = resolve_rng(rng)
     arms = np.empty(n_steps, dtype=np.int64)
@@ -245,6 +286,11 @@ def run_contextual(policy: ContextualPolicy, env: Environment, *, n_steps: int,
         policy.update(x, arm, reward)
         arms[t], rewards[t] = arm, reward
         means[t], segments[t] = step.mean_rewards[0], step.segments[0]
-    return ContextualHistory(arms[None], rewards[None], means[None], type(policy).__name__,
-                             segments=segments[None],
-                             final_state={k: v[None].copy() for k, v in policy._state().items()})
+    return ContextualHistory(
+        arms[None],
+        rewards[None],
+        means[None],
+        type(policy).__name__,
+        segments=segments[None],
+        final_state={k: v[None].copy() for k, v in policy._state().items()},
+    )

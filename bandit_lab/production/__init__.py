@@ -16,20 +16,31 @@ Also here for the notebook's convenience (their homes are elsewhere)
     PosteriorStoppingRule, StopCheck, stopping_times, StoppingResult   bandit_lab.ab_testing.stopping
     with_segments                                                      bandit_lab.contextual.credit_card
 """
+
 from __future__ import annotations
 
 import importlib
 
 _LAZY = {
-    **dict.fromkeys(("MultiObjectiveTS", "normal_gamma_update", "normal_gamma_mean_samples"),
-                    ".objectives"),
-    **dict.fromkeys(("FunnelEnv", "FunnelOutcome", "FunnelHistory", "simulate_funnel"),
-                    ".funnel"),
-    **dict.fromkeys(("BudgetedTS", "BudgetExhausted", "budgeted_thompson_scores",
-                     "BudgetHistory", "simulate_budget"), ".budget"),
+    **dict.fromkeys(
+        ("MultiObjectiveTS", "normal_gamma_update", "normal_gamma_mean_samples"), ".objectives"
+    ),
+    **dict.fromkeys(("FunnelEnv", "FunnelOutcome", "FunnelHistory", "simulate_funnel"), ".funnel"),
+    **dict.fromkeys(
+        (
+            "BudgetedTS",
+            "BudgetExhausted",
+            "budgeted_thompson_scores",
+            "BudgetHistory",
+            "simulate_budget",
+        ),
+        ".budget",
+    ),
     **dict.fromkeys(("beta_prior", "PerArmPriorTS", "add_arm"), ".cold_start"),
-    **dict.fromkeys(("PosteriorStoppingRule", "StopCheck", "stopping_times", "StoppingResult"),
-                    "..ab_testing.stopping"),
+    **dict.fromkeys(
+        ("PosteriorStoppingRule", "StopCheck", "stopping_times", "StoppingResult"),
+        "..ab_testing.stopping",
+    ),
     "with_segments": "..contextual.credit_card",
 }
 

@@ -10,17 +10,19 @@ Taught in notebooks/09_production_concerns.ipynb.
     simulate_budget           many runs of budgeted policies, each until its budget is spent
     BudgetHistory             what it returns for one policy
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import scores as _scores
 from .._rng import RNGLike
-from .._validation import check_int, check_per_arm, check_positive
 from .._runs import Runner, named_policies, run
+from .._validation import check_int, check_per_arm, check_positive
 from ..environments import Environment
 from ..history import History
 from ..policies import Policy, _argmax_one
@@ -29,8 +31,13 @@ from ..scores import argmax_random
 from ..simulate import check_policy
 from .funnel import _require
 
-__all__ = ["BudgetedTS", "BudgetExhausted", "budgeted_thompson_scores", "BudgetHistory",
-           "simulate_budget"]
+__all__ = [
+    "BudgetedTS",
+    "BudgetExhausted",
+    "budgeted_thompson_scores",
+    "BudgetHistory",
+    "simulate_budget",
+]
 
 
 class BudgetExhausted(RuntimeError):
@@ -43,7 +50,14 @@ class BudgetExhausted(RuntimeError):
 
 BudgetExhausted.__module__ = "bandit_lab.production"  # where users import it from
 
-def budgeted_thompson_scores(alpha, beta, costs, remaining, rng):
+
+def budgeted_thompson_scores(
+    alpha: ArrayLike,
+    beta: ArrayLike,
+    costs: ArrayLike,
+    remaining: ArrayLike,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Sampled success rate per unit cost; ``-inf`` for an arm that costs more than is left.
 
     ``alpha``, ``beta`` (..., K); ``costs`` (K,); ``remaining`` (...) the budget left per run.
@@ -117,8 +131,16 @@ class BudgetedTS(Policy):
 
     family = "budget"
 
-    def __init__(self, n_arms: int, *, costs, budget: float, alpha0: float = 1.0,
-                 beta0: float = 1.0, rng: RNGLike = None) -> None:
+    def __init__(
+        self,
+        n_arms: int,
+        *,
+        costs: ArrayLike,
+        budget: float,
+        alpha0: float = 1.0,
+        beta0: float = 1.0,
+        rng: RNGLike = None,
+    ) -> None:
         n_arms = check_int("n_arms", n_arms, minimum=1)
         self.costs = check_per_arm("costs", costs, n_arms)
         self.budget = check_positive("budget", budget)
@@ -127,23 +149,30 @@ class BudgetedTS(Policy):
         super().__init__(n_arms, rng=rng)
 
     # -- the pieces the simulator uses ----------------------------------------------------
-    def initial_state(self, shape=()):
+    def initial_state(self, shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
         """Fresh state: Beta parameters and pulls ``shape + (n_arms,)``, spend ``shape``."""
         full = tuple(shape) + (self.n_arms,)
-        return {"alpha_": np.full(full, self.alpha0), "beta_": np.full(full, self.beta0),
-                "pulls_": np.zeros(full), "spent_": np.zeros(tuple(shape))}
+        return {
+            "alpha_": np.full(full, self.alpha0),
+            "beta_": np.full(full, self.beta0),
+            "pulls_": np.zeros(full),
+            "spent_": np.zeros(tuple(shape)),
+        }
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
         """Sampled rate / cost; -inf for the arms the remaining budget cannot pay."""
-        return budgeted_thompson_scores(state["alpha_"], state["beta_"], self.costs,
-                                        self.budget - state["spent_"], rng)
+        return budgeted_thompson_scores(
+            state["alpha_"], state["beta_"], self.costs, self.budget - state["spent_"], rng
+        )
 
-    def affordable_in(self, state):
+    def affordable_in(self, state: dict[str, np.ndarray]) -> np.ndarray:
         """Which arms each run can still pay for, shape ``spent_.shape + (n_arms,)``."""
         left = self.budget - np.asarray(state["spent_"], dtype=float)
         return self.costs <= left[..., None] + _COST_TOL
 
-    def charge_state(self, state, arms, runs=None):
+    def charge_state(
+        self, state: dict[str, np.ndarray], arms: ArrayLike, runs: ArrayLike | None = None
+    ) -> None:
         """In place: pay for the chosen arm of each run (or of the ``runs`` named)."""
         arms = np.asarray(arms)
         if arms.ndim == 0:
@@ -154,26 +183,32 @@ class BudgetedTS(Policy):
         state["pulls_"][rows, arms] += 1.0
         state["spent_"][rows] += self.costs[arms]
 
-    def update_state(self, state, arms, rewards, runs=None):
+    def update_state(
+        self,
+        state: dict[str, np.ndarray],
+        arms: ArrayLike,
+        rewards: ArrayLike,
+        runs: ArrayLike | None = None,
+    ) -> None:
         """In place: the Beta update of the chosen arm of each run."""
         _scores.beta_update(state["alpha_"], state["beta_"], arms, rewards, runs)
 
     # -- what a learner calls ------------------------------------------------------------
     @property
-    def remaining(self):
+    def remaining(self) -> float:
         """Budget not yet spent."""
         return self.budget - self.spent_
 
-    def affordable(self):
+    def affordable(self) -> np.ndarray:
         """Boolean array: the arms whose cost the remaining budget still covers."""
         return self.costs <= self.remaining + _COST_TOL
 
     @property
-    def exhausted(self):
+    def exhausted(self) -> bool:
         """True once no arm is affordable: the campaign is over."""
         return not self.affordable().any()
 
-    def select(self):
+    def select(self) -> int:
         """Choose an affordable arm by sampled rate per unit cost and pay for it.
 
         Raises
@@ -182,15 +217,17 @@ class BudgetedTS(Policy):
             When no arm is affordable (check :attr:`exhausted` first).
         """
         if self.exhausted:
-            raise BudgetExhausted(f"no arm is affordable: {self.spent_:g} of the budget {self.budget:g} "
-                                  f"is spent and the cheapest arm costs {self.costs.min():g}.")
+            raise BudgetExhausted(
+                f"no arm is affordable: {self.spent_:g} of the budget {self.budget:g} "
+                f"is spent and the cheapest arm costs {self.costs.min():g}."
+            )
         state = self._state()
         arm = _argmax_one(self.scores(state, self._rng), self._rng)
         self.charge_state(state, np.asarray(arm))
         self.spent_ = float(state["spent_"])
         return arm
 
-    def update(self, arm, reward):
+    def update(self, arm: int, reward: float) -> BudgetedTS:
         """Learn from one reward in [0, 1] for ``arm`` (already paid for); return ``self``."""
         return super().update(arm, reward)
 
@@ -202,7 +239,7 @@ class BudgetedTS(Policy):
         state["alpha_"][arm] += total
         state["beta_"][arm] += n - total
 
-    def posterior(self):
+    def posterior(self) -> BetaPosterior:
         """The belief about every arm's rate, as a :class:`BetaPosterior`."""
         return BetaPosterior(self.alpha_, self.beta_)
 
@@ -210,20 +247,24 @@ class BudgetedTS(Policy):
     def _check_saved(self, arrays):
         spent = float(arrays["spent_"])
         if not 0.0 <= spent <= self.budget + _COST_TOL:
-            raise ValueError(f"state['state']['spent_'] == {spent!r}, must be in "
-                             f"[0, budget == {self.budget!r}].")
+            raise ValueError(
+                f"state['state']['spent_'] == {spent!r}, must be in [0, budget == {self.budget!r}]."
+            )
 
     def _set_state(self, state):
         self.alpha_, self.beta_, self.pulls_ = state["alpha_"], state["beta_"], state["pulls_"]
         self.spent_ = float(state["spent_"])
 
     def _state(self):
-        return {"alpha_": self.alpha_, "beta_": self.beta_, "pulls_": self.pulls_,
-                "spent_": np.asarray(self.spent_)}
+        return {
+            "alpha_": self.alpha_,
+            "beta_": self.beta_,
+            "pulls_": self.pulls_,
+            "spent_": np.asarray(self.spent_),
+        }
 
     def __repr__(self):
         return f"BudgetedTS({self.n_arms}, costs={self.costs.tolist()}, budget={self.budget:g})"
-
 
 
 @dataclass(eq=False, repr=False)
@@ -244,30 +285,31 @@ class BudgetHistory(History):
         return self.mean_rewards[0, 0]
 
     @property
-    def decisions(self):
+    def decisions(self) -> np.ndarray:
         """Per run: how many decisions the budget paid for."""
         return (self.arms >= 0).sum(axis=1)
 
     @property
-    def conversions(self):
+    def conversions(self) -> np.ndarray:
         """Per run: conversions realised."""
         return self.rewards.sum(axis=1, dtype=float)
 
     @property
-    def expected_conversions(self):
+    def expected_conversions(self) -> np.ndarray:
         """Per run: expected conversions of the decisions made (less noisy)."""
         return self.expected_rewards.sum(axis=1)
 
     @property
-    def upper_bound(self):
+    def upper_bound(self) -> float:
         """Expected conversions of the best plan with the rates known: the whole budget on
         the arm with the highest rate per unit cost (the fractional-knapsack bound)."""
         return float(self.budget * (self.rates / self.costs).max())
 
-    def arm_spend_shares(self):
+    def arm_spend_shares(self) -> np.ndarray:
         """Per run: share of the money spent on each arm, (n_runs, n_arms)."""
-        spend = np.stack([(self.arms == k).sum(axis=1) * self.costs[k]
-                          for k in range(self.costs.size)], axis=1)
+        spend = np.stack(
+            [(self.arms == k).sum(axis=1) * self.costs[k] for k in range(self.costs.size)], axis=1
+        )
         return spend / np.maximum(spend.sum(axis=1, keepdims=True), 1e-300)
 
     def __repr__(self):
@@ -291,9 +333,17 @@ class _BudgetRunner(Runner):
         self.policy.update_state(self.state, arms, rewards, runs=runs)
 
 
-def simulate_budget(policies, env: Environment, *, n_runs: int = 1, rng: RNGLike = None,
-                    progress: bool = False, record_propensities: bool = False,
-                    executor: Any = None, block_runs: int | None = None) -> dict[str, BudgetHistory]:
+def simulate_budget(
+    policies: Any,
+    env: Environment,
+    *,
+    n_runs: int = 1,
+    rng: RNGLike = None,
+    progress: bool = False,
+    record_propensities: bool = False,
+    executor: Any = None,
+    block_runs: int | None = None,
+) -> dict[str, BudgetHistory]:
     """Run every budgeted policy ``n_runs`` times on ``env`` until each run's budget is spent.
 
     Each policy is a configuration such as :class:`bandit_lab.BudgetedTS` (``costs``,
@@ -321,24 +371,47 @@ def simulate_budget(policies, env: Environment, *, n_runs: int = 1, rng: RNGLike
     """
     named, _ = named_policies(policies)
     if not isinstance(env, Environment):
-        raise TypeError(f"env is of type {type(env).__name__}, must be an Environment such as "
-                        "BernoulliBandit.")
+        raise TypeError(
+            f"env is of type {type(env).__name__}, must be an Environment such as BernoulliBandit."
+        )
     for name, p in named.items():
-        _require(name, p, ("initial_state", "scores", "affordable_in", "charge_state",
-                           "update_state"), "a budgeted policy such as BudgetedTS")
+        _require(
+            name,
+            p,
+            ("initial_state", "scores", "affordable_in", "charge_state", "update_state"),
+            "a budgeted policy such as BudgetedTS",
+        )
         if p.n_arms != env.n_arms:
-            raise ValueError(f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
-                             f"env.n_arms == {env.n_arms}.")
+            raise ValueError(
+                f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
+                f"env.n_arms == {env.n_arms}."
+            )
         check_policy(name, p, "budget", "simulate_budget")
     n_runs = check_int("n_runs", n_runs, minimum=1)
-    n_max = max(int(np.floor(p.budget / np.min(p.costs) * (1 + 1e-9))) + 1
-                for p in named.values())
-    logs = run(env, [(name, p, _BudgetRunner) for name, p in named.items()], n_steps=n_max,
-               n_runs=n_runs, rng=rng, executor=executor, block_runs=block_runs,
-               progress=progress, record_propensities=record_propensities, until_inactive=True)
-    return {name: BudgetHistory(log["arms"], log["rewards"], logs["truth"], name,
-                                spent=log["final_state"]["spent_"].copy(),
-                                costs=np.asarray(p.costs, dtype=float), budget=float(p.budget),
-                                propensities=log.get("propensities"),
-                                final_state=log["final_state"])
-            for (name, p), log in zip(named.items(), logs["policies"])}
+    n_max = max(int(np.floor(p.budget / np.min(p.costs) * (1 + 1e-9))) + 1 for p in named.values())
+    logs = run(
+        env,
+        [(name, p, _BudgetRunner) for name, p in named.items()],
+        n_steps=n_max,
+        n_runs=n_runs,
+        rng=rng,
+        executor=executor,
+        block_runs=block_runs,
+        progress=progress,
+        record_propensities=record_propensities,
+        until_inactive=True,
+    )
+    return {
+        name: BudgetHistory(
+            log["arms"],
+            log["rewards"],
+            logs["truth"],
+            name,
+            spent=log["final_state"]["spent_"].copy(),
+            costs=np.asarray(p.costs, dtype=float),
+            budget=float(p.budget),
+            propensities=log.get("propensities"),
+            final_state=log["final_state"],
+        )
+        for (name, p), log in zip(named.items(), logs["policies"])
+    }

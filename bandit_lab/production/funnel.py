@@ -9,12 +9,14 @@ Taught in notebooks/09_production_concerns.ipynb.
     FunnelHistory      what it returns for one policy: a History whose rewards are the
                        revenue, plus the clicks and purchases
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._rng import RNGLike, stream
 from .._runs import Runner, named_policies, run
@@ -30,11 +32,15 @@ __all__ = ["FunnelEnv", "FunnelOutcome", "FunnelHistory", "simulate_funnel"]
 def _require(name, policy, methods, what):
     missing = [m for m in methods if not callable(getattr(policy, m, None))]
     if missing:
-        raise TypeError(f"policies[{name!r}] is of type {type(policy).__name__} and has no "
-                        f"{', '.join(missing)}, must be {what}.")
+        raise TypeError(
+            f"policies[{name!r}] is of type {type(policy).__name__} and has no "
+            f"{', '.join(missing)}, must be {what}."
+        )
     if not hasattr(policy, "n_arms"):
-        raise TypeError(f"policies[{name!r}] is of type {type(policy).__name__} and has no "
-                        f"n_arms, must be {what}.")
+        raise TypeError(
+            f"policies[{name!r}] is of type {type(policy).__name__} and has no "
+            f"n_arms, must be {what}."
+        )
 
 
 class FunnelOutcome(NamedTuple):
@@ -66,14 +72,24 @@ class FunnelEnv(Environment):
     ((4, 2), True)
     """
 
-    def __init__(self, click_rates, purchase_rates, revenue_means, *,
-                 revenue_sigma: float = 0.5) -> None:
+    def __init__(
+        self,
+        click_rates: ArrayLike,
+        purchase_rates: ArrayLike,
+        revenue_means: ArrayLike,
+        *,
+        revenue_sigma: float = 0.5,
+    ) -> None:
         c = np.asarray(click_rates, dtype=float)
         if c.ndim != 1 or c.size < 1:
-            raise ValueError(f"click_rates has shape {c.shape}, must be a 1-D sequence of at least "
-                             "one rate.")
-        arrays = {"click_rates": c, "purchase_rates": np.asarray(purchase_rates, dtype=float),
-                  "revenue_means": np.asarray(revenue_means, dtype=float)}
+            raise ValueError(
+                f"click_rates has shape {c.shape}, must be a 1-D sequence of at least one rate."
+            )
+        arrays = {
+            "click_rates": c,
+            "purchase_rates": np.asarray(purchase_rates, dtype=float),
+            "revenue_means": np.asarray(revenue_means, dtype=float),
+        }
         for name, arr in arrays.items():
             if arr.shape != c.shape:
                 raise ValueError(f"{name} has shape {arr.shape}, must be {c.shape} (one per arm).")
@@ -89,23 +105,25 @@ class FunnelEnv(Environment):
         self.n_arms = c.size
 
     @property
-    def purchase_per_impression(self):
+    def purchase_per_impression(self) -> np.ndarray:
         return self.click_rates * self.purchase_rates
 
     @property
-    def value_per_impression(self):
+    def value_per_impression(self) -> np.ndarray:
         """Expected revenue per impression of each arm (the truth, ``means_at(t)``)."""
         return self.purchase_per_impression * self.revenue_means
 
     @property
-    def best_arm(self):
+    def best_arm(self) -> int:
         return int(np.argmax(self.value_per_impression))
 
     def means_at(self, t: int) -> np.ndarray:
         """Expected revenue per impression of each arm, at every step."""
         return self.value_per_impression
 
-    def draw(self, t, n_runs=None, rng=None):
+    def draw(
+        self, t: Any, n_runs: Any = None, rng: np.random.Generator | None = None
+    ) -> FunnelOutcome:
         """Outcomes of step ``t`` for ``n_runs`` runs and every arm (three numbers per run,
         shared by the arms: a policy sees only the arm it chose). ``draw(n_runs, rng)``,
         without ``t``, is accepted too (the outcomes do not depend on the step)."""
@@ -120,15 +138,16 @@ class FunnelEnv(Environment):
         revenue = self.revenue_means * np.exp(s * z[:, None] - 0.5 * s * s)
         return FunnelOutcome(clicked, purchased, np.where(purchased, revenue, 0.0))
 
-    def rewards(self, outcome, arms, t):
+    def rewards(self, outcome: FunnelOutcome, arms: np.ndarray, t: int) -> np.ndarray:
         """The revenue each run's chosen arm brought (0 without a purchase)."""
         return outcome.revenue[np.arange(len(arms)), arms]
 
-    def feedback(self, outcome, arms, t):
+    def feedback(self, outcome: FunnelOutcome, arms: np.ndarray, t: int) -> FunnelOutcome:
         """What a funnel policy learns from: click, purchase and revenue of the chosen arms."""
         rows = np.arange(len(arms))
-        return FunnelOutcome(outcome.clicked[rows, arms], outcome.purchased[rows, arms],
-                             outcome.revenue[rows, arms])
+        return FunnelOutcome(
+            outcome.clicked[rows, arms], outcome.purchased[rows, arms], outcome.revenue[rows, arms]
+        )
 
     def __repr__(self):
         return f"FunnelEnv(n_arms={self.n_arms})"
@@ -161,7 +180,7 @@ class FunnelHistory(History):
 
 
 class _FunnelRunner(Runner):
-    extras = {"clicks": bool, "purchases": bool}
+    extras: ClassVar[dict[str, Any]] = {"clicks": bool, "purchases": bool}
 
     def choose(self, step):
         return argmax_random(self.policy.scores(self.state, self.rng), self.rng)
@@ -178,10 +197,18 @@ class _FunnelRunner(Runner):
         logs["purchases"][t, rows] = feedback.purchased
 
 
-def simulate_funnel(policies, env: FunnelEnv, *, n_steps: int, n_runs: int = 1,
-                    rng: RNGLike = None, progress: bool = False,
-                    record_propensities: bool = False, executor: Any = None,
-                    block_runs: int | None = None) -> dict[str, FunnelHistory]:
+def simulate_funnel(
+    policies: Any,
+    env: FunnelEnv,
+    *,
+    n_steps: int,
+    n_runs: int = 1,
+    rng: RNGLike = None,
+    progress: bool = False,
+    record_propensities: bool = False,
+    executor: Any = None,
+    block_runs: int | None = None,
+) -> dict[str, FunnelHistory]:
     """Run every policy ``n_runs`` times for ``n_steps`` impressions on a :class:`FunnelEnv`.
 
     Each policy is a configuration with ``n_arms``, ``initial_state(shape)``,
@@ -208,17 +235,39 @@ def simulate_funnel(policies, env: FunnelEnv, *, n_steps: int, n_runs: int = 1,
     if not isinstance(env, FunnelEnv):
         raise TypeError(f"env is of type {type(env).__name__}, must be a FunnelEnv.")
     for name, p in named.items():
-        _require(name, p, ("initial_state", "scores", "update_state"),
-                 "a funnel policy such as MultiObjectiveTS")
+        _require(
+            name,
+            p,
+            ("initial_state", "scores", "update_state"),
+            "a funnel policy such as MultiObjectiveTS",
+        )
         if p.n_arms != env.n_arms:
-            raise ValueError(f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
-                             f"env.n_arms == {env.n_arms}.")
+            raise ValueError(
+                f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
+                f"env.n_arms == {env.n_arms}."
+            )
         check_policy(name, p, "funnel", "simulate_funnel")
-    logs = run(env, [(name, p, _FunnelRunner) for name, p in named.items()], n_steps=n_steps,
-               n_runs=n_runs, rng=rng, executor=executor, block_runs=block_runs,
-               progress=progress, record_propensities=record_propensities)
-    return {name: FunnelHistory(log["arms"], log["rewards"], logs["truth"], name,
-                                clicks=log["clicks"], purchases=log["purchases"],
-                                propensities=log.get("propensities"),
-                                final_state=log["final_state"])
-            for name, log in zip(named, logs["policies"])}
+    logs = run(
+        env,
+        [(name, p, _FunnelRunner) for name, p in named.items()],
+        n_steps=n_steps,
+        n_runs=n_runs,
+        rng=rng,
+        executor=executor,
+        block_runs=block_runs,
+        progress=progress,
+        record_propensities=record_propensities,
+    )
+    return {
+        name: FunnelHistory(
+            log["arms"],
+            log["rewards"],
+            logs["truth"],
+            name,
+            clicks=log["clicks"],
+            purchases=log["purchases"],
+            propensities=log.get("propensities"),
+            final_state=log["final_state"],
+        )
+        for name, log in zip(named, logs["policies"])
+    }

@@ -8,9 +8,13 @@ Taught in notebooks/09_production_concerns.ipynb.
     normal_gamma_update        the conjugate update of a mean with unknown variance, in place
     normal_gamma_mean_samples  draws of that mean from its posterior
 """
+
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import scores as _scores
 from .._base import BasePolicy
@@ -21,7 +25,15 @@ from ..policies import _argmax_one
 __all__ = ["MultiObjectiveTS", "normal_gamma_update", "normal_gamma_mean_samples"]
 
 
-def normal_gamma_update(mu, kappa, shape, rate, arms, values, runs=None):
+def normal_gamma_update(
+    mu: np.ndarray,
+    kappa: np.ndarray,
+    shape: np.ndarray,
+    rate: np.ndarray,
+    arms: ArrayLike,
+    values: ArrayLike,
+    runs: ArrayLike | None = None,
+) -> None:
     """Conjugate Normal-Gamma update in place, one observation per run, for the chosen arm.
 
     The model: values ~ Normal(m, 1 / tau) with ``tau ~ Gamma(shape, rate)`` and
@@ -68,7 +80,9 @@ def normal_gamma_update(mu, kappa, shape, rate, arms, values, runs=None):
     rate[idx] = rate[idx] + k0 * d * d / (2.0 * k1)
 
 
-def normal_gamma_mean_samples(mu, kappa, shape, rate, rng):
+def normal_gamma_mean_samples(
+    mu: ArrayLike, kappa: ArrayLike, shape: ArrayLike, rate: ArrayLike, rng: np.random.Generator
+) -> np.ndarray:
     """One draw of the mean ``m`` per arm from its Normal-Gamma posterior.
 
     Draws the precision ``tau ~ Gamma(shape, rate)``, then ``m ~ Normal(mu, 1/(kappa tau))``:
@@ -94,8 +108,10 @@ def _check_weights(weights):
     if weights is None:
         return {"click": 0.0, "purchase": 0.0, "revenue": 1.0}
     if not isinstance(weights, dict):
-        raise TypeError(f"weights is of type {type(weights).__name__}, must be a dict with keys "
-                        f"among {list(_OBJECTIVES)}.")
+        raise TypeError(
+            f"weights is of type {type(weights).__name__}, must be a dict with keys "
+            f"among {list(_OBJECTIVES)}."
+        )
     unknown = [k for k in weights if k not in _OBJECTIVES]
     if unknown:
         raise ValueError(f"weights has the key(s) {unknown}, must use only {list(_OBJECTIVES)}.")
@@ -103,8 +119,10 @@ def _check_weights(weights):
     for k in _OBJECTIVES:
         w = check_real(f"weights[{k!r}]", weights.get(k, 0.0))
         if w < 0:
-            raise ValueError(f"weights[{k!r}] == {w!r}, must be >= 0 (a value per click, per "
-                             "purchase, or a share of revenue).")
+            raise ValueError(
+                f"weights[{k!r}] == {w!r}, must be >= 0 (a value per click, per "
+                "purchase, or a share of revenue)."
+            )
         out[k] = w
     if not any(out.values()):
         raise ValueError(f"weights == {weights!r}, must give at least one objective a weight > 0.")
@@ -167,16 +185,31 @@ class MultiObjectiveTS(BasePolicy):
     True
     """
 
-    _state_names = ("click_alpha_", "click_beta_", "purchase_alpha_", "purchase_beta_",
-                    "revenue_mu_", "revenue_kappa_", "revenue_shape_", "revenue_rate_")
+    _state_names = (
+        "click_alpha_",
+        "click_beta_",
+        "purchase_alpha_",
+        "purchase_beta_",
+        "revenue_mu_",
+        "revenue_kappa_",
+        "revenue_shape_",
+        "revenue_rate_",
+    )
 
     family = "funnel"
 
-    def __init__(self, n_arms: int, *, weights: dict | None = None,
-                 click_prior: tuple[float, float] = (1.0, 1.0),
-                 purchase_prior: tuple[float, float] = (1.0, 1.0), revenue_mean0: float = 100.0,
-                 revenue_sd0: float = 100.0, revenue_strength0: float = 1.0,
-                 rng: RNGLike = None) -> None:
+    def __init__(
+        self,
+        n_arms: int,
+        *,
+        weights: dict | None = None,
+        click_prior: tuple[float, float] = (1.0, 1.0),
+        purchase_prior: tuple[float, float] = (1.0, 1.0),
+        revenue_mean0: float = 100.0,
+        revenue_sd0: float = 100.0,
+        revenue_strength0: float = 1.0,
+        rng: RNGLike = None,
+    ) -> None:
         self.weights = _check_weights(weights)
         self.click_prior = self._check_prior("click_prior", click_prior)
         self.purchase_prior = self._check_prior("purchase_prior", purchase_prior)
@@ -188,30 +221,52 @@ class MultiObjectiveTS(BasePolicy):
     @staticmethod
     def _check_prior(name, prior):
         if not isinstance(prior, (tuple, list)) or len(prior) != 2:
-            raise TypeError(f"{name} == {prior!r} is of type {type(prior).__name__}, must be a pair "
-                            "(alpha0, beta0).")
+            raise TypeError(
+                f"{name} == {prior!r} is of type {type(prior).__name__}, must be a pair "
+                "(alpha0, beta0)."
+            )
         return (check_positive(f"{name}[0]", prior[0]), check_positive(f"{name}[1]", prior[1]))
 
     # -- the three pieces the simulator uses ------------------------------------------
-    def initial_state(self, shape=()):
+    def initial_state(self, shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
         """Fresh state arrays of shape ``shape + (n_arms,)``."""
         full = tuple(shape) + (self.n_arms,)
         s = self.revenue_strength0
-        values = (self.click_prior[0], self.click_prior[1], self.purchase_prior[0],
-                  self.purchase_prior[1], self.revenue_mean0, s, 1.0 + s / 2.0,
-                  self.revenue_sd0 ** 2 * s / 2.0)
+        values = (
+            self.click_prior[0],
+            self.click_prior[1],
+            self.purchase_prior[0],
+            self.purchase_prior[1],
+            self.revenue_mean0,
+            s,
+            1.0 + s / 2.0,
+            self.revenue_sd0**2 * s / 2.0,
+        )
         return {name: np.full(full, v) for name, v in zip(self._state_names, values)}
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
         """One draw of the value of an impression per arm (arms on the last axis)."""
         c = rng.beta(state["click_alpha_"], state["click_beta_"])
         p = rng.beta(state["purchase_alpha_"], state["purchase_beta_"])
-        m = normal_gamma_mean_samples(state["revenue_mu_"], state["revenue_kappa_"],
-                                      state["revenue_shape_"], state["revenue_rate_"], rng)
+        m = normal_gamma_mean_samples(
+            state["revenue_mu_"],
+            state["revenue_kappa_"],
+            state["revenue_shape_"],
+            state["revenue_rate_"],
+            rng,
+        )
         w = self.weights
         return c * (w["click"] + p * (w["purchase"] + w["revenue"] * np.maximum(m, 0.0)))
 
-    def update_state(self, state, arms, clicked, purchased, revenue, runs=None):
+    def update_state(
+        self,
+        state: dict[str, np.ndarray],
+        arms: ArrayLike,
+        clicked: ArrayLike,
+        purchased: ArrayLike,
+        revenue: ArrayLike,
+        runs: ArrayLike | None = None,
+    ) -> None:
         """In place: one impression per run of the chosen arm, with its funnel outcome.
 
         ``clicked`` and ``purchased`` are booleans, ``revenue`` a number (read only where
@@ -224,18 +279,32 @@ class MultiObjectiveTS(BasePolicy):
         revenue = np.broadcast_to(revenue, arms.shape)
         if arms.ndim == 0:  # a single bandit: view its arrays as one run (views, not copies)
             state = {k: v[None] for k, v in state.items()}
-            arms, clicked, purchased, revenue = (np.reshape(a, 1) for a in (arms, clicked, purchased, revenue))
+            arms, clicked, purchased, revenue = (
+                np.reshape(a, 1) for a in (arms, clicked, purchased, revenue)
+            )
             runs = None
         rows = np.arange(arms.shape[0]) if runs is None else np.asarray(runs)
-        _scores.beta_update(state["click_alpha_"], state["click_beta_"], arms,
-                            clicked.astype(float), rows)
+        _scores.beta_update(
+            state["click_alpha_"], state["click_beta_"], arms, clicked.astype(float), rows
+        )
         if clicked.any():
-            _scores.beta_update(state["purchase_alpha_"], state["purchase_beta_"], arms[clicked],
-                                purchased[clicked].astype(float), rows[clicked])
+            _scores.beta_update(
+                state["purchase_alpha_"],
+                state["purchase_beta_"],
+                arms[clicked],
+                purchased[clicked].astype(float),
+                rows[clicked],
+            )
         if purchased.any():
-            normal_gamma_update(state["revenue_mu_"], state["revenue_kappa_"], state["revenue_shape_"],
-                                state["revenue_rate_"], arms[purchased], revenue[purchased],
-                                rows[purchased])
+            normal_gamma_update(
+                state["revenue_mu_"],
+                state["revenue_kappa_"],
+                state["revenue_shape_"],
+                state["revenue_rate_"],
+                arms[purchased],
+                revenue[purchased],
+                rows[purchased],
+            )
 
     # -- what a learner calls ------------------------------------------------------------
     def select(self) -> int:
@@ -247,20 +316,28 @@ class MultiObjectiveTS(BasePolicy):
         clicked = check_flag(f"clicked{suffix}", clicked)
         purchased = check_flag(f"purchased{suffix}", purchased)
         if purchased and not clicked:
-            raise ValueError(f"purchased{suffix} == True with clicked{suffix} == False, must follow a "
-                             "click (purchase rates are counted among clicks).")
+            raise ValueError(
+                f"purchased{suffix} == True with clicked{suffix} == False, must follow a "
+                "click (purchase rates are counted among clicks)."
+            )
         if purchased:
             if revenue is None:
-                raise ValueError(f"revenue{suffix} == None for a purchase, must be the amount it brought.")
+                raise ValueError(
+                    f"revenue{suffix} == None for a purchase, must be the amount it brought."
+                )
             revenue = check_real(f"revenue{suffix}", revenue)
             if revenue < 0:
                 raise ValueError(f"revenue{suffix} == {revenue!r}, must be >= 0.")
         elif revenue is not None:
-            raise ValueError(f"revenue{suffix} == {revenue!r} given with purchased{suffix} == False, "
-                             "must be None: revenue is recorded only for a purchase.")
+            raise ValueError(
+                f"revenue{suffix} == {revenue!r} given with purchased{suffix} == False, "
+                "must be None: revenue is recorded only for a purchase."
+            )
         return clicked, purchased, 0.0 if revenue is None else revenue
 
-    def update(self, arm, *, clicked, purchased=False, revenue=None):
+    def update(
+        self, arm: int, *, clicked: bool, purchased: bool = False, revenue: float | None = None
+    ) -> MultiObjectiveTS:
         """Learn from one impression of ``arm``; return ``self``.
 
         ``clicked`` and ``purchased`` are yes/no; a purchase needs a click and a ``revenue``
@@ -271,7 +348,9 @@ class MultiObjectiveTS(BasePolicy):
         self.update_state(self._state(), np.asarray(arm), c, p, r)
         return self
 
-    def update_many(self, arms, clicked, purchased, revenue):
+    def update_many(
+        self, arms: ArrayLike, clicked: Any, purchased: Any, revenue: Any
+    ) -> MultiObjectiveTS:
         """Learn from several impressions at once; the result does not depend on their order.
 
         ``revenue`` holds a number for each purchase and None (or NaN) otherwise.
@@ -280,8 +359,10 @@ class MultiObjectiveTS(BasePolicy):
         n = arms.shape[0] if arms.ndim == 1 else -1
         seqs = [list(clicked), list(purchased), list(revenue)]
         if arms.ndim != 1 or any(len(s) != n for s in seqs):
-            raise ValueError(f"arms, clicked, purchased and revenue have lengths {arms.shape} and "
-                             f"{[len(s) for s in seqs]}, must be 1-D and of the same length.")
+            raise ValueError(
+                f"arms, clicked, purchased and revenue have lengths {arms.shape} and "
+                f"{[len(s) for s in seqs]}, must be 1-D and of the same length."
+            )
         for i in range(n):
             a = check_arm(f"arms[{i}]", arms[i].item(), self.n_arms)
             r = revenue[i]
@@ -290,7 +371,7 @@ class MultiObjectiveTS(BasePolicy):
             self.update_state(self._state(), np.asarray(a), c, p, r)
         return self
 
-    def expected_value(self):
+    def expected_value(self) -> np.ndarray:
         """Posterior mean of the value of an impression, per arm (the three beliefs are
         independent, so the mean of the product is the product of the means)."""
         c = self.click_alpha_ / (self.click_alpha_ + self.click_beta_)
