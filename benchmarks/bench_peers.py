@@ -38,6 +38,7 @@ setting that gives it the same posterior as one of ours (said in its row). Speed
 wall time per decision + update of one bandit serving one customer at a time, measured on
 the first seed of the credit-card problem.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bandit_lab import (BetaBernoulliTS, BernoulliBandit, LinearTS, LinUCB, LogisticTS,
-                        NIGLinearTS, simulate, simulate_contextual)
+from bandit_lab import (
+    BernoulliBandit,
+    BetaBernoulliTS,
+    LinearTS,
+    LinUCB,
+    LogisticTS,
+    NIGLinearTS,
+    simulate,
+    simulate_contextual,
+)
 from bandit_lab.environments import Environment, Step
 
 PER = 10_000
@@ -62,9 +71,9 @@ PER = 10_000
 @dataclass
 class Problem:
     name: str
-    contexts: np.ndarray   # (n_seeds, n_steps, d)
-    expected: np.ndarray   # (n_seeds, n_steps, K): every arm's expected reward
-    outcomes: np.ndarray   # (n_seeds, n_steps, K): every arm's drawn reward
+    contexts: np.ndarray  # (n_seeds, n_steps, d)
+    expected: np.ndarray  # (n_seeds, n_steps, K): every arm's expected reward
+    outcomes: np.ndarray  # (n_seeds, n_steps, K): every arm's drawn reward
 
     @property
     def n_seeds(self):
@@ -135,15 +144,21 @@ class Replay(Environment):
         self.n_arms, self.n_features = problem.n_arms, problem.n_features
 
     def step(self, t, n_runs, rng):
-        return Step(t, self.p.expected[:, t], self.p.outcomes[:, t], self.p.contexts[:, t],
-                    np.zeros(n_runs, dtype=np.int64))
+        return Step(
+            t,
+            self.p.expected[:, t],
+            self.p.outcomes[:, t],
+            self.p.contexts[:, t],
+            np.zeros(n_runs, dtype=np.int64),
+        )
 
 
 def run_ours(policies, problem, rng=11):
     """Regret per seed of each of our policies (all seeds at once), and the seconds taken."""
     t0 = time.perf_counter()
-    res = simulate_contextual(policies, Replay(problem), n_steps=problem.n_steps,
-                              n_runs=problem.n_seeds, rng=rng)
+    res = simulate_contextual(
+        policies, Replay(problem), n_steps=problem.n_steps, n_runs=problem.n_seeds, rng=rng
+    )
     took = time.perf_counter() - t0
     return {name: problem.regret(h.arms) for name, h in res.items()}, took
 
@@ -167,8 +182,10 @@ def vw_factory(args):
         def lines(x, label=None):
             out = ["shared |s " + " ".join(f"f{j}:{v:.6g}" for j, v in enumerate(x) if v != 0.0)]
             for k in range(K):
-                out.append((f"0:{label[0]}:{label[1]} " if label is not None and label[2] == k else "")
-                           + f"|a arm{k}")
+                out.append(
+                    (f"0:{label[0]}:{label[1]} " if label is not None and label[2] == k else "")
+                    + f"|a arm{k}"
+                )
             return out
 
         class VW:
@@ -182,12 +199,13 @@ def vw_factory(args):
                 return arm
 
             def learn(self, x, arm, reward):
-                vw.learn(lines(x, (-reward, self.prob, arm)))   # VW minimises a cost
+                vw.learn(lines(x, (-reward, self.prob, arm)))  # VW minimises a cost
 
             def close(self):
                 vw.finish()
 
         return VW()
+
     return make
 
 
@@ -203,7 +221,7 @@ def mabwiser_factory(alpha, l2_lambda):
             fitted = False
 
             def decide(self, x):
-                if not self.fitted:   # before any data mabwiser cannot predict: uniform
+                if not self.fitted:  # before any data mabwiser cannot predict: uniform
                     return int(np.random.default_rng([seed, 1]).integers(K))
                 return int(mab.predict(x[None, :]))
 
@@ -215,6 +233,7 @@ def mabwiser_factory(alpha, l2_lambda):
                     mab.partial_fit([arm], [reward], x[None, :])
 
         return Mabwiser()
+
     return make
 
 
@@ -235,6 +254,7 @@ def bayesianbandits_factory(learner):
                 agent.select_for_update(arm).update(x[None, :], np.array([reward]))
 
         return BB()
+
     return make
 
 
@@ -244,7 +264,7 @@ def contextualbandits_factory(**kwargs):
             from contextualbandits.online import LinTS
         except ImportError as err:
             raise Skip(f"contextualbandits not importable ({err})") from None
-        model = LinTS(K, random_state=seed + 1, **kwargs)   # it refuses a seed of 0
+        model = LinTS(K, random_state=seed + 1, **kwargs)  # it refuses a seed of 0
 
         class CB:
             fitted = False
@@ -259,6 +279,7 @@ def contextualbandits_factory(**kwargs):
                 self.fitted = True
 
         return CB()
+
     return make
 
 
@@ -312,11 +333,17 @@ def table(rows, ref):
 # The best fixed setting of each family found by ``--sweep`` (20 seeds x 10,000 customers,
 # see the README), per problem: the rows the class defaults must at least tie.
 SWEEP_BEST = {
-    "credit": {"LinUCB(alpha=0.1, ridge=1)": lambda K, d: LinUCB(K, d, alpha=0.1, ridge=1.0),
-               "LinearTS(prior_var=1, noise_var=0.003)": lambda K, d: LinearTS(
-                   K, d, prior_var=1.0, noise_var=0.003)},
-    "digits": {"LinearTS(prior_var=0.1, noise_var=0.003)": lambda K, d: LinearTS(
-                   K, d, prior_var=0.1, noise_var=0.003)},
+    "credit": {
+        "LinUCB(alpha=0.1, ridge=1)": lambda K, d: LinUCB(K, d, alpha=0.1, ridge=1.0),
+        "LinearTS(prior_var=1, noise_var=0.003)": lambda K, d: LinearTS(
+            K, d, prior_var=1.0, noise_var=0.003
+        ),
+    },
+    "digits": {
+        "LinearTS(prior_var=0.1, noise_var=0.003)": lambda K, d: LinearTS(
+            K, d, prior_var=0.1, noise_var=0.003
+        )
+    },
 }
 # (on digits the best NIGLinearTS and LinUCB settings found are their class defaults)
 
@@ -327,12 +354,16 @@ def ours(K, d, problem):
         "LinearTS, class defaults": LinearTS(K, d),
         "LinUCB, class defaults": LinUCB(K, d),
         "LogisticTS, class defaults": LogisticTS(K, d),
-        "NIGLinearTS(exploration=1): Thompson sampling by the book": NIGLinearTS(K, d, exploration=1.0),
+        "NIGLinearTS(exploration=1): Thompson sampling by the book": NIGLinearTS(
+            K, d, exploration=1.0
+        ),
         "LinearTS as notebook 06 sets it (prior_var 2, noise_var 0.05)": LinearTS(
-            K, d, prior_var=2.0, noise_var=0.05),
+            K, d, prior_var=2.0, noise_var=0.05
+        ),
         "LinearTS(prior_var=2, noise_var=0.01)": LinearTS(K, d, prior_var=2.0, noise_var=0.01),
         "LinearTS, the old defaults (prior_var 1, noise_var 0.1)": LinearTS(
-            K, d, prior_var=1.0, noise_var=0.1),
+            K, d, prior_var=1.0, noise_var=0.1
+        ),
         "LinUCB(alpha=1, ridge=1), the old defaults": LinUCB(K, d, alpha=1.0, ridge=1.0),
     }
     for label, make in SWEEP_BEST.get(problem, {}).items():
@@ -350,20 +381,24 @@ def peers(K, d):
         "Vowpal Wabbit --cb_explore_adf (default: epsilon 0.05)": vw_factory("--cb_explore_adf"),
         "Vowpal Wabbit --cb_explore_adf --squarecb": vw_factory("--cb_explore_adf --squarecb"),
         "mabwiser LinTS, its defaults (alpha 1, l2_lambda 1)": mabwiser_factory(1.0, 1.0),
-        f"mabwiser LinTS, same posterior as notebook 06's LinearTS (alpha {np.sqrt(nv):.3g}, l2_lambda {nv / pv:.3g})":
-            mabwiser_factory(float(np.sqrt(nv)), nv / pv),
+        f"mabwiser LinTS, same posterior as notebook 06's LinearTS (alpha {np.sqrt(nv):.3g}, l2_lambda {nv / pv:.3g})": mabwiser_factory(
+            float(np.sqrt(nv)), nv / pv
+        ),
         "bayesianbandits NIG + TS, its defaults (lam 1, a 0.1, b 0.1)": bayesianbandits_factory(
-            lambda bb: bb.NormalInverseGammaRegressor()),
+            lambda bb: bb.NormalInverseGammaRegressor()
+        ),
         f"bayesianbandits NIG + TS, same posterior as NIGLinearTS(prior_var=1) (lam {1 / nig.prior_var:.3g}, "
         f"a {nig.a0:g}, b {nig.b0:g})": bayesianbandits_factory(
-            lambda bb: bb.NormalInverseGammaRegressor(lam=1 / nig.prior_var, a=nig.a0, b=nig.b0)),
+            lambda bb: bb.NormalInverseGammaRegressor(lam=1 / nig.prior_var, a=nig.a0, b=nig.b0)
+        ),
         f"bayesianbandits NormalRegressor + TS, same posterior as notebook 06's LinearTS (alpha {1 / pv:.3g}, "
         f"beta {1 / nv:.3g}; it has no defaults)": bayesianbandits_factory(
-            lambda bb: bb.NormalRegressor(alpha=1 / pv, beta=1 / nv)),
-        "contextualbandits LinTS, its defaults (lambda_ 1, v_sq 1, fit_intercept)":
-            contextualbandits_factory(),
-        f"contextualbandits LinTS, same posterior as notebook 06's LinearTS (lambda_ {nv / pv:.3g}, v_sq {nv:.3g})":
-            contextualbandits_factory(lambda_=nv / pv, v_sq=nv, fit_intercept=False),
+            lambda bb: bb.NormalRegressor(alpha=1 / pv, beta=1 / nv)
+        ),
+        "contextualbandits LinTS, its defaults (lambda_ 1, v_sq 1, fit_intercept)": contextualbandits_factory(),
+        f"contextualbandits LinTS, same posterior as notebook 06's LinearTS (lambda_ {nv / pv:.3g}, v_sq {nv:.3g})": contextualbandits_factory(
+            lambda_=nv / pv, v_sq=nv, fit_intercept=False
+        ),
     }
 
 
@@ -398,8 +433,10 @@ def head_to_head(problems, peer_seeds=None, peer_problems=None, cache_path=None)
     speeds = {}
     for prob in problems:
         K, d = prob.n_arms, prob.n_features
-        print(f"\n== {prob.name}: {prob.n_seeds} seeds x {prob.n_steps} customers, {K} arms, "
-              f"{d} features; regret = expected reward lost to the oracle per 10,000 customers")
+        print(
+            f"\n== {prob.name}: {prob.n_seeds} seeds x {prob.n_steps} customers, {K} arms, "
+            f"{d} features; regret = expected reward lost to the oracle per 10,000 customers"
+        )
         rows, took = run_ours(ours(K, d, prob.name), prob)
         print(f"   ours: {len(rows)} policies, all seeds at once, in {took:.0f} s")
         skipped = {}
@@ -410,7 +447,7 @@ def head_to_head(problems, peer_seeds=None, peer_problems=None, cache_path=None)
             if peer_problems is not None and prob.name not in peer_problems:
                 break
             key = f"{prob.name}|{prob.n_seeds}x{prob.n_steps}|{name}"
-            if key in cache:   # measured before by the same protocol (--cache)
+            if key in cache:  # measured before by the same protocol (--cache)
                 regrets, per = np.array(cache[key]["regrets"]), cache[key]["per_decision"]
                 regrets = regrets[:peer_seeds] if peer_seeds else regrets
             else:
@@ -421,19 +458,25 @@ def head_to_head(problems, peer_seeds=None, peer_problems=None, cache_path=None)
                     continue
                 cache[key] = {"regrets": regrets.tolist(), "per_decision": per}
                 _save_cache(cache_path, cache)
-            rows[f"{name}" + (f" [{regrets.size} seeds]" if regrets.size < prob.n_seeds else "")] = (
-                np.concatenate([regrets, np.full(prob.n_seeds - regrets.size, np.nan)]))
+            rows[
+                f"{name}" + (f" [{regrets.size} seeds]" if regrets.size < prob.n_seeds else "")
+            ] = np.concatenate([regrets, np.full(prob.n_seeds - regrets.size, np.nan)])
             speeds.setdefault(prob.name, {})[name] = per
             print(f"   {name}: {per * 1e6:.0f} us per decision + update")
             sys.stdout.flush()
         ref = min((n for n in rows if "class defaults" in n), key=lambda n: np.nanmean(rows[n]))
-        print(f"   reference (first row): our best policy at its class defaults")
+        print("   reference (first row): our best policy at its class defaults")
         ordered = {ref: rows[ref], **{n: r for n, r in rows.items() if n != ref}}
         table_nan(ordered, ref)
         for name, why in skipped.items():
             print(f"   skipped {name}: {why}")
-        for label, policy in (("LinearTS", LinearTS(K, d, rng=0)), ("NIGLinearTS", NIGLinearTS(K, d, rng=0))):
-            speeds.setdefault(prob.name, {})[f"ours: {label}.select + update"] = object_speed(policy, prob)
+        for label, policy in (
+            ("LinearTS", LinearTS(K, d, rng=0)),
+            ("NIGLinearTS", NIGLinearTS(K, d, rng=0)),
+        ):
+            speeds.setdefault(prob.name, {})[f"ours: {label}.select + update"] = object_speed(
+                policy, prob
+            )
     print("\n== speed: one decision + update, one customer at a time (the first seed)")
     for pname, sp in speeds.items():
         base = sp.get("ours: LinearTS.select + update")
@@ -482,21 +525,33 @@ def bernoulli_speed(smpy_python=None, n_runs=1000, n_steps=5000, smpy_runs=4, sm
 
     rates = [0.030, 0.045, 0.028, 0.015, 0.060]
     t0 = time.perf_counter()
-    simulate({"TS": BetaBernoulliTS(5)}, BernoulliBandit(rates, rng=1), n_steps=n_steps,
-             n_runs=n_runs, rng=2)
+    simulate(
+        {"TS": BetaBernoulliTS(5)},
+        BernoulliBandit(rates, rng=1),
+        n_steps=n_steps,
+        n_runs=n_runs,
+        rng=2,
+    )
     ours_per = (time.perf_counter() - t0) / (n_runs * n_steps)
-    print(f"\n== Bernoulli simulator, Thompson sampling, 5 arms: cost per run-step")
-    print(f"   ours, simulate(): {n_runs} runs x {n_steps} steps: {ours_per * 1e9:8.0f} ns per run-step")
+    print("\n== Bernoulli simulator, Thompson sampling, 5 arms: cost per run-step")
+    print(
+        f"   ours, simulate(): {n_runs} runs x {n_steps} steps: {ours_per * 1e9:8.0f} ns per run-step"
+    )
     python = smpy_python or sys.executable
-    proc = subprocess.run([python, "-c", SMPY_SNIPPET % (rates,), str(smpy_steps), str(smpy_runs)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [python, "-c", SMPY_SNIPPET % (rates,), str(smpy_steps), str(smpy_runs)],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
         print(f"   SMPyBandits skipped with {python}: {last}")
         return
     smpy = float(proc.stdout.split()[-1])
-    print(f"   SMPyBandits Evaluator ({python}): {smpy_runs} repetitions x {smpy_steps} steps: "
-          f"{smpy * 1e9:8.0f} ns per run-step, {smpy / ours_per:.0f}x ours")
+    print(
+        f"   SMPyBandits Evaluator ({python}): {smpy_runs} repetitions x {smpy_steps} steps: "
+        f"{smpy * 1e9:8.0f} ns per run-step, {smpy / ours_per:.0f}x ours"
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -507,35 +562,57 @@ def sweep_grid(K, d, short=False):
     grid on the credit-card case and their neighbours (what was measured on digits)."""
     grid = {"LinearTS": {}, "LinUCB": {}, "NIGLinearTS": {}, "LogisticTS": {}}
     if short:
-        for pv, nv in [(0.1, 0.003), (0.1, 0.01), (0.3, 0.01), (1.0, 0.003), (1.0, 0.01),
-                       (0.3, 0.03), (1.0, 0.1)]:
+        for pv, nv in [
+            (0.1, 0.003),
+            (0.1, 0.01),
+            (0.3, 0.01),
+            (1.0, 0.003),
+            (1.0, 0.01),
+            (0.3, 0.03),
+            (1.0, 0.1),
+        ]:
             grid["LinearTS"][f"LinearTS(prior_var={pv}, noise_var={nv})"] = LinearTS(
-                K, d, prior_var=pv, noise_var=nv)
+                K, d, prior_var=pv, noise_var=nv
+            )
         for alpha, ridge in [(0.1, 1.0), (0.3, 1.0), (0.1, 3.0), (0.3, 3.0), (1.0, 1.0)]:
-            grid["LinUCB"][f"LinUCB(alpha={alpha}, ridge={ridge})"] = LinUCB(K, d, alpha=alpha, ridge=ridge)
-        for pv, a0, b0, c in [(3.0, 5.0, 0.5, 0.5), (3.0, 10.0, 1.0, 0.25), (3.0, 5.0, 0.5, 0.35),
-                              (1.0, 5.0, 0.5, 0.5), (3.0, 1.0, 0.1, 0.5), (1.0, 1.0, 0.1, 1.0)]:
-            grid["NIGLinearTS"][f"NIGLinearTS(prior_var={pv}, a0={a0}, b0={b0}, exploration={c})"] = (
-                NIGLinearTS(K, d, prior_var=pv, a0=a0, b0=b0, exploration=c))
+            grid["LinUCB"][f"LinUCB(alpha={alpha}, ridge={ridge})"] = LinUCB(
+                K, d, alpha=alpha, ridge=ridge
+            )
+        for pv, a0, b0, c in [
+            (3.0, 5.0, 0.5, 0.5),
+            (3.0, 10.0, 1.0, 0.25),
+            (3.0, 5.0, 0.5, 0.35),
+            (1.0, 5.0, 0.5, 0.5),
+            (3.0, 1.0, 0.1, 0.5),
+            (1.0, 1.0, 0.1, 1.0),
+        ]:
+            grid["NIGLinearTS"][
+                f"NIGLinearTS(prior_var={pv}, a0={a0}, b0={b0}, exploration={c})"
+            ] = NIGLinearTS(K, d, prior_var=pv, a0=a0, b0=b0, exploration=c)
         for pv in (1.0, 3.0):
             grid["LogisticTS"][f"LogisticTS(prior_var={pv})"] = LogisticTS(K, d, prior_var=pv)
         return grid
     for pv in (0.1, 0.3, 1.0, 3.0):
         for nv in (0.003, 0.01, 0.03, 0.1):
             grid["LinearTS"][f"LinearTS(prior_var={pv}, noise_var={nv})"] = LinearTS(
-                K, d, prior_var=pv, noise_var=nv)
+                K, d, prior_var=pv, noise_var=nv
+            )
     for alpha in (0.03, 0.1, 0.3, 1.0):
         for ridge in (0.3, 1.0, 3.0, 10.0):
-            grid["LinUCB"][f"LinUCB(alpha={alpha}, ridge={ridge})"] = LinUCB(K, d, alpha=alpha, ridge=ridge)
+            grid["LinUCB"][f"LinUCB(alpha={alpha}, ridge={ridge})"] = LinUCB(
+                K, d, alpha=alpha, ridge=ridge
+            )
     for c in (0.25, 0.35, 0.5, 0.7, 1.0):
         for pv in (0.3, 1.0, 3.0):
             grid["NIGLinearTS"][f"NIGLinearTS(prior_var={pv}, a0=1.0, b0=0.1, exploration={c})"] = (
-                NIGLinearTS(K, d, prior_var=pv, a0=1.0, b0=0.1, exploration=c))
-    for a0, b0 in [(5.0, 0.5), (10.0, 1.0)]:   # a noise prior worth 10 or 20 rewards
+                NIGLinearTS(K, d, prior_var=pv, a0=1.0, b0=0.1, exploration=c)
+            )
+    for a0, b0 in [(5.0, 0.5), (10.0, 1.0)]:  # a noise prior worth 10 or 20 rewards
         for pv in (1.0, 3.0):
             for c in (0.25, 0.35, 0.5):
-                grid["NIGLinearTS"][f"NIGLinearTS(prior_var={pv}, a0={a0}, b0={b0}, exploration={c})"] = (
-                    NIGLinearTS(K, d, prior_var=pv, a0=a0, b0=b0, exploration=c))
+                grid["NIGLinearTS"][
+                    f"NIGLinearTS(prior_var={pv}, a0={a0}, b0={b0}, exploration={c})"
+                ] = NIGLinearTS(K, d, prior_var=pv, a0=a0, b0=b0, exploration=c)
     for pv in (0.1, 0.3, 1.0, 3.0, 10.0):
         grid["LogisticTS"][f"LogisticTS(prior_var={pv})"] = LogisticTS(K, d, prior_var=pv)
     return grid
@@ -548,8 +625,10 @@ def sweep(problems, short=False):
     near = {}
     for prob in problems:
         grid = sweep_grid(prob.n_arms, prob.n_features, short)
-        print(f"\n== sweep on {prob.name}: {prob.n_seeds} seeds x {prob.n_steps} customers, "
-              f"{prob.n_arms} arms, {prob.n_features} features")
+        print(
+            f"\n== sweep on {prob.name}: {prob.n_seeds} seeds x {prob.n_steps} customers, "
+            f"{prob.n_arms} arms, {prob.n_features} features"
+        )
         for family, policies in grid.items():
             res, took = run_ours(policies, prob)
             best = min(res, key=lambda n: res[n].mean())
@@ -568,33 +647,51 @@ def sweep(problems, short=False):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="3 seeds x 1,000 customers (a smoke test)")
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--steps", type=int, default=10_000)
     ap.add_argument("--problems", default="credit,digits")
     ap.add_argument("--sweep", action="store_true", help="the sweep that chose the defaults")
     ap.add_argument("--short", action="store_true", help="with --sweep: the finalists only")
-    ap.add_argument("--peer-seeds", type=int, default=None,
-                    help="run the peers on the first N seeds only (paired on those)")
-    ap.add_argument("--peer-problems", default=None,
-                    help="run the peers on these problems only (default: all)")
-    ap.add_argument("--cache", default=None,
-                    help="a JSON file keeping the peers' results between runs (same protocol)")
-    ap.add_argument("--smpy-python", default=None,
-                    help="a Python with SMPyBandits importable (it needs SciPy < 1.14)")
+    ap.add_argument(
+        "--peer-seeds",
+        type=int,
+        default=None,
+        help="run the peers on the first N seeds only (paired on those)",
+    )
+    ap.add_argument(
+        "--peer-problems", default=None, help="run the peers on these problems only (default: all)"
+    )
+    ap.add_argument(
+        "--cache",
+        default=None,
+        help="a JSON file keeping the peers' results between runs (same protocol)",
+    )
+    ap.add_argument(
+        "--smpy-python",
+        default=None,
+        help="a Python with SMPyBandits importable (it needs SciPy < 1.14)",
+    )
     args = ap.parse_args(argv)
     if args.quick:
         args.seeds, args.steps = 3, 1_000
-    print(f"bench_peers: Python {platform.python_version()}, NumPy {np.__version__}, "
-          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
+    print(
+        f"bench_peers: Python {platform.python_version()}, NumPy {np.__version__}, "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start"
+    )
     problems = [PROBLEMS[name](args.seeds, args.steps) for name in args.problems.split(",")]
     if args.sweep:
         sweep(problems, args.short)
     else:
-        head_to_head(problems, args.peer_seeds,
-                     args.peer_problems.split(",") if args.peer_problems else None, args.cache)
+        head_to_head(
+            problems,
+            args.peer_seeds,
+            args.peer_problems.split(",") if args.peer_problems else None,
+            args.cache,
+        )
         bernoulli_speed(args.smpy_python)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 

@@ -1,5 +1,7 @@
 """NIGLinearTS: the Normal-Inverse-Gamma posterior checked against its closed form and a direct
 computation, its Student-t draws and choice probabilities checked statistically."""
+
+import itertools
 import json
 
 import numpy as np
@@ -8,7 +10,7 @@ from scipy import integrate, stats
 from scipy.special import gammaln
 
 from bandit_lab import ContextualPolicy, NIGLinearTS
-from bandit_lab.contextual import nig_batch, nig_score_params, nig_ts_scores, nig_update
+from bandit_lab.contextual import nig_batch
 from bandit_lab.propensities import monte_carlo_propensities, student_t_max_propensities
 
 
@@ -23,7 +25,7 @@ def _stream(n, d, n_arms, seed=0):
 
 
 def _fed(policy, X, arms, rewards, order=None):
-    for i in (range(len(X)) if order is None else order):
+    for i in range(len(X)) if order is None else order:
         policy.update(X[i], int(arms[i]), float(rewards[i]))
     return policy
 
@@ -59,7 +61,12 @@ def test_update_many_uses_the_closed_form_and_agrees():
 
 def test_batch_in_two_halves_equals_the_whole_batch():
     X, _, r = _stream(80, 3, 1, seed=6)
-    prior = (np.array([0.1, -0.2, 0.3]), np.diag([0.5, 1.0, 2.0]), 1.5, 0.2)  # a non-zero prior mean
+    prior = (
+        np.array([0.1, -0.2, 0.3]),
+        np.diag([0.5, 1.0, 2.0]),
+        1.5,
+        0.2,
+    )  # a non-zero prior mean
     whole = nig_batch(*prior, X, r)
     half = nig_batch(*nig_batch(*prior, X[:30], r[:30]), X[30:], r[30:])
     for w, h in zip(whole, half):
@@ -68,12 +75,12 @@ def test_batch_in_two_halves_equals_the_whole_batch():
 
 def test_vectorised_update_equals_the_one_run_update():
     # leading run axis: what the simulator does, run by run
-    X, arms, rewards = _stream(40, 3, 2, seed=8)
+    X, _, _ = _stream(40, 3, 2, seed=8)
     policy = NIGLinearTS(2, 3)
     runs = policy.initial_state((4,))
     singles = [policy.initial_state(()) for _ in range(4)]
     rng = np.random.default_rng(0)
-    for t in range(40):
+    for _ in range(40):
         xs = X[rng.integers(40, size=4)]
         a = rng.integers(2, size=4)
         r = rng.normal(size=4)
@@ -97,7 +104,6 @@ def _log_prior_times_likelihood(w, s2, X, r, prior_var, a0, b0):
 
 
 def _log_nig(w, s2, m, V, a, b):
-    d = w.size
     log_ig = a * np.log(b) - gammaln(a) - (a + 1) * np.log(s2) - b / s2
     return log_ig + stats.multivariate_normal(m, s2 * V).logpdf(w)
 
@@ -112,12 +118,15 @@ def test_the_posterior_is_prior_times_likelihood_normalised():
         policy.update(x, 0, y)
     m, V, a, b = policy.mean_[0], policy.scale_[0], policy.a_[0], policy.b_[0]
     rng = np.random.default_rng(3)
-    gaps = [_log_prior_times_likelihood(w, s2, X, r, prior_var, a0, b0) - _log_nig(w, s2, m, V, a, b)
-            for w, s2 in zip(rng.normal(size=(12, 3)), rng.uniform(0.05, 2.0, size=12))]
+    gaps = [
+        _log_prior_times_likelihood(w, s2, X, r, prior_var, a0, b0) - _log_nig(w, s2, m, V, a, b)
+        for w, s2 in zip(rng.normal(size=(12, 3)), rng.uniform(0.05, 2.0, size=12))
+    ]
     np.testing.assert_allclose(gaps, gaps[0], rtol=0, atol=1e-9)
     # the log evidence, from the marginal: r ~ multivariate t(2 a0, 0, b0/a0 (I + prior_var X X'))
-    evidence = stats.multivariate_t(np.zeros(len(r)), b0 / a0 * (np.eye(len(r)) + prior_var * X @ X.T),
-                                    df=2 * a0).logpdf(r)
+    evidence = stats.multivariate_t(
+        np.zeros(len(r)), b0 / a0 * (np.eye(len(r)) + prior_var * X @ X.T), df=2 * a0
+    ).logpdf(r)
     assert gaps[0] == pytest.approx(evidence, abs=1e-9)
 
 
@@ -165,9 +174,16 @@ def test_one_t_number_per_arm_and_no_factorisation(monkeypatch):
         monkeypatch.setattr(np.linalg, name, forbidden)
     sizes = []
     real = policy._rng.standard_t
-    policy._rng = type("Spy", (), {"standard_t": lambda self, df: sizes.append(np.shape(df)) or real(df),
-                                   "multivariate_normal": forbidden, "random": policy._rng.random,
-                                   "integers": policy._rng.integers})()
+    policy._rng = type(
+        "Spy",
+        (),
+        {
+            "standard_t": lambda self, df: sizes.append(np.shape(df)) or real(df),
+            "multivariate_normal": forbidden,
+            "random": policy._rng.random,
+            "integers": policy._rng.integers,
+        },
+    )()
     for _ in range(10):
         policy.update(x, policy.select(x), 1.0)
     assert sizes == [(4,)] * 10
@@ -182,33 +198,46 @@ def test_same_seed_same_choices_and_simulator_runs_it():
     env = CreditCardEnv(n_customers=500, n_history=200, rng=0)
     res = simulate_contextual({"nig": NIGLinearTS(5, 11)}, env, n_steps=50, n_runs=3, rng=1)
     assert res["nig"].final_state["a_"].shape == (3, 5)
-    assert res["nig"].final_state["a_"].sum() == pytest.approx(3 * (5 * NIGLinearTS(5, 11).a0 + 50 / 2))
+    assert res["nig"].final_state["a_"].sum() == pytest.approx(
+        3 * (5 * NIGLinearTS(5, 11).a0 + 50 / 2)
+    )
 
 
 # -- propensities ---------------------------------------------------------------------------
 def _t_max_by_quad(m, s, nu):
     out = []
     for k in range(len(m)):
-        def f(z):
+
+        def f(z, k=k):
             val = stats.t.pdf(z, nu[k], m[k], s[k])
             for j in range(len(m)):
                 if j != k:
                     val *= stats.t.cdf(z, nu[j], m[j], s[j])
             return val
+
         pieces = np.unique(np.concatenate([m - 50 * s, m, m + 50 * s]))
-        total = sum(integrate.quad(f, lo, hi, epsabs=1e-14, epsrel=1e-12, limit=200)[0]
-                    for lo, hi in zip(pieces[:-1], pieces[1:]))
+        total = sum(
+            integrate.quad(f, lo, hi, epsabs=1e-14, epsrel=1e-12, limit=200)[0]
+            for lo, hi in itertools.pairwise(pieces)
+        )
         total += integrate.quad(f, -np.inf, pieces[0], epsabs=1e-14, limit=200)[0]
         total += integrate.quad(f, pieces[-1], np.inf, epsabs=1e-14, limit=200)[0]
         out.append(total)
     return np.array(out)
 
 
-@pytest.mark.parametrize("m, s, nu", [
-    ([0.0, 0.1, -0.2], [1.0, 0.5, 2.0], [3.0, 5.0, 2.5]),
-    ([0.05, 0.06, 0.04, 0.05], [0.001, 0.02, 0.01, 0.3], [2.0, 40.0, 500.0, 2.2]),  # narrow inside wide, heavy tails
-    ([0.0, 3.0], [1.0, 1.0], [1.0, 1.0]),                                            # Cauchy
-])
+@pytest.mark.parametrize(
+    "m, s, nu",
+    [
+        ([0.0, 0.1, -0.2], [1.0, 0.5, 2.0], [3.0, 5.0, 2.5]),
+        (
+            [0.05, 0.06, 0.04, 0.05],
+            [0.001, 0.02, 0.01, 0.3],
+            [2.0, 40.0, 500.0, 2.2],
+        ),  # narrow inside wide, heavy tails
+        ([0.0, 3.0], [1.0, 1.0], [1.0, 1.0]),  # Cauchy
+    ],
+)
 def test_student_t_propensities_match_adaptive_quadrature(m, s, nu):
     m, s, nu = map(np.asarray, (m, s, nu))
     p = student_t_max_propensities(m, s, nu)
@@ -231,7 +260,8 @@ def test_policy_propensities_match_monte_carlo_of_its_own_draws():
     exact = policy.propensities(x)
     state = {k: v[None] for k, v in policy._state().items()}
     p, se = monte_carlo_propensities(
-        lambda n, g: policy.scores(state, np.broadcast_to(x, (n, 4)), g), 3, n_draws=400_000, rng=2)
+        lambda n, g: policy.scores(state, np.broadcast_to(x, (n, 4)), g), 3, n_draws=400_000, rng=2
+    )
     assert np.all(np.abs(p - exact) < 4.5 * np.maximum(se, 1e-4))
     # a leading axis of runs works the same
     runs = {k: np.stack([v, v]) for k, v in policy._state().items()}
@@ -301,11 +331,13 @@ def test_intervals_are_student_t_and_cover_the_truth():
     x = np.array([0.5, 1.0])
     hits = 0
     for _ in range(400):
-        s2 = 1.0 / rng.gamma(3.0, 1.0 / 0.6)                # sigma2 ~ IG(3, 0.6)
-        w = rng.normal(size=2) * np.sqrt(s2 * 2.0)          # w | sigma2 ~ N(0, 2 sigma2 I)
+        s2 = 1.0 / rng.gamma(3.0, 1.0 / 0.6)  # sigma2 ~ IG(3, 0.6)
+        w = rng.normal(size=2) * np.sqrt(s2 * 2.0)  # w | sigma2 ~ N(0, 2 sigma2 I)
         X = np.column_stack([rng.normal(size=15), np.ones(15)])
         r = X @ w + rng.normal(size=15) * np.sqrt(s2)
-        policy = NIGLinearTS(1, 2, prior_var=2.0, a0=3.0, b0=0.6).update_many(X, np.zeros(15, int), r)
+        policy = NIGLinearTS(1, 2, prior_var=2.0, a0=3.0, b0=0.6).update_many(
+            X, np.zeros(15, int), r
+        )
         low, high = policy.reward_interval(x, level=0.9)
         hits += low[0] <= x @ w <= high[0]
     assert abs(hits / 400 - 0.9) < 3.5 * np.sqrt(0.09 / 400)
@@ -316,14 +348,18 @@ def test_exploration_narrows_the_draws_and_their_propensities_never_the_beliefs(
     wide = NIGLinearTS(3, 3, exploration=1.0).update_many(X, arms, rewards)
     narrow = NIGLinearTS(3, 3, exploration=0.4).update_many(X, arms, rewards)
     x = np.array([0.5, -0.5, 1.0])
-    for name in ("mean_", "scale_", "a_", "b_"):   # the same beliefs
+    for name in ("mean_", "scale_", "a_", "b_"):  # the same beliefs
         np.testing.assert_array_equal(getattr(narrow, name), getattr(wide, name))
     np.testing.assert_array_equal(narrow.reward_interval(x), wide.reward_interval(x))
     centre, scale, dof = wide.score_params(x)
     state = {k: v[None] for k, v in narrow._state().items()}
     draws = narrow.scores(state, np.broadcast_to(x, (100_000, 3)), np.random.default_rng(4))
     for k in range(3):
-        assert stats.kstest(draws[:, k], stats.t(dof[k], centre[k], 0.4 * scale[k]).cdf).pvalue > 1e-3
-    np.testing.assert_allclose(narrow.propensities(x), student_t_max_propensities(centre, 0.4 * scale, dof))
+        assert (
+            stats.kstest(draws[:, k], stats.t(dof[k], centre[k], 0.4 * scale[k]).cdf).pvalue > 1e-3
+        )
+    np.testing.assert_allclose(
+        narrow.propensities(x), student_t_max_propensities(centre, 0.4 * scale, dof)
+    )
     with pytest.raises(ValueError, match=r"exploration == 0.0, must be"):
         NIGLinearTS(2, 2, exploration=0.0)

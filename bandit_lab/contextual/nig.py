@@ -36,6 +36,7 @@ centre ``x . m`` and scale ``sqrt(b / a * x' V x)``: a decision draws one t numb
     nig_batch          the posterior after a batch, in closed form
     NIGLinearTS        the policy
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -65,12 +66,12 @@ def nig_score_params(mean, scale, a, b, x):
     >>> c.tolist(), s.tolist(), nu.tolist()        # scale sqrt(1 / 2 * 2) = 1
     ([0.0], [1.0], [4.0])
     """
-    xc = np.asarray(x, dtype=float)[..., :, None]           # (..., d, 1)
-    centre = (mean @ xc)[..., 0]                             # (..., K)
+    xc = np.asarray(x, dtype=float)[..., :, None]  # (..., d, 1)
+    centre = (mean @ xc)[..., 0]  # (..., K)
     k, d = scale.shape[-3], scale.shape[-1]
     vx = (scale.reshape(scale.shape[:-3] + (k * d, d)) @ xc)[..., 0]
-    vx = vx.reshape(vx.shape[:-1] + (k, d))                  # V x for every arm, (..., K, d)
-    s = np.maximum((vx @ xc)[..., 0], 0.0)                   # x' V x, (..., K)
+    vx = vx.reshape(vx.shape[:-1] + (k, d))  # V x for every arm, (..., K, d)
+    s = np.maximum((vx @ xc)[..., 0], 0.0)  # x' V x, (..., K)
     return centre, np.sqrt(b / a * s), 2.0 * a
 
 
@@ -96,13 +97,13 @@ def nig_update(mean, scale, a, b, x, arms, rewards):
     """
     x = np.asarray(x, dtype=float)
     idx = arm_index(arms)
-    m0 = mean[idx]                                           # (..., d)
-    v0 = scale[idx]                                          # (..., d, d)
-    vx = (v0 @ x[..., :, None])[..., 0]                      # (..., d)
-    denom = 1.0 + (vx * x).sum(axis=-1)                      # 1 + x' V x
+    m0 = mean[idx]  # (..., d)
+    v0 = scale[idx]  # (..., d, d)
+    vx = (v0 @ x[..., :, None])[..., 0]  # (..., d)
+    denom = 1.0 + (vx * x).sum(axis=-1)  # 1 + x' V x
     err = np.asarray(rewards, dtype=float) - (m0 * x).sum(axis=-1)
     mean[idx] = m0 + vx * (err / denom)[..., None]
-    u = vx / np.sqrt(denom)[..., None]                       # u u' is exactly symmetric
+    u = vx / np.sqrt(denom)[..., None]  # u u' is exactly symmetric
     scale[idx] = v0 - u[..., :, None] * u[..., None, :]
     a[idx] = a[idx] + 0.5
     b[idx] = b[idx] + 0.5 * err * err / denom
@@ -213,9 +214,17 @@ class NIGLinearTS(ContextualPolicy):
 
     _state_names = ("mean_", "scale_", "a_", "b_", "n_obs_")
 
-    def __init__(self, n_arms: int, n_features: int, *, prior_var: float = 3.0,
-                 a0: float = 10.0, b0: float = 1.0, exploration: float = 0.25,
-                 rng: RNGLike = None) -> None:
+    def __init__(
+        self,
+        n_arms: int,
+        n_features: int,
+        *,
+        prior_var: float = 3.0,
+        a0: float = 10.0,
+        b0: float = 1.0,
+        exploration: float = 0.25,
+        rng: RNGLike = None,
+    ) -> None:
         self.a0 = check_positive("a0", a0)
         self.b0 = check_positive("b0", b0)
         self.exploration = check_positive("exploration", exploration)
@@ -235,8 +244,9 @@ class NIGLinearTS(ContextualPolicy):
         }
 
     def scores(self, state, x, rng):
-        return nig_ts_scores(state["mean_"], state["scale_"], state["a_"], state["b_"], x, rng,
-                             self.exploration)
+        return nig_ts_scores(
+            state["mean_"], state["scale_"], state["a_"], state["b_"], x, rng, self.exploration
+        )
 
     def update_state(self, state, x, arms, rewards):
         nig_update(state["mean_"], state["scale_"], state["a_"], state["b_"], x, arms, rewards)
@@ -246,8 +256,9 @@ class NIGLinearTS(ContextualPolicy):
         """Exact: each arm's score is an independent Student-t draw, so its probability of
         being the largest is a one-dimensional integral
         (:func:`~bandit_lab.propensities.student_t_max_propensities`)."""
-        centre, sd, dof = nig_score_params(state["mean_"], state["scale_"], state["a_"],
-                                           state["b_"], x)
+        centre, sd, dof = nig_score_params(
+            state["mean_"], state["scale_"], state["a_"], state["b_"], x
+        )
         floor = 1e-12 * (1.0 + np.abs(centre))  # a context of zeros: the draw is the centre
         return student_t_max_propensities(centre, np.maximum(self.exploration * sd, floor), dof)
 
@@ -289,8 +300,13 @@ class NIGLinearTS(ContextualPolicy):
     def posterior(self, arm):
         """One arm's belief as plain numbers: ``{"mean", "scale", "a", "b", "n_obs"}``."""
         arm = check_arm("arm", arm, self.n_arms)
-        return {"mean": self.mean_[arm].copy(), "scale": self.scale_[arm].copy(),
-                "a": float(self.a_[arm]), "b": float(self.b_[arm]), "n_obs": int(self.n_obs_[arm])}
+        return {
+            "mean": self.mean_[arm].copy(),
+            "scale": self.scale_[arm].copy(),
+            "a": float(self.a_[arm]),
+            "b": float(self.b_[arm]),
+            "n_obs": int(self.n_obs_[arm]),
+        }
 
     # -- internals -----------------------------------------------------------------------
     def _check_saved(self, arrays):
@@ -298,13 +314,16 @@ class NIGLinearTS(ContextualPolicy):
             try:
                 np.linalg.cholesky(c)
             except np.linalg.LinAlgError:
-                raise ValueError(f"state['state']['scale_'][{k}] must be a symmetric positive "
-                                 "definite matrix.") from None
+                raise ValueError(
+                    f"state['state']['scale_'][{k}] must be a symmetric positive definite matrix."
+                ) from None
         for name in ("a_", "b_"):
             bad = np.flatnonzero(arrays[name] <= 0)
             if bad.size:
-                raise ValueError(f"state['state'][{name!r}][{int(bad[0])}] == "
-                                 f"{float(arrays[name][bad[0]])!r}, must be > 0.")
+                raise ValueError(
+                    f"state['state'][{name!r}][{int(bad[0])}] == "
+                    f"{float(arrays[name][bad[0]])!r}, must be > 0."
+                )
 
     def _learn_batch(self, checked):
         # The closed form, one arm at a time: the order within a batch is irrelevant.
@@ -314,5 +333,6 @@ class NIGLinearTS(ContextualPolicy):
                 X = np.stack([x for x, _ in rows])
                 r = np.array([r for _, r in rows])
                 self.mean_[k], self.scale_[k], self.a_[k], self.b_[k] = nig_batch(
-                    self.mean_[k], self.scale_[k], self.a_[k], self.b_[k], X, r)
+                    self.mean_[k], self.scale_[k], self.a_[k], self.b_[k], X, r
+                )
                 self.n_obs_[k] += len(rows)

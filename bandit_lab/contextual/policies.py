@@ -219,17 +219,12 @@ class LinearTS(ContextualPolicy):
 
     Notes
     -----
-    The defaults were measured, not guessed: regret per 10,000 customers (mean +- standard
-    error over seeds; paired differences on identical customers and outcomes) on the
-    credit-card case (20 seeds x 10,000 customers, 16 settings:
-    ``benchmarks/bench_peers.py --sweep --problems credit``) and on digits as a bandit (10
-    seeds x 10,000, the 7 finalists: ``--sweep --short --problems digits --seeds 10``).
-    ``prior_var=0.1, noise_var=0.01`` is within two standard errors of the best setting on
-    both: 117.8 +- 8.9 against 101.4 +- 4.1 for (1, 0.003) on the credit card (paired
-    +16.4 +- 9.7), 629.6 +- 11.3 against 617.6 +- 13.4 for (0.1, 0.003) on digits (paired
-    +12.0 +- 13.1). The old defaults (1, 0.1) lost 182.8 +- 4.4 and 981.4 +- 13.5. A noise
-    variance of 0.003 is the edge of a cliff: (0.3, 0.003) lost 178 +- 27 on the credit
-    card, some runs never trying an offer again after a few early zeros.
+    Defaults measured by ``benchmarks/bench_peers.py --sweep`` (conversions lost per 10,000
+    customers, mean +- s.e., paired on identical outcomes): on the credit card (16 settings,
+    20 seeds) 117.8 +- 8.9 against the best, (1, 0.003), 101.4 +- 4.1 (paired +16.4 +- 9.7);
+    on digits (``--short --problems digits --seeds 10``) 629.6 +- 11.3 against (0.1, 0.003)
+    at 617.6 +- 13.4 (+12.0 +- 13.1). The old (1, 0.1) lost 182.8 and 981.4. Below 0.01 is a
+    cliff: (0.3, 0.003) lost 178 +- 27, runs giving up on an offer after a few early zeros.
 
     Examples
     --------
@@ -310,12 +305,10 @@ class LinUCB(LinearTS):
 
     Notes
     -----
-    The defaults were measured as :class:`LinearTS`'s were (``benchmarks/bench_peers.py
-    --sweep``): ``alpha=0.3, ridge=1`` is the best of the 5 finalists on digits (564.5 +- 7.7
-    lost per 10,000, 10 seeds) and within two standard errors of the best of 16 settings on
-    the credit card (105.2 +- 5.5 against 98.0 +- 6.8 for alpha 0.1, paired +7.3 +- 7.7, 20
-    seeds), where alpha 0.1 is erratic across ridges and loses 584 on digits. The textbook
-    (1, 1) lost 150.4 +- 4.1 and 803.9 +- 9.1.
+    Measured as LinearTS's defaults were: (0.3, 1) is the best of 5 finalists on digits
+    (564.5 +- 7.7) and within two s.e. of the best of 16 on the credit card (105.2 +- 5.5
+    against alpha 0.1 at 98.0 +- 6.8, paired +7.3 +- 7.7), where alpha 0.1 is erratic across
+    ridges and loses 584 on digits. The textbook (1, 1) lost 150.4 and 803.9.
 
     Examples
     --------
@@ -366,14 +359,10 @@ class LogisticTS(ContextualPolicy):
 
     Notes
     -----
-    The default was measured (``benchmarks/bench_peers.py --sweep``): prior variances 1,
-    3 and 10 are within two standard errors of each other on the credit-card case (189.3
-    +- 3.6, 187.2 +- 5.7, 188.6 +- 4.8 conversions lost per 10,000 customers, 20 seeds;
-    0.3 and 0.1 lose 220 and 269), and 1 is within two of 3 on digits (1059.4 +- 12.7
-    against 1045.6 +- 11.3, paired +13.8 +- 9.6, 10 seeds). Measured honestly, the
-    logistic model does not pay here: it explores as Thompson sampling by the book does,
-    and loses more than the linear bandits at their defaults on both problems, binary
-    rewards notwithstanding (the credit card's truth is linear in the probability).
+    Default measured by ``benchmarks/bench_peers.py --sweep``: prior variances 1, 3 and 10
+    tie on the credit card (189.3, 187.2, 188.6 +- 4-6 lost per 10,000; 0.1 loses 269), and
+    1 ties 3 on digits (1059.4 against 1045.6, paired +13.8 +- 9.6). It explores as Thompson
+    sampling by the book does, and loses more than the linear bandits on both problems.
 
     Examples
     --------
