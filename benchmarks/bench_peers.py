@@ -4,6 +4,9 @@ and identical pre-drawn outcomes, with paired differences and their standard err
     .venv/bin/python benchmarks/bench_peers.py              the table (the peers installed here)
     .venv/bin/python benchmarks/bench_peers.py --quick      a smoke test (3 seeds x 1,000)
     .venv/bin/python benchmarks/bench_peers.py --sweep      the sweep that chose the defaults
+        (--short: its finalists; --peer-seeds N: the peers on the first N seeds only;
+         --cache FILE: keep the peers' results between runs; --smpy-python PY: a Python
+         where SMPyBandits imports, for the Bernoulli simulator's comparison)
 
 The peers (Vowpal Wabbit, mabwiser, bayesianbandits, contextualbandits, SMPyBandits) are no
 dependency of the course; install them in a separate environment, with the pins that were
@@ -28,8 +31,8 @@ those: the only differences are the policies' own. Regret is the expected reward
 oracle (who knows every customer's expected reward of every arm), per 10,000 customers; a
 row's ``+- se`` is the standard error over seeds, and ``vs ref`` is the mean paired
 difference with the reference policy (the first row) and its standard error (the spread of
-the per-seed differences), which is far smaller than either row's own spread because the
-luck is shared. Ours run through ``simulate_contextual`` (all seeds at once, the vectorised
+the per-seed differences), usually smaller than either row's own because the luck is
+shared. Ours run through ``simulate_contextual`` (all seeds at once, the vectorised
 path); a peer runs one seed at a time through its own public API, one decision and one
 update per customer.
 
