@@ -432,7 +432,7 @@ def _save_cache(path, cache):
             json.dump(cache, f, indent=1)
 
 
-def head_to_head(problems, peer_seeds=None, peer_problems=None, cache_path=None):
+def head_to_head(problems, peer_seeds=None, peer_problems=None, cache_path=None, only=None):
     speeds = {}
     for prob in problems:
         K, d = prob.n_arms, prob.n_features
@@ -449,6 +449,8 @@ def head_to_head(problems, peer_seeds=None, peer_problems=None, cache_path=None)
         for name, make in peers(K, d).items():
             if peer_problems is not None and prob.name not in peer_problems:
                 break
+            if only and not any(word.lower() in name.lower() for word in only):
+                continue
             key = f"{prob.name}|{prob.n_seeds}x{prob.n_steps}|{name}"
             if key in cache:  # measured before by the same protocol (--cache)
                 regrets, per = np.array(cache[key]["regrets"]), cache[key]["per_decision"]
@@ -669,6 +671,11 @@ def main(argv=None):
         "--peer-problems", default=None, help="run the peers on these problems only (default: all)"
     )
     ap.add_argument(
+        "--only-peers",
+        default=None,
+        help="comma-separated words: run only the peers whose name holds one",
+    )
+    ap.add_argument(
         "--cache",
         default=None,
         help="a JSON file keeping the peers' results between runs (same protocol)",
@@ -694,6 +701,7 @@ def main(argv=None):
             args.peer_seeds,
             args.peer_problems.split(",") if args.peer_problems else None,
             args.cache,
+            args.only_peers.split(",") if args.only_peers else None,
         )
         bernoulli_speed(args.smpy_python)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
