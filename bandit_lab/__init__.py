@@ -71,6 +71,15 @@ Production concerns (notebook 09)
     stopping_times, with_segments
                            simulations for the above (``bandit_lab.production``)
 
+Learning from logs (notebook 11) -- ``bandit_lab.offpolicy``
+    LoggedFeedback         a validated log: contexts, actions, rewards, the logger's propensities
+    collect_log            run a fixed logging policy on an environment, recording propensities
+    action_probabilities   a policy's choice probabilities per context (exact for LinearTS)
+    replay, ips, snips, direct_method, doubly_robust
+                           off-policy estimates of a policy's value, with intervals and ESS
+    evaluate               several estimates of one policy at once, as a table
+    fit_ipw_policy, fit_dm_policy   learn a policy from a log
+
 Every simulator takes ``executor=`` (where blocks of runs are simulated: this process by
 default, local processes, a concurrent.futures pool or a dask.distributed cluster, with the
 same result) and ``record_propensities=``. Pure maths (``bandit_lab.scores``): one score
@@ -128,6 +137,10 @@ _LAZY = {
     **dict.fromkeys(("PerArmPriorTS", "add_arm", "beta_prior"), "production.cold_start"),
     **dict.fromkeys(("FunnelEnv", "FunnelHistory", "simulate_funnel"), "production.funnel"),
     "BudgetHistory": "production.budget",
+    # -- learning from logs (notebook 11) --
+    **dict.fromkeys(("LoggedFeedback", "collect_log", "action_probabilities", "replay", "ips",
+                     "snips", "direct_method", "doubly_robust", "evaluate", "fit_ipw_policy",
+                     "fit_dm_policy"), "offpolicy"),
 }
 
 
@@ -170,4 +183,7 @@ __all__ = [
     "MultiObjectiveTS", "BudgetedTS", "BudgetExhausted", "PosteriorStoppingRule", "beta_prior",
     "PerArmPriorTS", "add_arm", "FunnelEnv", "simulate_funnel", "FunnelHistory",
     "simulate_budget", "BudgetHistory", "stopping_times", "with_segments",
+    # -- learning from logs (notebook 11) --
+    "LoggedFeedback", "collect_log", "action_probabilities", "replay", "ips", "snips",
+    "direct_method", "doubly_robust", "evaluate", "fit_ipw_policy", "fit_dm_policy",
 ]

@@ -111,6 +111,7 @@ def test_bad_inputs(make, match):
         make()
 
 
+@pytest.mark.slow  # tens of seconds: left out of the fast lane
 def test_forgetting_recovers_after_a_change_faster_than_plain_ts():
     # The source's Exercise 1 world: arm 0 best for the first half, arm 1 after.
     T, R = 4000, 100

@@ -55,6 +55,7 @@ def test_ab_test_trades_test_cost_against_wrong_winners():
     assert mean_regret[5_000] > (rates.max() - rates.mean()) * 5_000  # at least the test's cost
 
 
+@pytest.mark.slow  # tens of seconds: left out of the fast lane
 def test_thompson_sampling_beats_every_fixed_test_size_of_notebook_01():
     n_runs, horizon = 400, 10_000
     ts = cumulative_regret(

@@ -266,6 +266,7 @@ def test_uniform_exploration_has_the_known_regret():
     assert abs(final.mean() - expect) < 4 * final.std(ddof=1) / np.sqrt(R)
 
 
+@pytest.mark.slow  # tens of seconds: left out of the fast lane
 def test_vectorised_simulator_agrees_with_the_step_by_step_objects():
     rates = [0.3, 0.5, 0.6]
     T, R = 150, 200

@@ -88,6 +88,7 @@ FLOORS = {
     "contextual": 3, "production": 3,
     # old import paths kept working: each re-exports from the floor it names
     "linear_posterior": 2, "credit_card": 2, "contextual_simulate": 3, "production_sim": 3,
+    "offpolicy": 3,
     "plotting": 4, "widgets": 4, "grading": 4,
     "cli": 5, "service": 5,
 }
