@@ -12,8 +12,7 @@ arms on the **last** axis and returns one probability per arm (they sum to 1):
     gaussian_max_propensities    the same for independent normal scores (linear Thompson
                                  sampling with a known noise variance scores an arm with
                                  a normal draw of mean x @ mu_k and variance x @ Sigma_k @ x)
-    student_t_max_propensities   the same for independent Student-t scores (linear Thompson
-                                 sampling that learns its noise variance, NIGLinearTS)
+    (Student-t scores, NIGLinearTS's: student_t_max_propensities in contextual/nig.py)
     epsilon_greedy_propensities  closed form, matching ``scores.epsilon_greedy_scores``
     softmax_propensities         closed form, matching ``scores.softmax_scores``
     monte_carlo_propensities     any index policy, from repeated draws of its scores, with
@@ -41,7 +40,6 @@ from .scores import argmax_random
 __all__ = [
     "thompson_propensities",
     "gaussian_max_propensities",
-    "student_t_max_propensities",
     "epsilon_greedy_propensities",
     "softmax_propensities",
     "monte_carlo_propensities",
@@ -276,69 +274,6 @@ def _gaussian_one(m, s):
     log_pdf = -0.5 * u * u - np.log(S) - 0.5 * np.log(2 * np.pi) + np.log(w)
     cdf = special.ndtr(u)
     return _max_probabilities(log_pdf, cdf)
-
-
-def student_t_max_propensities(centres, scales, dofs):
-    """Probability that each of independent Student-t draws is the largest, exactly.
-
-    Linear Thompson sampling with a Normal-Inverse-Gamma posterior per arm
-    (:class:`~bandit_lab.NIGLinearTS`) scores arm ``k`` with a Student-t draw of centre
-    ``x @ m_k``, scale ``sqrt(b_k / a_k * x @ V_k @ x)`` and ``2 a_k`` degrees of freedom;
-    pass those here. The same one-dimensional integral as
-    :func:`gaussian_max_propensities`, with the pieces cut at every arm's t quantiles.
-
-    Parameters
-    ----------
-    centres : array_like, shape (..., n_arms)
-    scales : array_like, shape (..., n_arms)
-        > 0.
-    dofs : array_like, shape (..., n_arms)
-        Degrees of freedom, > 0.
-
-    Returns
-    -------
-    ndarray, shape (..., n_arms)
-
-    Examples
-    --------
-    >>> p = student_t_max_propensities([0.0, 0.0], [1.0, 3.0], [2.0, 50.0])
-    >>> [round(float(v), 10) for v in p]        # two draws symmetric about 0: a coin
-    [0.5, 0.5]
-    """
-    centres = np.asarray(centres, dtype=float)
-    if not np.all(np.isfinite(centres)):
-        raise ValueError("centres holds a value that is not finite, every centre must be a "
-                         "finite number.")
-    scales = _check_params("scales", scales)
-    dofs = _check_params("dofs", dofs)
-    centres, scales, dofs = np.broadcast_arrays(centres, scales, dofs)
-    K = centres.shape[-1]
-    flat = [v.reshape(-1, K) for v in (centres, scales, dofs)]
-    out = np.empty_like(flat[0])
-    for r in range(out.shape[0]):
-        out[r] = _student_t_one(flat[0][r], flat[1][r], flat[2][r])
-    return out.reshape(centres.shape)
-
-
-# A heavy tail decays like a power of x, not like exp(-x^2): it is cut at every half power
-# of ten of tail probability, so each piece spans a small ratio of x (3.2x for a Cauchy,
-# 1.8x for 2 degrees of freedom) and 8 nodes integrate it to ~1e-10.
-_T_TAILS = np.concatenate([10.0 ** -np.arange(13.0, 1.0, -0.5),
-                           [0.03, 0.06, 0.1, 0.16, 0.23, 0.3, 0.4, 0.5]])
-_T_LEVELS = np.concatenate([_T_TAILS, 1.0 - _T_TAILS[-2::-1]])
-
-
-def _student_t_one(m, s, nu):
-    if m.size == 1:
-        return np.ones(1)
-    M, S, NU = m[:, None], s[:, None], nu[:, None]
-    z = special.stdtrit(NU, _T_LEVELS[None, :])
-    x, w, half = _pieces((M + S * z).ravel(), nodes_only=False)
-    u = (x[None, :] - M) / S
-    log_pdf = (special.gammaln((NU + 1) / 2) - special.gammaln(NU / 2)
-               - 0.5 * np.log(NU * np.pi) - np.log(S) - (NU + 1) / 2 * np.log1p(u * u / NU))
-    # the distribution functions from the same density (special.stdtr costs 20x more)
-    return _max_probabilities(log_pdf + np.log(w), _cdf_at_nodes(np.exp(log_pdf), half))
 
 
 def _check_counts_sums(counts, sums):

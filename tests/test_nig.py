@@ -10,8 +10,8 @@ from scipy import integrate, stats
 from scipy.special import gammaln
 
 from bandit_lab import ContextualPolicy, NIGLinearTS
-from bandit_lab.contextual import nig_batch
-from bandit_lab.propensities import monte_carlo_propensities, student_t_max_propensities
+from bandit_lab.contextual import nig_batch, student_t_max_propensities
+from bandit_lab.propensities import monte_carlo_propensities
 
 
 def _stream(n, d, n_arms, seed=0):
