@@ -343,12 +343,15 @@ SWEEP_BEST = {
         ),
     },
     "digits": {
+        "NIGLinearTS(prior_var=3, a0=10, b0=1, exploration=0.25)": lambda K, d: NIGLinearTS(
+            K, d, prior_var=3.0, a0=10.0, b0=1.0, exploration=0.25
+        ),
         "LinearTS(prior_var=0.1, noise_var=0.003)": lambda K, d: LinearTS(
             K, d, prior_var=0.1, noise_var=0.003
-        )
+        ),
     },
 }
-# (on digits the best NIGLinearTS and LinUCB settings found are their class defaults)
+# (on digits the best LinUCB setting found is its class default)
 
 
 def ours(K, d, problem):
