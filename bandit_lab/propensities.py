@@ -12,6 +12,7 @@ arms on the **last** axis and returns one probability per arm (they sum to 1):
     gaussian_max_propensities    the same for independent normal scores (linear Thompson
                                  sampling with a known noise variance scores an arm with
                                  a normal draw of mean x @ mu_k and variance x @ Sigma_k @ x)
+    (Student-t scores, NIGLinearTS's: student_t_max_propensities in contextual/nig.py)
     epsilon_greedy_propensities  closed form, matching ``scores.epsilon_greedy_scores``
     softmax_propensities         closed form, matching ``scores.softmax_scores``
     monte_carlo_propensities     any index policy, from repeated draws of its scores, with
@@ -109,7 +110,7 @@ def _check_params(name, value):
         raise ValueError(f"{name} has shape {arr.shape}, must have the arms on its last axis "
                          "(at least one arm).")
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        bad = arr[~(np.isfinite(arr) & (arr > 0))].ravel()[0]
+        bad = float(arr[~(np.isfinite(arr) & (arr > 0))].ravel()[0])
         raise ValueError(f"{name} holds {bad!r}, every value must be a finite number > 0.")
     return arr
 
@@ -169,13 +170,19 @@ def _thompson_one(a, b):
     # (below the first cut every arm has less than 1e-13 of its mass): piece by piece, the
     # integral of the density's interpolating polynomial up to each node, plus every
     # earlier piece's total. As exact as the quadrature itself, and 50x cheaper than betainc.
-    n = _NODES.size
-    per_piece = pdf.reshape(K, -1, n)
+    return _max_probabilities(log_pdf + np.log(w), _cdf_at_nodes(pdf, half))
+
+
+def _cdf_at_nodes(pdf, half):
+    """Every arm's distribution function at the nodes, from its density there (K, n):
+    piece by piece, the integral of the density's interpolating polynomial up to each node,
+    plus every earlier piece's total (below the first cut each arm has < 1e-13 of its mass)."""
+    K = pdf.shape[0]
+    per_piece = pdf.reshape(K, -1, _NODES.size)
     inside = np.einsum("kpj,ij->kpi", per_piece, _CUMULATIVE) * half[None, :, None]
     totals = per_piece @ _WEIGHTS * half[None, :]
     start = np.cumsum(totals, axis=1) - totals
-    cdf = np.minimum(1.0, (start[:, :, None] + inside).reshape(K, -1))
-    return _max_probabilities(log_pdf + np.log(w), cdf)
+    return np.minimum(1.0, (start[:, :, None] + inside).reshape(K, -1))
 
 
 def gaussian_max_propensities(means, sds):

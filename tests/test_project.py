@@ -15,11 +15,16 @@ def _norm(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+# Extras that the course never installs (tasks.py, environment.yml): pinned elsewhere.
+BENCHMARK_EXTRAS = {"peers": "benchmarks/peers-constraints.txt"}
+
+
 def _pyproject_deps():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     names = {_norm(re.split(r"[<>=!~ \[;]", d)[0]) for d in data["dependencies"]}
-    for extra in data["optional-dependencies"].values():
-        names |= {_norm(re.split(r"[<>=!~ \[;]", d)[0]) for d in extra}
+    for extra, deps in data["optional-dependencies"].items():
+        if extra not in BENCHMARK_EXTRAS:
+            names |= {_norm(re.split(r"[<>=!~ \[;]", d)[0]) for d in deps}
     return names
 
 
@@ -51,6 +56,17 @@ def test_every_dependency_is_pinned_exactly_in_constraints():
     assert not missing, f"not pinned in constraints.txt: {sorted(missing)}"
 
 
+def test_benchmark_extras_are_pinned_in_their_own_file_and_never_installed_by_tasks():
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    tasks = (ROOT / "tasks.py").read_text()
+    for extra, path in BENCHMARK_EXTRAS.items():
+        pins = {_norm(line.partition("==")[0]) for line in (ROOT / path).read_text().splitlines()
+                if line and not line.startswith("#") and "==" in line}
+        missing = {_norm(re.split(r"[<>=!~ \[;]", d)[0]) for d in data[extra]} - pins
+        assert not missing, f"not pinned in {path}: {sorted(missing)}"
+        assert not re.search(rf'EXTRAS = ".*\\b{extra}\\b', tasks), f"tasks.py installs [{extra}]"
+
+
 def test_readme_commands_and_ci_agree():
     readme = (ROOT / "README.md").read_text()
     assert "python3 tasks.py lab" in readme and "python3 tasks.py test" in readme
@@ -64,7 +80,7 @@ FLOORS = {
     "scores": 1, "posteriors": 1, "metrics": 1, "contextual.scores": 1,
     "policies": 2, "nonstationary": 2, "environments": 2, "propensities": 2, "history": 2,
     "contextual.posterior": 2, "contextual.policies": 2, "contextual.baselines": 2,
-    "contextual.customers": 2, "contextual.credit_card": 2,
+    "contextual.customers": 2, "contextual.credit_card": 2, "contextual.nig": 2,
     "ab_testing": 2, "production.objectives": 2, "production.cold_start": 2,
     "_runs": 3, "simulate": 3, "explore_exploit": 3, "contextual.simulate": 3, "contextual.summaries": 3,
     "production.funnel": 3, "production.budget": 3,
