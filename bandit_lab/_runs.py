@@ -9,7 +9,9 @@ policy and what a family's history adds.
 
 Streams. A block's root stream is spawned into one stream for the environment and one per
 policy, in the order the policies are named, so every policy faces the same outcomes and
-adding a policy changes none of the others. A simulation of at most ``block_runs`` runs is
+adding a policy changes none of the others. All spawning happens in the calling process,
+before any block runs, so a Generator passed as ``rng`` moves on alike whichever executor
+runs the blocks. A simulation of at most ``block_runs`` runs is
 one block whose root is ``rng`` itself; a larger one is cut into blocks of ``block_runs``
 runs whose roots are ``rng.spawn(n_blocks)``. Blocks are independent pieces of work, so
 they go through the package's one ``executor`` option (:func:`bandit_lab._parallel.map_blocks`):
@@ -122,7 +124,9 @@ class _Block:
     policies: list[tuple[str, Any, type]]
     n_steps: int
     n_runs: int
-    rng: np.random.Generator
+    #: the environment's stream and one per policy, spawned in the calling process (a
+    #: worker gets copies: spawning there would leave the caller's Generator unmoved)
+    streams: list[np.random.Generator]
     delay: Any = 0
     update_every: int = 1
     record_propensities: bool = False
@@ -135,7 +139,7 @@ def _run_block(block: _Block) -> dict[str, Any]:
     """Step every policy of ``block`` through its environment; return the logs, steps
     first (arrays of shape (n_steps, n_runs, ...))."""
     env, n_steps, n_runs = block.env, block.n_steps, block.n_runs
-    env_rng, *policy_rngs = block.rng.spawn(1 + len(block.policies))
+    env_rng, *policy_rngs = block.streams
     delay_rng = env_rng.spawn(1)[0]  # its own stream: leaves the outcomes unchanged
     runners = [kind(policy, n_runs, r) for (_, policy, kind), r in zip(block.policies, policy_rngs)]
     immediate = block.delay == 0 and block.update_every == 1
@@ -276,7 +280,7 @@ def run(
             policies,
             n_steps,
             size,
-            r,
+            r.spawn(1 + len(policies)),
             delay,
             update_every,
             record_propensities,
