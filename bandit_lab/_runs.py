@@ -204,7 +204,16 @@ def _run_block(block: _Block) -> dict[str, Any]:
                     continue
             log = logs[i]
             if block.record_propensities:
-                probs = runner.propensities(step)
+                try:
+                    probs = runner.propensities(step)
+                except NotImplementedError:
+                    name = block.policies[i][0]
+                    raise ValueError(
+                        f"record_propensities is True, but policies[{name!r}] is a "
+                        f"{type(runner.policy).__name__}, whose choice probabilities are not "
+                        "known: record them for policies that know them, or leave "
+                        "record_propensities False."
+                    ) from None
             arms = runner.choose(step)
             rewards = env.rewards(step.outcome, arms, t)
             feedback = rewards if plain_feedback else env.feedback(step.outcome, arms, t)

@@ -359,3 +359,25 @@ def test_a_generator_shared_by_successive_simulations_moves_on_alike_on_any_exec
             there = pair(pool, block_runs)
         for a, b in zip(here, there):
             np.testing.assert_array_equal(a, b)
+
+
+def test_recording_propensities_a_policy_does_not_know_is_refused_by_name():
+    for simulator, policy, env in (
+        (
+            simulate_budget,
+            BudgetedTS(2, costs=[1.0, 2.0], budget=10.0),
+            BernoulliBandit([0.1, 0.5]),
+        ),
+        (
+            simulate_funnel,
+            MultiObjectiveTS(2),
+            FunnelEnv([0.1, 0.05], [0.2, 0.5], [50, 80]),
+        ),
+    ):
+        kwargs = {} if simulator is simulate_budget else {"n_steps": 5}
+        with pytest.raises(
+            ValueError,
+            match=rf"^record_propensities is True, but policies\['p'\] is a "
+            rf"{type(policy).__name__}, whose choice probabilities are not known",
+        ):
+            simulator({"p": policy}, env, n_runs=2, rng=0, record_propensities=True, **kwargs)
