@@ -704,3 +704,14 @@ def test_the_services_export_is_a_log_ips_can_trust(tmp_path):
     # "always b": its true value is the mean of 0.5 - 0.3 u over u ~ U(-1, 1), 0.5
     est = ips(log, np.tile([0.0, 1.0, 0.0], (log.n_rounds, 1)))
     assert est.low <= 0.5 <= est.high, est
+
+
+def test_a_fixed_policy_selects_from_a_stream_never_reseeded():
+    policy = GreedyPolicy(lambda C: C, 2, epsilon=1.0)  # every choice a coin toss
+    X = np.zeros((200, 2))
+    gen = np.random.default_rng(0)
+    first, second = policy.select(X, gen), policy.select(X, gen)
+    assert not np.array_equal(first, second)  # the stream moves on
+    np.testing.assert_array_equal(first, policy.select(X, np.random.default_rng(0)))
+    with pytest.raises(TypeError, match=r"^rng == 0 is an integer seed, but GreedyPolicy\.select"):
+        policy.select(X, 0)

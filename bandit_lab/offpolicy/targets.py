@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._rng import resolve_rng
+from .._rng import resolve_rng, stream
 from .._validation import check_int, check_probability
 from .logged import check_probabilities
 
@@ -134,10 +134,13 @@ class GreedyPolicy:
         return GreedyPolicy(self.scorer, self.n_arms, epsilon=epsilon, name=self.name)
 
     def select(self, contexts, rng=None):
-        """An arm for each row of ``contexts``, drawn from :meth:`action_probabilities`."""
+        """An arm for each row of ``contexts``, drawn from :meth:`action_probabilities` with
+        ``rng``, a Generator kept from call to call (an integer seed is refused: it would
+        draw the same choices at every call)."""
         from .logged import sample_actions
 
-        return sample_actions(self.action_probabilities(np.atleast_2d(contexts)), resolve_rng(rng))
+        gen = stream(rng, method="GreedyPolicy.select")
+        return sample_actions(self.action_probabilities(np.atleast_2d(contexts)), gen)
 
     def __repr__(self):
         label = f"{self.name!r}, " if self.name else ""
