@@ -715,3 +715,56 @@ def test_a_fixed_policy_selects_from_a_stream_never_reseeded():
     np.testing.assert_array_equal(first, policy.select(X, np.random.default_rng(0)))
     with pytest.raises(TypeError, match=r"^rng == 0 is an integer seed, but GreedyPolicy\.select"):
         policy.select(X, 0)
+
+
+def test_snips_claims_no_precision_it_cannot_estimate():
+    # One round, or one round with a nonzero weight: the delta method's spread is that of
+    # a single residual, identically 0, so the interval would claim certainty. Like IPS
+    # with one round and replay with one match, the standard error is unknown (NaN).
+    one = LoggedFeedback([0], [1.0], [0.5], n_arms=2)
+    est = snips(one, np.array([[1.0, 0.0]]))
+    assert est.value == 1.0 and np.isnan(est.se) and np.isnan(est.low) and np.isnan(est.high)
+    assert np.isnan(ips(one, np.array([[1.0, 0.0]])).se)
+    log = LoggedFeedback([0, 1, 1, 1], [1.0, 0.0, 1.0, 0.0], [0.5] * 4, n_arms=2)
+    single = snips(log, np.array([[1.0, 0.0]] * 4))  # only round 0 has weight
+    assert single.value == 1.0 and single.ess == 1.0 and np.isnan(single.se)
+    # two weighted rounds that agree: the spread is estimated, and it is 0
+    agree = LoggedFeedback([0, 0, 1], [1.0, 1.0, 0.0], [0.5] * 3, n_arms=2)
+    assert snips(agree, np.array([[1.0, 0.0]] * 3)).se == 0.0
+
+
+def test_a_batch_of_logs_gives_what_the_estimators_give_on_each_log():
+    # LogBatch.estimates is the estimators' formulas vectorised over logs: every field of
+    # every method equals the function's on each log alone, including logs on which the
+    # target agrees with the logger once at most (SNIPS's spread unknown) or never
+    from bandit_lab.offpolicy import simulate_logs
+
+    rng = np.random.default_rng(0)
+    K, N = 3, 40
+    population = SimpleNamespace(
+        contexts=rng.normal(size=(N, 2)), expected=rng.uniform(0.1, 0.9, size=(N, K))
+    )
+    logger = np.tile([0.96, 0.02, 0.02], (N, 1))  # arm 1 logged rarely
+    batch = simulate_logs(population, logger, n_rounds=30, n_logs=40, rng=1)
+    targets = {"stochastic": rng.dirichlet(np.ones(K), size=N), "always arm 1": np.eye(K)[[1] * N]}
+    weighted = (batch.actions == 1).sum(axis=1)
+    assert (weighted == 1).any() and (weighted == 0).any() and (weighted >= 2).any()
+    q = batch.reward_models()
+    for pi_all in targets.values():
+        got = batch.estimates(pi_all, reward_model=q)
+        for i in range(batch.n_logs):
+            log, pi = batch.log(i), pi_all[batch.rows[i]]
+            for m, est in (
+                ("IPS", ips(log, pi)),
+                ("SNIPS", snips(log, pi)),
+                ("DM", direct_method(log, pi, q[i])),
+                ("DR", doubly_robust(log, pi, q[i])),
+            ):
+                for field in ("value", "se", "low", "high", "ess"):
+                    np.testing.assert_allclose(
+                        got[m][field][i],
+                        getattr(est, field),
+                        rtol=1e-12,
+                        atol=1e-15,
+                        err_msg=f"{m} {field} log {i}",
+                    )

@@ -207,8 +207,9 @@ def snips(log, target, *, level=0.95):
     A ratio of two unbiased sums: slightly biased for small logs, consistent, and usually
     far less variable than IPS when the weights vary a lot (adding a constant to every
     reward moves it by exactly that constant, which IPS does not do). The standard error
-    is the delta method's, ``sqrt(sum w_i^2 (r_i - V)^2) / sum w_i``. When the target
-    never takes a logged action (every weight 0) the value is NaN.
+    is the delta method's, ``sqrt(sum w_i^2 (r_i - V)^2) / sum w_i`` (NaN when fewer than
+    two rounds have a weight: one residual, always 0, says nothing of the spread). When the
+    target never takes a logged action (every weight 0) the value is NaN.
 
     Examples
     --------
@@ -231,6 +232,8 @@ def snips(log, target, *, level=0.95):
     terms = n * w * log.rewards / total
     resid = w * (log.rewards - value)
     se = np.sqrt(np.square(resid).sum() * n / max(n - 1, 1)) / total
+    if np.count_nonzero(w) < 2:  # one weighted round: its residual is 0, its spread unknown
+        se = np.nan
     return _make("SNIPS", value, se, level, n, effective_sample_size(w), terms)
 
 

@@ -166,6 +166,7 @@ class LogBatch:
         with np.errstate(invalid="ignore", divide="ignore"):
             v = (w * r).sum(axis=1) / total
             se = np.sqrt(np.square(w * (r - v[:, None])).sum(axis=1) * n / max(n - 1, 1)) / total
+        se = np.where(np.count_nonzero(w, axis=1) < 2, np.nan, se)  # as snips: spread unknown
         out["SNIPS"] = pack(v, se, ess)
         dm = np.einsum("rnk,rnk->rn", pi, q)
         out["DM"] = pack(*mean_se(dm), np.full(self.n_logs, float(n)))
