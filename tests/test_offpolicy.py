@@ -395,7 +395,10 @@ def test_snips_when_the_target_never_agrees_with_the_logger():
             r"target\[0, 0\] == -0\.33+\d*, must be a probability >= 0",
         ),
         (lambda log: ips(log, PI, level=1.0), r"level == 1\.0, must be in \(0, 1\)"),
-        (lambda log: ips(log, PI, max_weight=0), r"max_weight == 0, must be a number > 0"),
+        (
+            lambda log: ips(log, PI, max_weight=0),
+            r"max_weight == 0\.0, must be a finite number > 0",
+        ),
         (
             lambda log: direct_method(log, PI, np.zeros((5, 2))),
             r"reward_model has shape \(5, 2\), must be \(5, 3\)",
@@ -768,3 +771,62 @@ def test_a_batch_of_logs_gives_what_the_estimators_give_on_each_log():
                         atol=1e-15,
                         err_msg=f"{m} {field} log {i}",
                     )
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        (
+            {"actions": [[0, 1, 1]]},
+            ValueError,
+            r"^actions has shape \(1, 3\), must be 1-D with one entry per logged round\.$",
+        ),
+        (
+            {"actions": 1},
+            TypeError,
+            r"^actions == 1 is a single value, must be a 1-D array with one entry per "
+            r"logged round\.$",
+        ),
+        # without n_arms the largest action says how many arms there are: a negative one
+        # is refused for what it is, not against a range it made up
+        (
+            {"actions": [0, -1, 1], "n_arms": None},
+            ValueError,
+            r"^actions\[1\] == -1, must be an arm index >= 0\.$",
+        ),
+        (
+            {"arm_names": 3},
+            TypeError,
+            r"^arm_names == 3 is of type int, must be a sequence of names, one per arm\.$",
+        ),
+        (
+            {"arm_names": "abc"},
+            TypeError,
+            r"^arm_names == 'abc' is of type str, must be a sequence of names",
+        ),
+    ],
+)
+def test_more_bad_logs_get_one_sentence_naming_the_problem(kwargs, error, pattern):
+    args = dict(actions=[0, 1, 2], rewards=[1.0, 0.0, 1.0], propensities=[0.5, 0.25, 0.5], n_arms=3)
+    args.update(kwargs)
+    with pytest.raises(error, match=pattern):
+        LoggedFeedback(args.pop("actions"), args.pop("rewards"), args.pop("propensities"), **args)
+
+
+def test_a_frame_with_non_numeric_context_columns_names_them():
+    frame = small_log().to_frame().assign(x1=["a", "b", "c", "d", "e", "f"])
+    with pytest.raises(
+        TypeError, match=r"^frame's context column 'x1' holds 'a', must hold numbers\.$"
+    ):
+        LoggedFeedback.from_frame(frame, context="x")
+    with pytest.raises(TypeError, match=r"^frame's context column 'x1' holds 'a'"):
+        LoggedFeedback.from_service_log(
+            frame.rename(columns={"action": "arm_index"}), context=["x0", "x1"]
+        )
+
+
+def test_a_clipping_weight_that_is_not_a_number_is_named():
+    with pytest.raises(
+        TypeError, match=r"^max_weight == 'big' is of type str, must be a real number"
+    ):
+        ips(hand_log(), PI, max_weight="big")

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from .._validation import check_probability
+from .._validation import check_positive, check_probability
 from .logged import _check_log, check_probabilities
 from .reward_models import fit_reward_model
 
@@ -192,9 +192,7 @@ def ips(log, target, *, level=0.95, max_weight=None):
     pi = _target(log, target)
     w = pi[np.arange(log.n_rounds), log.actions] / log.propensities
     if max_weight is not None:
-        if not np.isfinite(max_weight) or max_weight <= 0:
-            raise ValueError(f"max_weight == {max_weight!r}, must be a number > 0 (or None).")
-        w = np.minimum(w, max_weight)
+        w = np.minimum(w, check_positive("max_weight", max_weight))
     terms = w * log.rewards
     value, se = _mean_se(terms)
     name = "IPS" if max_weight is None else f"clipped IPS (max weight {max_weight:g})"

@@ -22,6 +22,7 @@ errors; the estimators can then trust it. It is built
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from ._checks import (
     _check_actions,
     _check_propensities,
     _first_bad,
+    _one_dim,
     check_probabilities,
 )
 
@@ -109,6 +111,11 @@ class LoggedFeedback:
         arm_names=None,
     ):
         if arm_names is not None:
+            if isinstance(arm_names, (str, bytes)) or not isinstance(arm_names, Iterable):
+                raise TypeError(
+                    f"arm_names == {arm_names!r} is of type {type(arm_names).__name__}, "
+                    "must be a sequence of names, one per arm."
+                )
             arm_names = tuple(str(a) for a in arm_names)
             if n_arms is None:
                 n_arms = len(arm_names)
@@ -121,9 +128,9 @@ class LoggedFeedback:
                 )
         rewards = _as_1d("rewards", rewards)
         propensities = _as_1d("propensities", propensities)
-        actions_arr = np.asarray(actions)
+        actions_arr = _one_dim("actions", actions)
         lengths = {
-            "actions": actions_arr.shape[0] if actions_arr.ndim else None,
+            "actions": actions_arr.shape[0],
             "rewards": rewards.shape[0],
             "propensities": propensities.shape[0],
         }

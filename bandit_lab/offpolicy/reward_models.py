@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._rng import resolve_rng
-from .._validation import check_int
+from .._validation import check_int, check_positive
 from .logged import _check_log
 
 __all__ = ["PerArmRegression", "fit_reward_model", "cross_fit_folds"]
@@ -39,9 +39,7 @@ class PerArmRegression:
     def __init__(self, n_arms, regressor=None, *, ridge=1.0):
         self.n_arms = check_int("n_arms", n_arms, minimum=1)
         self.regressor = regressor
-        if not np.isfinite(ridge) or ridge <= 0:
-            raise ValueError(f"ridge == {ridge!r}, must be a finite number > 0.")
-        self.ridge = float(ridge)
+        self.ridge = check_positive("ridge", ridge)
 
     def fit(self, contexts, actions, rewards):
         X = np.zeros((len(actions), 0)) if contexts is None else np.asarray(contexts, dtype=float)

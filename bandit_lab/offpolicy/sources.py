@@ -54,8 +54,7 @@ def from_frame(
     props = column("propensity", propensity)
     ctx = None
     if context is not None:
-        names = _context_columns(frame, context)
-        ctx = frame[names].to_numpy(dtype=float)
+        ctx = _numbers(frame, _context_columns(frame, context))
     times = column("time", time) if time is not None else None
     return cls(acts, rews, props, contexts=ctx, n_arms=n_arms, times=times, arm_names=arm_names)
 
@@ -172,7 +171,7 @@ def from_service_log(cls, path_or_frame, *, bandit=None, context=None, missing_r
             frame = frame.assign(reward=frame["reward"].fillna(0.0))
     ctx = None
     if context is not None:
-        ctx = frame[_context_columns(frame, context)].to_numpy(dtype=float)
+        ctx = _numbers(frame, _context_columns(frame, context))
     elif "context" in frame.columns:
         import json
 
@@ -185,7 +184,7 @@ def from_service_log(cls, path_or_frame, *, bandit=None, context=None, missing_r
                 names = _context_columns(frame, prefix)
             except ValueError:
                 continue
-            ctx = frame[names].to_numpy(dtype=float)
+            ctx = _numbers(frame, names)
             break
     arm_names = None
     n_arms = None
@@ -205,6 +204,23 @@ def from_service_log(cls, path_or_frame, *, bandit=None, context=None, missing_r
         times=times,
         arm_names=arm_names,
     )
+
+
+def _numbers(frame, names):
+    """The context columns ``names`` of ``frame`` as a float array, or a sentence naming the
+    first column that holds something else."""
+    try:
+        return frame[names].to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        for name in names:
+            for value in frame[name]:
+                try:
+                    float(value)
+                except (TypeError, ValueError):
+                    raise TypeError(
+                        f"frame's context column {name!r} holds {value!r}, must hold numbers."
+                    ) from None
+        raise
 
 
 def _context_columns(frame, context):
