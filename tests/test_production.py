@@ -713,7 +713,7 @@ def test_with_segments_rejects_bad_codes(small_env):
         with_segments(small_env, np.full(2_000, 5), 2)
     with pytest.raises(TypeError, match="must hold integer codes"):
         with_segments(small_env, np.zeros(2_000), 1)
-    with pytest.raises(TypeError, match="env is of type str"):
+    with pytest.raises(TypeError, match=r"^env is of type str, must be a CreditCardEnv\.$"):
         with_segments("env", np.zeros(2_000, dtype=int), 1)
 
 
