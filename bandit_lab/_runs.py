@@ -35,7 +35,7 @@ from ._validation import check_int
 from .environments import Environment
 from .scores import argmax_random
 
-__all__ = ["Runner", "IndexRunner", "named_policies", "run", "BLOCK_RUNS"]
+__all__ = ["Runner", "IndexRunner", "check_policy", "named_policies", "run", "BLOCK_RUNS"]
 
 #: Runs per block by default: large enough that NumPy's per-call cost is spread over many
 #: runs, small enough that a block's logs fit a worker's memory.
@@ -66,6 +66,53 @@ def named_policies(
     if not named:
         raise ValueError("policies is empty, must name at least one policy.")
     return named, was_single
+
+
+def check_policy(
+    name: str,
+    policy: Any,
+    family: str,
+    use: str,
+    *,
+    env: Any = None,
+    methods: tuple[str, ...] = (),
+    example: str | None = None,
+) -> None:
+    """Refuse a policy a simulator cannot run faithfully, naming what to do instead.
+
+    The checks every simulator makes of each policy, in one place: it has the ``methods``
+    the simulator calls (a policy of one's own need not derive from the package's base:
+    notebook 09 runs the source article's), it is of the simulator's ``family``, it has as
+    many arms as ``env`` (when given), and it has no ``rng`` of its own that the simulator
+    would silently ignore.
+    """
+    missing = [m for m in methods if not callable(getattr(policy, m, None))]
+    if not hasattr(policy, "n_arms"):
+        missing.append("n_arms")
+    if missing:
+        such = f" such as {example}" if example else ""
+        raise TypeError(
+            f"policies[{name!r}] is of type {type(policy).__name__} and has no "
+            f"{', '.join(missing)}, must be a {family!r} policy{such}."
+        )
+    fam = getattr(policy, "family", family)
+    if fam != family:
+        raise TypeError(
+            f"policies[{name!r}] is a {type(policy).__name__}, a {fam!r} policy: "
+            f"{use} runs {family!r} policies (use the simulator of its family)."
+        )
+    if env is not None and policy.n_arms != env.n_arms:
+        raise ValueError(
+            f"policies[{name!r}] has n_arms == {policy.n_arms}, must match "
+            f"env.n_arms == {env.n_arms}."
+        )
+    if getattr(policy, "rng", None) is not None:
+        raise ValueError(
+            f"policies[{name!r}] has its own rng == {policy.rng!r}, must be None: the simulator "
+            "gives every policy a stream spawned from its own rng argument (so that all "
+            "policies face the same outcomes), and would otherwise ignore this one. Build the "
+            f"policy without rng, e.g. {type(policy).__name__}(...), and seed the simulation."
+        )
 
 
 class Runner:
