@@ -78,14 +78,10 @@ def check_policy(
     methods: tuple[str, ...] = (),
     example: str | None = None,
 ) -> None:
-    """Refuse a policy a simulator cannot run faithfully, naming what to do instead.
-
-    The checks every simulator makes of each policy, in one place: it has the ``methods``
-    the simulator calls (a policy of one's own need not derive from the package's base:
-    notebook 09 runs the source article's), it is of the simulator's ``family``, it has as
-    many arms as ``env`` (when given), and it has no ``rng`` of its own that the simulator
-    would silently ignore.
-    """
+    """Refuse a policy a simulator cannot run faithfully, naming what to do instead: it
+    lacks the ``methods`` the simulator calls (one's own policy may duck-type them, as
+    notebook 09's do), is of another ``family``, has other arms than ``env``, or has an
+    ``rng`` of its own that the simulator would silently ignore."""
     missing = [m for m in methods if not callable(getattr(policy, m, None))]
     if not hasattr(policy, "n_arms"):
         missing.append("n_arms")
