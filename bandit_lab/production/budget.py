@@ -25,9 +25,9 @@ from .._runs import Runner, check_policy, named_policies, run
 from .._validation import check_int, check_per_arm, check_positive
 from ..environments import Environment
 from ..history import History
-from ..policies import Policy, _argmax_one
+from ..policies import Policy
 from ..posteriors import BetaPosterior
-from ..scores import argmax_random
+from ..scores import argmax_one, argmax_random
 
 __all__ = [
     "BudgetedTS",
@@ -220,7 +220,7 @@ class BudgetedTS(Policy):
                 f"is spent and the cheapest arm costs {self.costs.min():g}."
             )
         state = self._state()
-        arm = _argmax_one(self.scores(state, self._rng), self._rng)
+        arm = argmax_one(self.scores(state, self._rng), self._rng)
         self.charge_state(state, np.asarray(arm))
         self.spent_ = float(state["spent_"])
         return arm
