@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ._validation import check_probability
+from ._validation import check_positive, check_probability
 from .scores import argmax_random
 
 __all__ = [
@@ -316,9 +316,7 @@ def softmax_propensities(counts, sums, tau):
     [0.5, 0.5]
     """
     counts, sums = _check_counts_sums(counts, sums)
-    tau = float(tau)
-    if not np.isfinite(tau) or tau <= 0:
-        raise ValueError(f"tau == {tau!r}, must be a finite number > 0.")
+    tau = check_positive("tau", tau)
     means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
     p = special.softmax(means / tau, axis=-1)
     first, any_untried = _untried_uniform(counts)
