@@ -30,9 +30,13 @@ nodes a piece to 1e-9 (``tests/test_propensities.py``); it takes about 0.3 ms fo
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special
 
+from ._rng import RNGLike
 from ._validation import check_positive, check_probability
 from .scores import argmax_random
 
@@ -114,7 +118,7 @@ def _check_params(name, value):
     return arr
 
 
-def thompson_propensities(alpha, beta):
+def thompson_propensities(alpha: ArrayLike, beta: ArrayLike) -> np.ndarray:
     """Probability that Beta Thompson sampling chooses each arm, exactly.
 
     Parameters
@@ -178,7 +182,7 @@ def _thompson_one(a, b):
     return _max_probabilities(log_pdf + np.log(w), cdf)
 
 
-def gaussian_max_propensities(means, sds):
+def gaussian_max_propensities(means: ArrayLike, sds: ArrayLike) -> np.ndarray:
     """Probability that each of independent normal draws is the largest, exactly.
 
     Linear Thompson sampling with a Gaussian posterior ``N(mu_k, Sigma_k)`` per arm scores
@@ -287,7 +291,7 @@ def _untried_uniform(counts):
     return untried / np.where(n > 0, n, 1), n[..., 0] > 0
 
 
-def epsilon_greedy_propensities(counts, sums, epsilon):
+def epsilon_greedy_propensities(counts: ArrayLike, sums: ArrayLike, epsilon: float) -> np.ndarray:
     """Probability that epsilon-greedy (:func:`bandit_lab.scores.epsilon_greedy_scores`)
     chooses each arm.
 
@@ -308,7 +312,7 @@ def epsilon_greedy_propensities(counts, sums, epsilon):
     return np.where(any_untried[..., None], first, p)
 
 
-def softmax_propensities(counts, sums, tau):
+def softmax_propensities(counts: ArrayLike, sums: ArrayLike, tau: float) -> np.ndarray:
     """Probability that softmax exploration (:func:`bandit_lab.scores.softmax_scores`)
     chooses each arm: ``exp(mean_k / tau)`` normalised, after every arm was pulled once.
 
@@ -323,8 +327,9 @@ def softmax_propensities(counts, sums, tau):
     return np.where(any_untried[..., None], first, p)
 
 
-def monte_carlo_propensities(draw_scores, n_arms, *, n_draws=100_000, rng=None,
-                             batch=10_000):
+def monte_carlo_propensities(draw_scores: Callable[[int, np.random.Generator], ArrayLike],
+                             n_arms: int, *, n_draws: int = 100_000, rng: RNGLike = None,
+                             batch: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
     """Choice probabilities of any index policy, by drawing its scores ``n_draws`` times.
 
     Parameters

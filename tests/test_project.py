@@ -188,3 +188,30 @@ def test_no_private_helper_is_imported_from_another_folder():
                     problems.append(f"{'/'.join(rel)} imports {alias.name} from "
                                     f"{'.'.join(source)}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_public_api_has_type_hints():
+    # py.typed promises hints: every function and class (its __init__ and public methods)
+    # in the tables of contents of the package and its topic folders is annotated
+    import importlib
+    import inspect
+
+    missing = []
+    for name in ("bandit_lab", "bandit_lab.offpolicy", "bandit_lab.contextual",
+                 "bandit_lab.production", "bandit_lab.ab_testing"):
+        module = importlib.import_module(name)
+        for attr in module.__all__:
+            obj = getattr(module, attr)
+            if inspect.isclass(obj):
+                members = [(f"{attr}.{m}", f) for m, f in vars(obj).items()
+                           if inspect.isfunction(f) and (not m.startswith("_") or m == "__init__")]
+            elif inspect.isfunction(obj):
+                members = [(attr, obj)]
+            else:
+                continue
+            for label, f in members:
+                sig = inspect.signature(f)
+                params = [p for p in sig.parameters.values() if p.name not in ("self", "cls")]
+                if not (f.__annotations__ or (not params and f.__name__ == "__init__")):
+                    missing.append(f"{name}.{label}")
+    assert not missing, f"{len(missing)} public callables without type hints: {sorted(set(missing))}"

@@ -4,6 +4,7 @@ one sentence that names the value and what is allowed."""
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["check_probabilities"]
 
@@ -92,7 +93,9 @@ def _check_propensities(values, name="propensities"):
     return arr
 
 
-def check_probabilities(name, probs, n_rounds, n_arms, *, atol=1e-6):
+def check_probabilities(
+    name: str, probs: ArrayLike, n_rounds: int, n_arms: int, *, atol: float = 1e-6
+) -> np.ndarray:
     """An ``(n_rounds, n_arms)`` array of action probabilities: finite, >= 0, rows sum to 1."""
     try:
         arr = np.asarray(probs, dtype=float)

@@ -22,9 +22,12 @@ errors; the estimators can then trust it. It is built
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._validation import check_int
 from ._checks import (
@@ -35,6 +38,9 @@ from ._checks import (
     _one_dim,
     check_probabilities,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["LoggedFeedback", "check_probabilities", "sample_actions"]
 
@@ -100,16 +106,16 @@ class LoggedFeedback:
 
     def __init__(
         self,
-        actions,
-        rewards,
-        propensities,
+        actions: ArrayLike,
+        rewards: ArrayLike,
+        propensities: ArrayLike,
         *,
-        contexts=None,
-        n_arms=None,
-        times=None,
-        logging_probabilities=None,
-        arm_names=None,
-    ):
+        contexts: ArrayLike | None = None,
+        n_arms: int | None = None,
+        times: ArrayLike | None = None,
+        logging_probabilities: ArrayLike | None = None,
+        arm_names: Sequence[str] | None = None,
+    ) -> None:
         if arm_names is not None:
             if isinstance(arm_names, (str, bytes)) or not isinstance(arm_names, Iterable):
                 raise TypeError(
@@ -212,14 +218,14 @@ class LoggedFeedback:
 
     # -- sizes ------------------------------------------------------------------------
     @property
-    def n_rounds(self):
+    def n_rounds(self) -> int:
         return int(self.actions.shape[0])
 
     def __len__(self):
         return self.n_rounds
 
     @property
-    def n_features(self):
+    def n_features(self) -> int | None:
         return None if self.contexts is None else int(self.contexts.shape[1])
 
     def __repr__(self):
@@ -227,7 +233,7 @@ class LoggedFeedback:
         return f"LoggedFeedback(n_rounds={self.n_rounds}, n_arms={self.n_arms}, contexts={ctx})"
 
     # -- pieces -----------------------------------------------------------------------
-    def subset(self, index):
+    def subset(self, index: Any) -> LoggedFeedback:
         """The rounds picked by ``index`` (a slice, a boolean mask or integer positions)."""
         if isinstance(index, slice):
             pick = index
@@ -252,7 +258,7 @@ class LoggedFeedback:
     def __getitem__(self, index):
         return self.subset(index)
 
-    def split(self, fraction):
+    def split(self, fraction: float) -> tuple[LoggedFeedback, LoggedFeedback]:
         """The first ``fraction`` of the rounds and the rest (in logged order: learn on the
         past, evaluate on what came after)."""
         if not isinstance(fraction, numbers.Real) or not 0 < float(fraction) < 1:
@@ -260,7 +266,7 @@ class LoggedFeedback:
         cut = round(float(fraction) * self.n_rounds)
         return self.subset(slice(0, cut)), self.subset(slice(cut, None))
 
-    def to_frame(self):
+    def to_frame(self) -> pd.DataFrame:
         """The log as a pandas DataFrame: ``action``, ``reward``, ``propensity``, ``time``
         (when logged) and one column per context feature (``x0``, ``x1``, ...)."""
         import pandas as pd
@@ -278,7 +284,7 @@ class LoggedFeedback:
                 data[f"x{j}"] = self.contexts[:, j]
         return pd.DataFrame(data)
 
-    def importance_weights(self, target_probabilities):
+    def importance_weights(self, target_probabilities: ArrayLike) -> np.ndarray:
         """``pi(a_i | x_i) / p_i``: the target's probability of each logged action over the
         logger's. ``target_probabilities`` has shape (n_rounds, n_arms)."""
         pi = check_probabilities(
@@ -290,16 +296,16 @@ class LoggedFeedback:
     @classmethod
     def from_frame(
         cls,
-        frame,
+        frame: pd.DataFrame,
         *,
-        action="action",
-        reward="reward",
-        propensity="propensity",
-        context=None,
-        time=None,
-        n_arms=None,
-        arm_names=None,
-    ):
+        action: str = "action",
+        reward: str = "reward",
+        propensity: str = "propensity",
+        context: str | Sequence[str] | None = None,
+        time: str | None = None,
+        n_arms: int | None = None,
+        arm_names: Sequence[str] | None = None,
+    ) -> LoggedFeedback:
         """A log from a pandas DataFrame, one row per logged round.
 
         Parameters
@@ -342,7 +348,13 @@ class LoggedFeedback:
         )
 
     @classmethod
-    def from_history(cls, history, *, runs=None, contexts=None):
+    def from_history(
+        cls,
+        history: Any,
+        *,
+        runs: int | Sequence[int] | None = None,
+        contexts: ArrayLike | None = None,
+    ) -> LoggedFeedback:
         """A log from a simulation run with ``record_propensities=True``.
 
         ``history`` has ``arms`` and ``rewards`` of shape (n_runs, n_steps), and
@@ -358,7 +370,14 @@ class LoggedFeedback:
         return sources.from_history(cls, history, runs=runs, contexts=contexts)
 
     @classmethod
-    def from_service_log(cls, path_or_frame, *, bandit=None, context=None, missing_rewards="error"):
+    def from_service_log(
+        cls,
+        path_or_frame: str | os.PathLike[str] | pd.DataFrame,
+        *,
+        bandit: str | None = None,
+        context: str | Sequence[str] | None = None,
+        missing_rewards: str = "error",
+    ) -> LoggedFeedback:
         """A log from the decision service's export (``bandit-lab export-log``).
 
         Parameters
@@ -388,7 +407,7 @@ class LoggedFeedback:
         )
 
 
-def sample_actions(probabilities, rng):
+def sample_actions(probabilities: ArrayLike, rng: np.random.Generator) -> np.ndarray:
     """One action per row of ``probabilities`` (shape (..., n_arms)), drawn by inversion."""
     p = np.asarray(probabilities, dtype=float)
     cum = np.cumsum(p, axis=-1)

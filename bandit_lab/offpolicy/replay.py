@@ -10,12 +10,16 @@ learns as it goes, stepping through the log in order.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._rng import resolve_rng
-from .estimators import _level, _make, _mean_se, _target
-from .logged import _check_log, sample_actions
+from .._rng import RNGLike, resolve_rng
+from .estimators import Estimate, _level, _make, _mean_se, _target
+from .logged import LoggedFeedback, _check_log, sample_actions
+
+if TYPE_CHECKING:
+    from ..contextual import ContextualPolicy
 
 __all__ = ["replay", "replay_learning"]
 
@@ -24,7 +28,9 @@ def _is_uniform(log, atol=1e-9):
     return bool(np.all(np.abs(log.propensities - 1.0 / log.n_arms) <= atol))
 
 
-def replay(log, target, *, level=0.95, rng=None):
+def replay(
+    log: LoggedFeedback, target: Any, *, level: float = 0.95, rng: RNGLike = None
+) -> Estimate:
     """Replay (Li, Chu, Langford and Wang 2011): keep the rounds where the target would have
     chosen the logged action, and average their rewards.
 
@@ -72,7 +78,14 @@ def replay(log, target, *, level=0.95, rng=None):
     return _make("replay", value, se, level, log.n_rounds, float(m), terms)
 
 
-def replay_learning(policy, log, *, level=0.95, rng=None, progress=False):
+def replay_learning(
+    policy: ContextualPolicy,
+    log: LoggedFeedback,
+    *,
+    level: float = 0.95,
+    rng: RNGLike = None,
+    progress: bool = False,
+) -> Estimate:
     """Replay a *learning* contextual policy on a uniformly random log (Li et al. 2011).
 
     Step through the log in order; at each round the policy chooses for the logged

@@ -8,9 +8,11 @@ Taught in notebooks/11_learning_from_logs.ipynb. The builders are reached throug
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from .._rng import resolve_rng
+from .._rng import RNGLike, resolve_rng
 from .._validation import check_int
 from .logged import LoggedFeedback, sample_actions
 
@@ -246,7 +248,9 @@ def _context_columns(frame, context):
     return names
 
 
-def collect_log(env, logging_policy, *, n_rounds, rng=None, return_truth=False):
+def collect_log(
+    env: Any, logging_policy: Any, *, n_rounds: int, rng: RNGLike = None, return_truth: bool = False
+) -> LoggedFeedback | tuple[LoggedFeedback, np.ndarray]:
     """Run a fixed logging policy on ``env`` for ``n_rounds`` customers and log it.
 
     Parameters
