@@ -830,3 +830,22 @@ def test_a_clipping_weight_that_is_not_a_number_is_named():
         TypeError, match=r"^max_weight == 'big' is of type str, must be a real number"
     ):
         ips(hand_log(), PI, max_weight="big")
+
+
+def test_a_service_export_in_which_an_arm_was_never_chosen_keeps_every_arm():
+    # the export lists decisions, not the bandit's arms: an arm no decision chose (the last
+    # one, here) would vanish from the log unless the arms are named
+    frame = service_frame().dropna()
+    assert LoggedFeedback.from_service_log(frame).n_arms == 3
+    four = LoggedFeedback.from_service_log(frame, n_arms=4)
+    assert four.n_arms == 4 and four.arm_names is None
+    named = ("cashback", "travel", "premium", "business")
+    log = LoggedFeedback.from_service_log(frame, arm_names=named)
+    assert log.n_arms == 4 and log.arm_names == named
+    assert ips(log, np.tile([0.0, 0.0, 0.0, 1.0], (log.n_rounds, 1))).value == 0.0
+    with pytest.raises(
+        ValueError,
+        match=r"^arm_names\[1\] == 'premium' but the log calls arm 1 'travel', must name "
+        r"the arms in the service's order\.$",
+    ):
+        LoggedFeedback.from_service_log(frame, arm_names=("cashback", "premium", "travel"))

@@ -377,6 +377,8 @@ class LoggedFeedback:
         bandit: str | None = None,
         context: str | Sequence[str] | None = None,
         missing_rewards: str = "error",
+        n_arms: int | None = None,
+        arm_names: Sequence[str] | None = None,
     ) -> LoggedFeedback:
         """A log from the decision service's export (``bandit-lab export-log``).
 
@@ -395,6 +397,11 @@ class LoggedFeedback:
             What to do with decisions whose reward never arrived (an empty ``reward``):
             refuse, leave them out (biased if whether a reward arrives depends on the offer),
             or count them as reward 0 (right when silence means "did not convert").
+        n_arms, arm_names : optional
+            The bandit's arms (``arm_names`` in the service's order, checked against the
+            log's ``arm`` column). The export lists decisions, not arms: without these, an
+            arm no logged decision chose is missing from the log, and so from every
+            target's probabilities. By default the names the log shows.
 
         A decision the service restricted to some arms (its ``eligible`` column) was logged
         with its propensity among those arms: evaluate a target on such rounds with its
@@ -403,7 +410,13 @@ class LoggedFeedback:
         from . import sources
 
         return sources.from_service_log(
-            cls, path_or_frame, bandit=bandit, context=context, missing_rewards=missing_rewards
+            cls,
+            path_or_frame,
+            bandit=bandit,
+            context=context,
+            missing_rewards=missing_rewards,
+            n_arms=n_arms,
+            arm_names=arm_names,
         )
 
 

@@ -113,7 +113,16 @@ def from_history(cls, history, *, runs=None, contexts=None):
     )
 
 
-def from_service_log(cls, path_or_frame, *, bandit=None, context=None, missing_rewards="error"):
+def from_service_log(
+    cls,
+    path_or_frame,
+    *,
+    bandit=None,
+    context=None,
+    missing_rewards="error",
+    n_arms=None,
+    arm_names=None,
+):
     """The body of :meth:`LoggedFeedback.from_service_log`."""
     import pandas as pd
 
@@ -188,14 +197,22 @@ def from_service_log(cls, path_or_frame, *, bandit=None, context=None, missing_r
                 continue
             ctx = _numbers(frame, names)
             break
-    arm_names = None
-    n_arms = None
+    lookup = {}
     if "arm" in frame.columns and len(frame):
         pairs = frame[["arm_index", "arm"]].drop_duplicates()
         if pairs["arm_index"].is_unique:
             lookup = dict(zip(pairs["arm_index"].astype(int), pairs["arm"].astype(str)))
-            if set(lookup) == set(range(max(lookup) + 1)):
-                arm_names = tuple(lookup[k] for k in range(len(lookup)))
+    if arm_names is not None and not isinstance(arm_names, (str, bytes)):
+        named = [str(a) for a in arm_names]
+        for k, name in sorted(lookup.items()):
+            if k < len(named) and named[k] != name:
+                raise ValueError(
+                    f"arm_names[{k}] == {named[k]!r} but the log calls arm {k} {name!r}, "
+                    "must name the arms in the service's order."
+                )
+    elif arm_names is None and lookup and set(lookup) == set(range(max(lookup) + 1)):
+        if n_arms is None or n_arms == len(lookup):
+            arm_names = tuple(lookup[k] for k in range(len(lookup)))
     times = frame["time"].to_numpy() if "time" in frame.columns else None
     return cls(
         frame["arm_index"].to_numpy(),
