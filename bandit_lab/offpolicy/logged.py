@@ -9,14 +9,9 @@ estimator here can correct for what the logger preferred. Optionally the time of
 decision, and the logger's whole distribution over actions.
 
 :class:`LoggedFeedback` validates all of it once, at the boundary, with sentence-long
-errors; the estimators can then trust it. It is built
-
-- from arrays: ``LoggedFeedback(actions, rewards, propensities, contexts=X)``;
-- from a DataFrame: :meth:`LoggedFeedback.from_frame`;
-- from a simulation run with ``record_propensities=True``: :meth:`LoggedFeedback.from_history`;
-- from the decision service's exported log (``bandit-lab export-log``):
-  :meth:`LoggedFeedback.from_service_log`;
-- by running a fixed logging policy on an environment: :func:`collect_log`.
+errors; the estimators can then trust it. It is built from arrays, a DataFrame
+(``from_frame``), a simulation run with ``record_propensities=True`` (``from_history``),
+the decision service's export (``from_service_log``), or by :func:`collect_log`.
 """
 
 from __future__ import annotations
@@ -398,10 +393,8 @@ class LoggedFeedback:
             refuse, leave them out (biased if whether a reward arrives depends on the offer),
             or count them as reward 0 (right when silence means "did not convert").
         n_arms, arm_names : optional
-            The bandit's arms (``arm_names`` in the service's order, checked against the
-            log's ``arm`` column). The export lists decisions, not arms: without these, an
-            arm no logged decision chose is missing from the log, and so from every
-            target's probabilities. By default the names the log shows.
+            The bandit's arms (names in the service's order, checked against the log's):
+            the export lists decisions, so without them an arm no decision chose is missing.
 
         A decision the service restricted to some arms (its ``eligible`` column) was logged
         with its propensity among those arms: evaluate a target on such rounds with its
