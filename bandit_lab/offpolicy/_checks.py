@@ -93,6 +93,31 @@ def _check_propensities(values, name="propensities"):
     return arr
 
 
+def _check_contexts(contexts, n):
+    """Contexts of ``n`` rounds as finite floats of shape (n, n_features) (a 1-D array of
+    ``n`` values is one feature)."""
+    try:
+        contexts = np.asarray(contexts, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(
+            "contexts is not numeric, must be an array of shape (n_rounds, n_features)."
+        ) from None
+    if contexts.ndim == 1 and n > 0 and contexts.shape[0] == n:
+        contexts = contexts[:, None]
+    if contexts.ndim != 2 or contexts.shape[0] != n:
+        raise ValueError(
+            f"contexts has shape {contexts.shape}, must be ({n}, n_features): "
+            "one row per logged round."
+        )
+    bad = ~np.isfinite(contexts)
+    if bad.any():
+        i, j = np.unravel_index(_first_bad(bad), contexts.shape)
+        raise ValueError(
+            f"contexts[{i}, {j}] == {float(contexts[i, j])!r}, must be a finite number."
+        )
+    return contexts
+
+
 def check_probabilities(
     name: str, probs: ArrayLike, n_rounds: int, n_arms: int, *, atol: float = 1e-6
 ) -> np.ndarray:

@@ -28,6 +28,7 @@ from .._validation import check_int
 from ._checks import (
     _as_1d,
     _check_actions,
+    _check_contexts,
     _check_propensities,
     _first_bad,
     _one_dim,
@@ -154,25 +155,7 @@ class LoggedFeedback:
             )
         propensities = _check_propensities(propensities)
         if contexts is not None:
-            try:
-                contexts = np.asarray(contexts, dtype=float)
-            except (TypeError, ValueError):
-                raise TypeError(
-                    "contexts is not numeric, must be an array of shape (n_rounds, n_features)."
-                ) from None
-            if contexts.ndim == 1 and n > 0 and contexts.shape[0] == n:
-                contexts = contexts[:, None]
-            if contexts.ndim != 2 or contexts.shape[0] != n:
-                raise ValueError(
-                    f"contexts has shape {contexts.shape}, must be ({n}, n_features): "
-                    "one row per logged round."
-                )
-            bad = ~np.isfinite(contexts)
-            if bad.any():
-                i, j = np.unravel_index(_first_bad(bad), contexts.shape)
-                raise ValueError(
-                    f"contexts[{i}, {j}] == {float(contexts[i, j])!r}, must be a finite number."
-                )
+            contexts = _check_contexts(contexts, n)
         if times is not None:
             times = np.asarray(times)
             if times.shape != (n,):
