@@ -591,7 +591,7 @@ def test_learned_policies_beat_the_logger_and_their_estimates_cover_the_truth(ba
 def test_replay_learning_follows_li_et_al():
     env = CreditCardEnv(n_customers=2_000, n_history=500, rng=0)
     log = collect_log(env, UniformPolicy(5), n_rounds=2000, rng=3)
-    policy = LinearTS(5, 11, prior_var=2.0, noise_var=0.1, rng=0)
+    policy = LinearTS(5, 11, prior_var=2.0, noise_var=0.1)
     est = replay_learning(policy, log, rng=4)
     assert policy.n_obs_.sum() == 0  # the policy given is not changed
     # about one round in five matches the uniform logger's choice
@@ -849,3 +849,19 @@ def test_a_service_export_in_which_an_arm_was_never_chosen_keeps_every_arm():
         r"the arms in the service's order\.$",
     ):
         LoggedFeedback.from_service_log(frame, arm_names=("cashback", "premium", "travel"))
+
+
+def test_replay_learning_uses_the_policys_own_stream_or_refuses_two():
+    # a policy's own rng is never silently ignored: with no rng argument its seed draws the
+    # choices (the same replay twice, the policy untouched); given both, which one is meant?
+    env = CreditCardEnv(n_customers=1_000, n_history=300, rng=0)
+    log = collect_log(env, UniformPolicy(5), n_rounds=600, rng=3)
+    seeded = LinearTS(5, 11, prior_var=2.0, noise_var=0.1, rng=9)
+    first, second = replay_learning(seeded, log), replay_learning(seeded, log)
+    np.testing.assert_array_equal(first.terms, second.terms)
+    same = replay_learning(LinearTS(5, 11, prior_var=2.0, noise_var=0.1), log, rng=9)
+    np.testing.assert_array_equal(first.terms, same.terms)
+    with pytest.raises(
+        ValueError, match=r"^policy has its own rng == 9 and rng == 4 is given, must be one"
+    ):
+        replay_learning(seeded, log, rng=4)

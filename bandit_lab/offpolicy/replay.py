@@ -93,8 +93,9 @@ def replay_learning(
     the policy learns from it; otherwise the round is skipped, as if it never happened.
     With a uniform logger the matched rounds are an unbiased simulation of the policy
     running live for that many rounds. ``policy`` (a ``ContextualPolicy`` such as
-    ``LinearTS``) is copied, not changed. ``terms`` are the matched rewards in order: its
-    learning curve.
+    ``LinearTS``) is copied, not changed; its choices are drawn from ``rng``, or from the
+    policy's own ``rng`` when it was built with one (not both). ``terms`` are the matched
+    rewards in order: its learning curve.
     """
     from ..contextual import ContextualPolicy
     from ..scores import argmax_random
@@ -120,7 +121,12 @@ def replay_learning(
             UserWarning,
             stacklevel=2,
         )
-    gen = resolve_rng(rng)
+    if policy.rng is not None and rng is not None:
+        raise ValueError(
+            f"policy has its own rng == {policy.rng!r} and rng == {rng!r} is given, must be "
+            "one or the other: the stream the replayed policy chooses with."
+        )
+    gen = resolve_rng(rng if rng is not None else policy.rng)
     state = {k: np.array(v, copy=True) for k, v in policy._state().items()}
     rewards = []
     rows = range(log.n_rounds)
