@@ -31,10 +31,14 @@ nodes a piece to 1e-9 (``tests/test_propensities.py``); it takes about 0.3 ms fo
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special
 
-from ._validation import check_probability
+from ._rng import RNGLike
+from ._validation import check_positive, check_probability
 from .scores import argmax_random
 
 __all__ = [
@@ -115,7 +119,7 @@ def _check_params(name, value):
     return arr
 
 
-def thompson_propensities(alpha, beta):
+def thompson_propensities(alpha: ArrayLike, beta: ArrayLike) -> np.ndarray:
     """Probability that Beta Thompson sampling chooses each arm, exactly.
 
     Parameters
@@ -185,7 +189,7 @@ def _cdf_at_nodes(pdf, half):
     return np.minimum(1.0, (start[:, :, None] + inside).reshape(K, -1))
 
 
-def gaussian_max_propensities(means, sds):
+def gaussian_max_propensities(means: ArrayLike, sds: ArrayLike) -> np.ndarray:
     """Probability that each of independent normal draws is the largest, exactly.
 
     Linear Thompson sampling with a Gaussian posterior ``N(mu_k, Sigma_k)`` per arm scores
@@ -294,7 +298,7 @@ def _untried_uniform(counts):
     return untried / np.where(n > 0, n, 1), n[..., 0] > 0
 
 
-def epsilon_greedy_propensities(counts, sums, epsilon):
+def epsilon_greedy_propensities(counts: ArrayLike, sums: ArrayLike, epsilon: float) -> np.ndarray:
     """Probability that epsilon-greedy (:func:`bandit_lab.scores.epsilon_greedy_scores`)
     chooses each arm.
 
@@ -315,7 +319,7 @@ def epsilon_greedy_propensities(counts, sums, epsilon):
     return np.where(any_untried[..., None], first, p)
 
 
-def softmax_propensities(counts, sums, tau):
+def softmax_propensities(counts: ArrayLike, sums: ArrayLike, tau: float) -> np.ndarray:
     """Probability that softmax exploration (:func:`bandit_lab.scores.softmax_scores`)
     chooses each arm: ``exp(mean_k / tau)`` normalised, after every arm was pulled once.
 
@@ -323,17 +327,16 @@ def softmax_propensities(counts, sums, tau):
     [0.5, 0.5]
     """
     counts, sums = _check_counts_sums(counts, sums)
-    tau = float(tau)
-    if not np.isfinite(tau) or tau <= 0:
-        raise ValueError(f"tau == {tau!r}, must be a finite number > 0.")
+    tau = check_positive("tau", tau)
     means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
     p = special.softmax(means / tau, axis=-1)
     first, any_untried = _untried_uniform(counts)
     return np.where(any_untried[..., None], first, p)
 
 
-def monte_carlo_propensities(draw_scores, n_arms, *, n_draws=100_000, rng=None,
-                             batch=10_000):
+def monte_carlo_propensities(draw_scores: Callable[[int, np.random.Generator], ArrayLike],
+                             n_arms: int, *, n_draws: int = 100_000, rng: RNGLike = None,
+                             batch: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
     """Choice probabilities of any index policy, by drawing its scores ``n_draws`` times.
 
     Parameters

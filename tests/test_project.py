@@ -179,3 +179,55 @@ def test_lint_and_format_are_clean():
     for cmd in (["check", *paths], ["format", "--check", *paths]):
         done = subprocess.run([ruff, *cmd], cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 0, f"ruff {' '.join(cmd)}:\n{done.stdout}{done.stderr}"
+
+
+def test_no_private_helper_is_imported_from_another_folder():
+    # A helper two folders share is a public name of the lower module (issue 17: private
+    # helpers imported across modules hid what depended on what). Within a folder, and the
+    # package's own private modules (_rng, _validation, ...), are fine.
+    pkg = ROOT / "bandit_lab"
+    problems = []
+    for path in pkg.rglob("*.py"):
+        rel = path.relative_to(pkg).parts
+        if rel[0] in ("grading.py", "grading", "service", "widgets"):
+            continue  # their owners' folders
+        folder = list(rel[:-1])
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.level >= 1 and node.module):
+                continue
+            base = folder[: len(folder) - (node.level - 1)] if node.level > 1 else folder
+            source = base + node.module.split(".")
+            source_folder = source[:-1]
+            for alias in node.names:
+                if (alias.name.startswith("_") and not alias.name.startswith("__")
+                        and source_folder != folder):
+                    problems.append(f"{'/'.join(rel)} imports {alias.name} from "
+                                    f"{'.'.join(source)}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_public_api_has_type_hints():
+    # py.typed promises hints: every function and class (its __init__ and public methods)
+    # in the tables of contents of the package and its topic folders is annotated
+    import importlib
+    import inspect
+
+    missing = []
+    for name in ("bandit_lab", "bandit_lab.offpolicy", "bandit_lab.contextual",
+                 "bandit_lab.production", "bandit_lab.ab_testing"):
+        module = importlib.import_module(name)
+        for attr in module.__all__:
+            obj = getattr(module, attr)
+            if inspect.isclass(obj):
+                members = [(f"{attr}.{m}", f) for m, f in vars(obj).items()
+                           if inspect.isfunction(f) and (not m.startswith("_") or m == "__init__")]
+            elif inspect.isfunction(obj):
+                members = [(attr, obj)]
+            else:
+                continue
+            for label, f in members:
+                sig = inspect.signature(f)
+                params = [p for p in sig.parameters.values() if p.name not in ("self", "cls")]
+                if not (f.__annotations__ or (not params and f.__name__ == "__init__")):
+                    missing.append(f"{name}.{label}")
+    assert not missing, f"{len(missing)} public callables without type hints: {sorted(set(missing))}"

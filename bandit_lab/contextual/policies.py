@@ -27,9 +27,9 @@ from .._validation import (
     check_real,
     check_reward,
 )
-from ..policies import _argmax_one, deterministic_propensities
+from ..policies import deterministic_propensities
 from ..propensities import gaussian_max_propensities
-from ..scores import argmax_random
+from ..scores import argmax_one, argmax_random
 from .posterior import GaussianLinearPosterior
 from .scores import (
     gaussian_linear_update,
@@ -116,7 +116,7 @@ class ContextualPolicy(BasePolicy):
     def select(self, x: ArrayLike) -> int:
         """Choose an arm (an ``int``) for context ``x`` (1-D, length ``n_features``)."""
         x = check_context("x", x, self.n_features)
-        return _argmax_one(self.scores(self._state(), x, self._rng), self._rng)
+        return argmax_one(self.scores(self._state(), x, self._rng), self._rng)
 
     def propensities(self, x: ArrayLike) -> np.ndarray:
         """The probability that :meth:`select` chooses each arm for context ``x``, (n_arms,)."""
