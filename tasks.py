@@ -32,7 +32,7 @@ CONSTRAINTS = ROOT / "constraints.txt"
 EXTRAS = "dev,grading,service,e2e,cluster"
 # Debian packages the tests need (installed with apt-get when missing and we are root):
 # {command that must exist: package that provides it}.
-APT_NEEDS: dict[str, str] = {"redis-server": "redis-server", "chromium": "chromium"}
+APT_NEEDS: dict[str, str] = {"redis-server": "redis-server", "chromium": "chromium", "bwrap": "bubblewrap"}
 
 
 def say(msg: str) -> None:
