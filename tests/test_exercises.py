@@ -198,6 +198,9 @@ def test_planted_answer_earns_exactly_what_it_should(answer, keys):
     for q, (score, possible, report, _) in scores.items():
         want = answer["expect"].get(q, possible)
         assert score == pytest.approx(want), f"{q}: {score}/{possible}, want {want}\n{report}"
+    if "message" in answer:
+        told = "\n".join(scores[q][2] for q in answer["expect"])
+        assert answer["message"] in told, f"the learner is not told {answer['message']!r}:\n{told}"
 
 
 def test_every_exercise_has_planted_mistakes():

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -352,3 +350,46 @@ def test_deadline_stops_a_notebook(keys):
     assert time.monotonic() - start < 60
     assert r.total == 0
     assert "stopped after 8 s in total (--deadline), the questions not yet graded score 0" in r.notes
+
+
+# -- where the batch runs, and grading without a sandbox ---------------------------------------
+
+def small_batch(folder):
+    nb = solution()
+    write(nb, folder / "ann" / f"{EX01}.ipynb")
+    shutil.copy(ROOT / "exercises" / f"{EX01}.ipynb", folder / f"ben_{EX01}.ipynb")
+    half = solution()
+    cell(half, "ex01-q2-answer").source = "post_alpha = 1 / 0"
+    write(half, folder / "cy" / f"{EX01}.ipynb")
+    return grading.find_submissions([folder])
+
+
+def outcome(results):
+    return [(r.student, r.exercise, r.scores, r.notes, r.feedback, r.flags) for r in results]
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_grades_exactly_like_local_processes(tmp_path, keys):
+    distributed = pytest.importorskip("distributed", reason="the cluster extra is not installed")
+    subs = small_batch(tmp_path)
+    local = grading.grade_many(subs, keys, jobs=2, cell_timeout=60, deadline=300)
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        remote = grading.grade_many(subs, keys, executor=client, cell_timeout=60, deadline=300)
+    assert outcome(remote) == outcome(local)
+    assert [r.total for r in local] == [6.0, 0.0, 3.0]
+    assert "raised ZeroDivisionError: division by zero" in " ".join(local[2].notes)
+
+
+@pytest.mark.slow
+def test_grading_without_a_sandbox_says_so_on_every_row(tmp_path, capsys):
+    small_batch(tmp_path / "class")
+    out = tmp_path / "grades.csv"
+    assert cli_main(["grade", str(tmp_path / "class"), "--course", str(ROOT), "--no-sandbox", "--out", str(out),
+                     "--jobs", "2", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("WARNING: graded WITHOUT a sandbox")
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["total"] for r in rows] == ["6.0", "0.0", "3.0"]
+    assert all("graded WITHOUT a sandbox (--no-sandbox)" in r["notes"] for r in rows)

@@ -16,10 +16,13 @@ Three users, three entry points:
                                             (``assign``)
 
 The parts: ``keys`` (the tests, read from a course folder), ``submissions`` (finding, reading
-and recognising notebooks), ``sandbox`` (a bubblewrap sandbox per kernel), ``kernel_side``
-(what runs inside the kernel: the runner captured before any learner cell), ``runner`` (one
-notebook: cells, restarts, tests, the JSON that comes back), ``batch`` (many notebooks,
-through the package's executor option), ``gradebook`` (the grade sheet and reports).
+and recognising notebooks), ``sandbox`` (the bubblewrap command line and the limits),
+``kernel`` (one kernel process in its sandbox, watched from outside), ``kernel_side`` (what
+runs inside the kernel: the runner captured before any learner cell), ``runner`` (one
+notebook: cells, restarts, tests), ``results`` (checking what a kernel sends back), ``batch``
+(many notebooks, through the package's executor option), ``gradebook`` (the grade sheet and
+reports), ``command`` (``bandit-lab grade``), ``assign`` (maintainers), ``learner``
+(``grader.check``).
 """
 from .assign import assign
 from .batch import grade_many, grade_notebook_file

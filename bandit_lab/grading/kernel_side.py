@@ -201,12 +201,16 @@ def _fingerprint(sys, types, extra):
     return prints
 
 
-def install(attr, preload=()):
+def install(attr, preload=(), secret=""):
     """Capture, before any learner cell, what the tests rely on; put the runner on ``sys``.
 
-    The grader later evaluates ``sys.<attr>(payload)`` once per question.
+    The grader later evaluates ``sys.<attr>(payload)`` once per question. The runner signs
+    what it returns with ``secret`` (HMAC-SHA256), which only it and the grader hold: a
+    function put in its place cannot sign a forged result.
     """
     import builtins
+    import hashlib
+    import hmac
     import importlib
     import json
     import sys
@@ -240,6 +244,7 @@ def install(attr, preload=()):
     made = {}
     real_import = builtins.__import__
     dumps, loads, monotonic = json.dumps, json.loads, time.monotonic
+    sign, sha256, key = hmac.new, hashlib.sha256, secret.encode()
     fingerprint, run, blank, module_type = _fingerprint, run_cases, is_blank, types.ModuleType
 
     def snapshot(name):
@@ -274,7 +279,8 @@ def install(attr, preload=()):
         results = run(p["cases"], env, test_globals=test_globals, timeout=p.get("timeout"),
                       blank=blank)
         replaced = sorted(set(replaced) | set(changed()))
-        return dumps({"nonce": p["nonce"], "question": p["question"], "cases": results,
+        body = dumps({"nonce": p["nonce"], "question": p["question"], "cases": results,
                       "replaced": replaced[:50], "seconds": round(monotonic() - start, 3)})
+        return dumps({"body": body, "mac": sign(key, body.encode(), sha256).hexdigest()})
 
     setattr(sys, attr, runner)

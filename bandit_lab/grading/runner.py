@@ -18,7 +18,6 @@ Nothing a kernel sends is unpickled or executed here; the tests never touch its 
 """
 from __future__ import annotations
 
-import ast
 import json
 import re
 import secrets
@@ -28,7 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .gradebook import NO_SANDBOX_NOTE, GradeResult
-from .sandbox import Kernel, Limits, private_folder
+from .kernel import Kernel
+from .results import affected, parse
+from .sandbox import Limits, private_folder
 from .submissions import cell_label, imported_modules, prepare, structure_notes
 
 __all__ = ["Settings", "Piece", "grade_piece", "CELL_TIMEOUT", "TEST_TIMEOUT", "DEADLINE"]
@@ -40,12 +41,8 @@ MAX_STARTS = 6  # kernels one notebook may use (a dying cell costs a restart)
 STARTUP = 120  # seconds a kernel may take to answer its first request
 GRACE = 5  # seconds an interrupted cell has to stop before its kernel is killed
 WATCH_EVERY = 0.25  # seconds between looks at the sandbox's memory
-MAX_REPLY = 2_000_000  # characters of a test result
 _PRELOAD = ("numpy", "numpy.testing", "numpy.linalg", "numpy.random", "scipy.stats", "math")
-_MACHINERY = ("runner.", "shell", "kernel", "sys.", "json.", "signal.", "otter.", "IPython.",
-              "ipykernel.", "jupyter_client.")
-_ALWAYS = {"builtins.__import__", "builtins.exec", "builtins.compile", "builtins.__build_class__",
-           "builtins.getattr", "builtins.isinstance", "builtins.callable"}
+
 
 
 @dataclass(frozen=True)
@@ -114,7 +111,8 @@ class _Grading:
         self.excluded = {}  # cell index -> why it was left out
         self.deadline_at = time.monotonic() + s.deadline
         self.kernel = self.client = None
-        self.attr = "_bandit_lab_" + secrets.token_hex(8)
+        self.attr = "_" + secrets.token_hex(8)
+        self.secret = secrets.token_hex(32)  # signs the results; only runner and grader know it
         self.text = piece.text
         self.name = f"{self.key.name}.ipynb"
 
@@ -188,7 +186,7 @@ class _Grading:
             elif out.stopped:
                 self.result.notes.append(f"{q}'s tests did not finish ({out.stopped}): {q} scores 0")
             else:
-                got, problem = _parse(out.reply, nonce, q, cases)
+                got, problem = parse(out.reply, nonce, q, cases, self.secret)
                 if problem:
                     self.result.notes.append(f"{q}: {problem}: {q} scores 0")
                     self.result.flags.append(f"{q}: {problem}")
@@ -200,7 +198,7 @@ class _Grading:
         possible = self.key.questions[q]
         if got is None:
             return [f"{q}: 0/{_num(possible)} - its tests did not run to the end"]
-        hit = _affected(got["replaced"], cases)
+        hit = affected(got["replaced"], cases)
         earned = sum(c.points for c, r in zip(cases, got["cases"]) if r["passed"])
         if hit:
             shown = ", ".join(hit[:4]) + (" ..." if len(hit) > 4 else "")
@@ -257,8 +255,10 @@ class _Grading:
 
         source = Path(kernel_side.__file__).read_text(encoding="utf-8")
         preload = list(dict.fromkeys([*_PRELOAD, *imported_modules(self.nb)]))
-        source += f"\ninstall({self.attr!r}, {preload!r})\n"
-        code = f"exec(compile({source!r}, '<bandit-lab>', 'exec'), {{'__name__': '_bandit_lab_kernel'}})"
+        source += f"\ninstall({self.attr!r}, {preload!r}, {self.secret!r})\n"
+        # its own copy of the builtins: a learner's builtins.abs = ... cannot reach the runner
+        code = (f"exec(compile({source!r}, '<bandit-lab>', 'exec'), {{'__name__': "
+                "'_bandit_lab_kernel', '__builtins__': dict(vars(__import__('builtins')))})")
         out = self._execute(code, STARTUP, silent=True)
         if out.died or out.stopped or out.errors:
             raise _Stop("the grader's set-up did not run in its kernel: "
@@ -371,54 +371,3 @@ def _short(text):
 
 def _num(x):
     return f"{x:g}"
-
-
-def _parse(reply, nonce, q, cases):
-    """The kernel's answer for question ``q``, checked; (result, problem)."""
-    if not isinstance(reply, dict) or reply.get("status") != "ok":
-        return None, "its tests could not be run (the kernel answered with an error)"
-    value = (reply.get("user_expressions") or {}).get("r")
-    if not isinstance(value, dict) or value.get("status") != "ok":
-        ename = value.get("ename") if isinstance(value, dict) else None
-        return None, f"its tests could not be run ({ename or 'no result'}; was the grader's runner replaced?)"
-    text = (value.get("data") or {}).get("text/plain")
-    if not isinstance(text, str) or len(text) > MAX_REPLY:
-        return None, "its test results came back malformed"
-    try:
-        literal = ast.literal_eval(text)  # a Python string literal: no code is run
-        data = json.loads(literal) if isinstance(literal, str) else None
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        data = None
-    problem = "its test results came back malformed or forged"
-    if not isinstance(data, dict) or data.get("nonce") != nonce or data.get("question") != q:
-        return None, problem
-    got = data.get("cases")
-    if not isinstance(got, list) or len(got) != len(cases):
-        return None, problem
-    clean = []
-    for c, r in zip(cases, got):
-        if not isinstance(r, dict) or r.get("name") != c.name or not isinstance(r.get("passed"), bool):
-            return None, problem
-        kind = r.get("kind") if r.get("kind") in ("passed", "failed", "blank", "undefined", "timeout") else "failed"
-        clean.append({"passed": r["passed"] and kind == "passed", "kind": kind,
-                      "message": str(r.get("message", ""))[:600]})
-    replaced = data.get("replaced")
-    replaced = [str(x)[:200] for x in replaced[:50]] if isinstance(replaced, list) else ["(unknown)"]
-    return {"cases": clean, "replaced": replaced}, None
-
-
-def _affected(replaced, cases):
-    """Which replaced names ``cases`` rely on (the machinery: every question)."""
-    uses = set().union(*(c.uses for c in cases)) if cases else set()
-    packages = {u.split(".")[0] for u in uses}
-    hit = []
-    for name in replaced:
-        base = name.removesuffix(".__code__")
-        if base.startswith(_MACHINERY) or base in _ALWAYS:
-            hit.append(base)
-        elif base.startswith("builtins."):
-            if base in uses:
-                hit.append(base)
-        elif base.split(".")[0] in packages:
-            hit.append(base)
-    return list(dict.fromkeys(hit))
