@@ -1,10 +1,12 @@
 """bandit-lab grade: a batch of broken submissions is graded fairly and never stops.
 
-The unit tests below need no kernel. The batch test grades, through the command line, a
+The unit tests need no kernel. The batch test (slow) grades, through the command line, a
 folder holding a notebook with a syntax error, an exception, a renamed file, deleted and
 moved cells, one with endless loops (in a cell and inside a function the tests call), an
 untouched exercise, a file that is not a notebook and one nobody can recognise; one more
-notebook ignores interrupts and must be stopped by the deadline.
+notebook ignores interrupts (its cell is dropped and the rest graded), another outlives the
+deadline. A dask cluster must grade a batch exactly as local processes do, and grading
+without a sandbox must say so on every row. Hostile notebooks: tests/test_grading_hostile.py.
 """
 from __future__ import annotations
 
@@ -149,6 +151,7 @@ def test_assign_check_compares_sources_not_outputs(tmp_path):
         "a notebook that was never executed is out of date"
 
 
+@pytest.mark.slow
 def test_assign_writes_executed_notebooks_that_match_the_committed_ones(tmp_path):
     e, s = tmp_path / "e", tmp_path / "s"
     written = grading.assign([EX01], course=ROOT, exercises=e, solutions=s)
@@ -198,6 +201,18 @@ def test_gradebook_one_row_per_student_best_submission_kept(keys):
     assert lines[0].split() == ["student", "ex01", "ex03", "total"]
     assert lines[2].split() == ["alice", "6/6", "0/9", "6/15"]
     assert "Notes:" in lines and "  carol: could not tell which exercise" in lines
+
+
+def test_summary_lists_the_submissions_to_look_at(keys):
+    flagged = fake("mallory", EX01, {"q1": 0.0, "q2": 0.0},
+                   ["q1 scores 0: the notebook replaced numpy.allclose, which its tests rely on"])
+    flagged.flags = ["q1 scores 0: the notebook replaced numpy.allclose, which its tests rely on"]
+    results = [fake("alice", EX01, {"q1": 3.0, "q2": 3.0}), flagged]
+    columns, rows = grading.gradebook(results, keys)
+    lines = grading.format_summary(columns, rows, keys, results).splitlines()
+    at = lines.index("Look at these (their marks may not be what the learner earned):")
+    assert lines[at + 1] == "  mallory: ex01: q1 scores 0: the notebook replaced numpy.allclose, which its tests rely on"
+    assert "alice" not in "\n".join(lines[at:lines.index("Notes:")])
 
 
 def test_write_csv_round_trips(tmp_path, keys):
@@ -290,6 +305,7 @@ def graded_class(tmp_path_factory):
     return code, rows, feedback, seconds
 
 
+@pytest.mark.slow
 def test_batch_grades_everyone(graded_class):
     code, rows, _, _ = graded_class
     assert code == 0
@@ -299,6 +315,7 @@ def test_batch_grades_everyone(graded_class):
     assert rows["bob"]["notes"].endswith(" | ex03: not submitted")
 
 
+@pytest.mark.slow
 def test_syntax_error_exception_rename_and_moved_cells_cost_only_what_they_break(graded_class):
     bob = graded_class[1]["bob"]
     assert (bob["ex01.q1"], bob["ex01.q2"], bob["total"]) == ("3.0", "0.0", "3.0")
@@ -309,6 +326,7 @@ def test_syntax_error_exception_rename_and_moved_cells_cost_only_what_they_break
     assert "1 cell(s) deleted (ex01-picture)" in notes and "moved out of order" in notes
 
 
+@pytest.mark.slow
 def test_endless_loops_are_stopped_and_the_rest_still_graded(graded_class):
     _, rows, feedback, _ = graded_class
     frank = rows["frank"]
@@ -318,6 +336,7 @@ def test_endless_loops_are_stopped_and_the_rest_still_graded(graded_class):
     assert "stopped after 1 s: does the code it tests ever finish?" in report
 
 
+@pytest.mark.slow
 def test_untouched_unreadable_and_unknown_notebooks(graded_class):
     rows = graded_class[1]
     assert rows["jo"]["total"] == "0.0" and rows["jo"]["ex03.q1"] == "0.0"
@@ -326,6 +345,7 @@ def test_untouched_unreadable_and_unknown_notebooks(graded_class):
     assert "could not tell which exercise 'stranger.ipynb' is" in rows["stranger"]["notes"]
 
 
+@pytest.mark.slow
 def test_a_cell_that_ignores_interrupts_costs_only_itself(keys):
     nb = solution()
     stubborn = nbformat.v4.new_code_cell(
@@ -341,6 +361,7 @@ def test_a_cell_that_ignores_interrupts_costs_only_itself(keys):
                        "interrupted; the notebook was run again without it"]
 
 
+@pytest.mark.slow
 def test_deadline_stops_a_notebook(keys):
     nb = solution()
     nb.cells.insert(3, nbformat.v4.new_code_cell("import time\ntime.sleep(3600)"))

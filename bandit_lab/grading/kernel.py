@@ -90,14 +90,13 @@ class Kernel:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          cwd=str(self.work), env=env, start_new_session=True)
         os.close(info_write)
-        self.init_pid, self.kernel_pid, self._ns = None, None, None
+        self.init_pid, self.kernel_pid = None, None
         if sandbox:
             with os.fdopen(self.info_read, "rb") as f:
                 data = f.read()
             try:
-                self.init_pid = json.loads(data or b"{}").get("child-pid")
-                self._ns = os.readlink(f"/proc/{self.init_pid}/ns/pid")
-            except (ValueError, OSError, TypeError):
+                self.init_pid = int(json.loads(data or b"{}")["child-pid"])
+            except (ValueError, KeyError, TypeError):
                 self.init_pid = None
         else:
             os.close(self.info_read)
@@ -109,20 +108,14 @@ class Kernel:
         return self.proc.poll() is None
 
     def pids(self):
-        """Every process of this kernel's sandbox (its own, and whatever it started)."""
-        if not self.sandbox:
-            return [self.proc.pid, *_descendants(self.proc.pid)] if self.alive() else []
-        if self._ns is None:
+        """Every process of this kernel's sandbox (its own, and whatever it started).
+
+        In a PID namespace every process descends from the namespace's first process (an
+        orphan is adopted by it), so walking its children finds them all."""
+        top = self.init_pid if self.sandbox else self.proc.pid
+        if top is None or not self.alive():
             return []
-        out = []
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit():
-                try:
-                    if os.readlink(f"/proc/{entry.name}/ns/pid") == self._ns:
-                        out.append(int(entry.name))
-                except OSError:
-                    continue
-        return out
+        return [top, *_descendants(top)]
 
     def find_kernel_pid(self):
         """The host pid of the kernel process (the sandbox's first child)."""

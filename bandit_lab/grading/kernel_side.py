@@ -112,9 +112,11 @@ def run_cases(cases, env, *, test_globals=None, timeout=None, blank=is_blank):
     (a name it needs was never defined) or ``timeout``.
     """
     import signal
+    import threading
 
     results = []
-    alarm = timeout and hasattr(signal, "setitimer")
+    alarm = (timeout and hasattr(signal, "setitimer")
+             and threading.current_thread() is threading.main_thread())
 
     def too_slow(signum, frame):
         raise TimeoutError(f"stopped after {timeout:g} s")
