@@ -8,9 +8,12 @@ Also:
     python3 tasks.py setup      only create/refresh the virtual environment
     python3 tasks.py execute    re-execute every course notebook in place (after a change)
     python3 tasks.py bench      run the benchmarks in benchmarks/
+    python3 tasks.py site       build the course website into _site/ (open _site/index.html)
     python3 tasks.py lock       re-resolve constraints.txt (then run `execute`, review, commit)
 
 Arguments after `test` go to pytest, e.g. `python3 tasks.py test tests/test_policies.py -x`.
+`python3 tasks.py test --fast` is the everyday lane: the package's tests and doctests and the
+lint, without the notebooks, the browser and the slow tests (about two minutes).
 The environment is reused while pyproject.toml and constraints.txt are unchanged.
 """
 from __future__ import annotations
@@ -29,10 +32,11 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".bandit-lab-installed"
 CONSTRAINTS = ROOT / "constraints.txt"
-EXTRAS = "dev,grading,service,e2e,cluster"
+EXTRAS = "dev,grading,service,e2e,cluster,site"
 # Debian packages the tests need (installed with apt-get when missing and we are root):
 # {command that must exist: package that provides it}.
-APT_NEEDS: dict[str, str] = {"redis-server": "redis-server", "chromium": "chromium", "bwrap": "bubblewrap"}
+APT_NEEDS: dict[str, str] = {"redis-server": "redis-server", "chromium": "chromium",
+                             "npm": "npm", "bwrap": "bubblewrap"}
 
 
 def say(msg: str) -> None:
@@ -71,7 +75,7 @@ def make_venv() -> None:
 
 
 def setup() -> None:
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - tasks.py runs on any python3 to say so
         sys.exit(f"[tasks] Python {sys.version.split()[0]} is too old: Bandit Lab needs 3.10 or newer.")
     want = fingerprint()
     if PY.exists() and STAMP.exists() and STAMP.read_text() == want:
@@ -123,6 +127,9 @@ def test(args) -> int:
     env = dict(os.environ, PYTHONHASHSEED="0")
     env.pop("MPLBACKEND", None)
     # One worker per core; a notebook's cells share one kernel, so a file stays on one worker.
+    if "--fast" in args:  # the everyday lane: no notebooks, no browser, nothing slow
+        args = [a for a in args if a != "--fast"]
+        args = ["-m", "not slow and not notebooks and not browser", "tests", "bandit_lab", *args]
     parallel = [] if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args) else [
         "-n", str(min(4, os.cpu_count() or 1)), "--dist", "loadfile"]
     return subprocess.run([str(PY), "-m", "pytest", *parallel, *args], cwd=ROOT, env=env).returncode
@@ -143,6 +150,13 @@ def bench(args) -> int:
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         code |= subprocess.run([str(PY), str(script), *args], cwd=ROOT).returncode
     return code
+
+
+def site(args) -> None:
+    """Build the course website into _site/ from the notebooks' stored outputs (nothing is
+    executed; MathJax and the widget manager come from npm, pinned in package-lock.json)."""
+    setup()
+    run([PY, ROOT / "docs" / "site" / "build.py", *args], cwd=ROOT)
 
 
 def lock(args) -> None:
@@ -178,6 +192,8 @@ def main(argv) -> int:
             execute(args)
         elif cmd == "bench":
             return bench(args)
+        elif cmd == "site":
+            site(args)
         elif cmd == "lock":
             lock(args)
         else:

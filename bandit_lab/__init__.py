@@ -23,13 +23,16 @@ Problems and experiments (notebooks 01, 04)
     geometric_delay   random reward delays for simulate (notebook 07)
     run_policy        one run of one policy object, step by step (the textbook loop)
     explore_then_commit  a fixed A/B test, then the observed winner for everyone (notebook 01)
-    History           what a simulation returns for one policy
+    History           what every simulator returns for one policy: one protocol, one set of
+                      shapes (bandit_lab.history documents them)
+    Environment, Step the protocol every environment follows: step(t, n_runs, rng) -> Step
 
 Metrics (notebooks 01, 04)
     cumulative_regret     pseudo-regret from expected rewards, per run and step
     arm_shares            share of pulls per arm in each run
     lai_robbins_constant  the constant in the log(T) lower bound on regret
     bernoulli_kl          KL divergence between Bernoulli distributions
+    summarize, paired_gain, learning_curve   means over runs with intervals (notebook 06)
 
 Context (notebooks 05-06) -- select(x) an arm for context x, update(x, arm, reward)
     LinearTS               Thompson sampling on an exact Bayesian linear regression per arm
@@ -62,44 +65,79 @@ Production concerns (notebook 09)
     beta_prior             (alpha0, beta0) from a rate and how many observations it is worth
     PerArmPriorTS          Beta-Bernoulli TS with a prior of its own per arm
     add_arm                a running bandit plus one new arm with its own prior (cold start)
-    FunnelEnv, simulate_funnel, simulate_budget, stopping_times, with_segments
-                           simulations for the above (``bandit_lab.production_sim``)
+    FunnelEnv, simulate_funnel, FunnelHistory, simulate_budget, BudgetHistory,
+    stopping_times, with_segments
+                           simulations for the above (``bandit_lab.production``)
 
-Pure maths (``bandit_lab.scores``): one score function per policy, shared by the objects
-and the simulator. Plots in ``bandit_lab.plotting``, widgets in ``bandit_lab.widgets``.
+Learning from logs (notebook 11) -- ``bandit_lab.offpolicy``
+    LoggedFeedback         a validated log: contexts, actions, rewards, the logger's propensities
+    collect_log            run a fixed logging policy on an environment, recording propensities
+    action_probabilities   a policy's choice probabilities per context (exact for LinearTS)
+    replay, ips, snips, direct_method, doubly_robust
+                           off-policy estimates of a policy's value, with intervals and ESS
+    evaluate               several estimates of one policy at once, as a table
+    fit_ipw_policy, fit_dm_policy   learn a policy from a log
+
+Every simulator takes ``executor=`` (where blocks of runs are simulated: this process by
+default, local processes, a concurrent.futures pool or a dask.distributed cluster, with the
+same result) and ``record_propensities=``. Pure maths (``bandit_lab.scores``): one score
+function per policy, shared by the objects and the simulator. Plots in
+``bandit_lab.plotting``, widgets in ``bandit_lab.widgets``; the package's layout in the
+README.
 """
-from .environments import (OFFER_NAMES, SOURCE_RATES, BernoulliBandit, Environment,
-                           ScheduledBernoulliBandit)
-from .metrics import arm_shares, bernoulli_kl, cumulative_regret, lai_robbins_constant
+from .environments import (
+    OFFER_NAMES,
+    SOURCE_RATES,
+    BernoulliBandit,
+    Environment,
+    ScheduledBernoulliBandit,
+    Step,
+)
+from .explore_exploit import explore_then_commit
+from .metrics import (
+    arm_shares,
+    bernoulli_kl,
+    cumulative_regret,
+    lai_robbins_constant,
+    learning_curve,
+    paired_gain,
+    summarize,
+)
+from .nonstationary import DiscountedTS, SlidingWindowTS
 from .policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softmax
 from .posteriors import BetaPosterior
-from .nonstationary import DiscountedTS, SlidingWindowTS
 from .simulate import History, geometric_delay, run_policy, simulate
-from .explore_exploit import explore_then_commit
 
 # The context, A/B-testing and production names pull in pandas, scikit-learn and
 # scipy.stats; they are imported on first use (PEP 562), so `import bandit_lab` stays quick
 # for a kernel, a test worker or the service.
 _LAZY = {
     # -- context (notebooks 05-06) --
-    "ContextualPolicy": "contextual", "LinearTS": "contextual", "LinUCB": "contextual",
-    "LogisticTS": "contextual",
-    "ContextualHistory": "contextual_simulate", "Oracle": "contextual_simulate",
-    "PerSegment": "contextual_simulate", "UniformRandom": "contextual_simulate",
-    "run_contextual": "contextual_simulate", "simulate_contextual": "contextual_simulate",
-    "CreditCardEnv": "credit_card", "draw_customers": "credit_card",
-    "GaussianLinearPosterior": "linear_posterior",
+    **dict.fromkeys(("ContextualPolicy", "LinearTS", "LinUCB", "LogisticTS"),
+                    "contextual.policies"),
+    "GaussianLinearPosterior": "contextual.posterior",
+    **dict.fromkeys(("ContextualHistory", "run_contextual", "simulate_contextual"),
+                    "contextual.simulate"),
+    **dict.fromkeys(("Oracle", "PerSegment", "UniformRandom"), "contextual.baselines"),
+    **dict.fromkeys(("CreditCardEnv", "with_segments"), "contextual.credit_card"),
+    "draw_customers": "contextual.customers",
     # -- Bayesian A/B testing (notebook 08) --
-    **{name: "ab_testing" for name in (
-        "expected_loss", "lift_interval", "peeking_rejection_rates", "prob_b_beats_a",
-        "prob_being_best", "sequential_ab_test", "two_proportion_ztest", "ztest_power",
-        "ztest_sample_size")},
+    **dict.fromkeys(("expected_loss", "lift_interval", "prob_b_beats_a", "prob_being_best"),
+                    "ab_testing.bayes"),
+    **dict.fromkeys(("peeking_rejection_rates", "sequential_ab_test"), "ab_testing.sequential"),
+    **dict.fromkeys(("two_proportion_ztest", "ztest_power", "ztest_sample_size"),
+                    "ab_testing.classical"),
+    **dict.fromkeys(("PosteriorStoppingRule", "stopping_times"), "ab_testing.stopping"),
     # -- production (notebook 09) --
-    **{name: "production" for name in (
-        "BudgetedTS", "BudgetExhausted", "MultiObjectiveTS", "PerArmPriorTS",
-        "PosteriorStoppingRule", "add_arm", "beta_prior")},
-    **{name: "production_sim" for name in (
-        "FunnelEnv", "simulate_budget", "simulate_funnel", "stopping_times", "with_segments")},
+    "MultiObjectiveTS": "production.objectives",
+    **dict.fromkeys(("BudgetedTS", "BudgetExhausted", "simulate_budget"), "production.budget"),
+    **dict.fromkeys(("PerArmPriorTS", "add_arm", "beta_prior"), "production.cold_start"),
+    **dict.fromkeys(("FunnelEnv", "FunnelHistory", "simulate_funnel"), "production.funnel"),
+    "BudgetHistory": "production.budget",
+    # -- learning from logs (notebook 11) --
+    **dict.fromkeys(("LoggedFeedback", "collect_log", "action_probabilities", "replay", "ips",
+                     "snips", "direct_method", "doubly_robust", "evaluate", "fit_ipw_policy",
+                     "fit_dm_policy"), "offpolicy"),
 }
 
 
@@ -124,9 +162,11 @@ __all__ = [
     "BetaBernoulliTS", "EpsilonGreedy", "UCB1", "Softmax", "KLUCB", "Policy",
     "SlidingWindowTS", "DiscountedTS",
     "BetaPosterior",
-    "BernoulliBandit", "ScheduledBernoulliBandit", "Environment", "SOURCE_RATES", "OFFER_NAMES",
+    "BernoulliBandit", "ScheduledBernoulliBandit", "Environment", "Step", "SOURCE_RATES",
+    "OFFER_NAMES",
     "simulate", "run_policy", "History", "geometric_delay", "explore_then_commit",
     "cumulative_regret", "arm_shares", "lai_robbins_constant", "bernoulli_kl",
+    "summarize", "paired_gain", "learning_curve",
     # -- context (notebooks 05-06) --
     "LinearTS", "LinUCB", "LogisticTS", "ContextualPolicy", "GaussianLinearPosterior",
     "CreditCardEnv", "draw_customers",
@@ -137,6 +177,9 @@ __all__ = [
     "two_proportion_ztest", "ztest_sample_size", "ztest_power", "peeking_rejection_rates",
     # -- production (notebook 09) --
     "MultiObjectiveTS", "BudgetedTS", "BudgetExhausted", "PosteriorStoppingRule", "beta_prior",
-    "PerArmPriorTS", "add_arm", "FunnelEnv", "simulate_funnel", "simulate_budget",
-    "stopping_times", "with_segments",
+    "PerArmPriorTS", "add_arm", "FunnelEnv", "simulate_funnel", "FunnelHistory",
+    "simulate_budget", "BudgetHistory", "stopping_times", "with_segments",
+    # -- learning from logs (notebook 11) --
+    "LoggedFeedback", "collect_log", "action_probabilities", "replay", "ips", "snips",
+    "direct_method", "doubly_robust", "evaluate", "fit_ipw_policy", "fit_dm_policy",
 ]

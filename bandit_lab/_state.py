@@ -1,21 +1,20 @@
 """A policy saved as plain data, and rebuilt from it: the one format every policy uses.
 
-``get_state()`` of every policy (:class:`~bandit_lab.Policy`,
-:class:`~bandit_lab.ContextualPolicy`, :class:`~bandit_lab.MultiObjectiveTS`,
-:class:`~bandit_lab.BudgetedTS`) returns ``{"format": 1, "policy": <class name>,
-"params": <get_params()>, "state": {<name>: <list or number>}}``, JSON-ready. Their
-``from_state`` opens that envelope, picks the class it names, builds it from the
-parameters (each family knows how) and loads the arrays, checking every part first: a
+``get_state()`` of every policy (all derive from ``bandit_lab._base.BasePolicy``) returns
+``{"format": 1, "policy": <class name>, "params": <get_params()>, "state": {<name>: <list
+or number>}}``, JSON-ready. ``from_state`` opens that envelope, picks the class it names,
+builds it from the parameters and loads the arrays, checking every part first: a
 service restarting from a corrupted record gets an error naming what is wrong, not a
 policy that silently holds nonsense.
 """
+
 from __future__ import annotations
 
 import json
 
 import numpy as np
 
-__all__ = ["STATE_FORMAT", "Saved", "dump", "open_envelope", "pick_class", "load_arrays"]
+__all__ = ["STATE_FORMAT", "dump", "open_envelope", "pick_class", "load_arrays"]
 
 STATE_FORMAT = 1
 _KEYS = ("format", "policy", "params", "state")
@@ -28,9 +27,12 @@ def dump(policy, arrays):
     >>> dump(BetaBernoulliTS(2), {"alpha_": np.ones(2)})["state"]
     {'alpha_': [1.0, 1.0]}
     """
-    return {"format": STATE_FORMAT, "policy": type(policy).__name__,
-            "params": policy.get_params(),
-            "state": {name: np.asarray(value).tolist() for name, value in arrays.items()}}
+    return {
+        "format": STATE_FORMAT,
+        "policy": type(policy).__name__,
+        "params": policy.get_params(),
+        "state": {name: np.asarray(value).tolist() for name, value in arrays.items()},
+    }
 
 
 def open_envelope(state, *, made_by):
@@ -45,11 +47,15 @@ def open_envelope(state, *, made_by):
         try:
             state = json.loads(state)
         except ValueError as err:
-            raise ValueError(f"state is not valid JSON ({err}); it must be what "
-                             f"{made_by}.get_state() returns, or its JSON text.") from None
+            raise ValueError(
+                f"state is not valid JSON ({err}); it must be what "
+                f"{made_by}.get_state() returns, or its JSON text."
+            ) from None
     if not isinstance(state, dict) or not set(_KEYS) <= set(state):
-        raise ValueError(f"state must be a dict made by {made_by}.get_state(), with keys "
-                         "'format', 'policy', 'params' and 'state'.")
+        raise ValueError(
+            f"state must be a dict made by {made_by}.get_state(), with keys "
+            "'format', 'policy', 'params' and 'state'."
+        )
     if state["format"] != STATE_FORMAT:
         raise ValueError(f"state['format'] == {state['format']!r}, must be {STATE_FORMAT}.")
     if not isinstance(state["params"], dict) or not isinstance(state["state"], dict):
@@ -81,47 +87,14 @@ def load_arrays(policy, saved, names):
         except (TypeError, ValueError):
             raise ValueError(f"state['state'][{key!r}] must hold numbers.") from None
         if arr.shape != fresh.shape:
-            raise ValueError(f"state['state'][{key!r}] has shape {arr.shape}, "
-                             f"must be {fresh.shape}.")
+            raise ValueError(
+                f"state['state'][{key!r}] has shape {arr.shape}, must be {fresh.shape}."
+            )
         if not np.isfinite(arr).all():
-            raise ValueError(f"state['state'][{key!r}] holds a value that is not finite, "
-                             "must be finite numbers.")
+            raise ValueError(
+                f"state['state'][{key!r}] holds a value that is not finite, must be finite numbers."
+            )
         if fresh.dtype.kind in "iu" and (arr != np.round(arr)).any():
             raise ValueError(f"state['state'][{key!r}] holds a fraction, must be whole numbers.")
         out[key] = arr.astype(fresh.dtype)
     return out
-
-
-class Saved:
-    """What every policy family shares: ``get_state``, ``to_json`` and the state arrays
-    named by ``_state_names``. A family base that sets ``_registry`` (a dict) has each of
-    its subclasses entered in it by name, for its ``from_state`` to find (:meth:`_saved_class`).
-    """
-
-    _state_names: tuple[str, ...] = ()
-    _registry = None
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if cls._registry is not None and "_registry" not in cls.__dict__:
-            cls._registry[cls.__name__] = cls
-
-    def get_state(self):
-        """Everything needed to rebuild this policy, as JSON-ready plain data."""
-        return dump(self, self._state())
-
-    def to_json(self):
-        return json.dumps(self.get_state())
-
-    @classmethod
-    def _saved_class(cls, state):
-        """The class ``state`` names: ``cls`` or a public subclass of it."""
-        return pick_class(state, {name: c for name, c in cls._registry.items()
-                                  if issubclass(c, cls) and not name.startswith("_")})
-
-    def _state(self):
-        return {name: getattr(self, name) for name in self._state_names}
-
-    def _set_state(self, state):
-        for name in self._state_names:
-            setattr(self, name, state[name])

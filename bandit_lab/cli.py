@@ -3,6 +3,7 @@
     bandit-lab lab [NOTEBOOK]        open JupyterLab on the course (default: notebook 01)
     bandit-lab grade SUBMISSIONS...  grade learners' exercise notebooks (see --help)
     bandit-lab serve [...]           run the decision service (see --help)
+    bandit-lab export-log FILE [...] write a bandit's decision log to CSV or Parquet
     bandit-lab version               print the package version
 
 ``grade`` and ``serve`` hand their arguments to ``bandit_lab.grading.main`` and
@@ -50,6 +51,10 @@ def main(argv=None) -> int:
         from .service.cli import main as serve_main
 
         return serve_main(rest)
+    if cmd == "export-log":
+        from .service.decision_log import main as export_main
+
+        return export_main(rest)
     print(f"bandit-lab: unknown command {cmd!r}.\n{USAGE}", file=sys.stderr)
     return 2
 

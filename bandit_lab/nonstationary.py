@@ -14,14 +14,18 @@ Both are index policies over the same Beta score function as :class:`BetaBernoul
 run in the vectorised simulator. Their updates depend on order, so ``update_many`` applies
 rewards one after another, in the order given.
 """
+
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import scores as _scores
+from ._rng import RNGLike
 from ._validation import check_int, check_positive, check_probability
 from .policies import Policy
 from .posteriors import BetaPosterior
+from .propensities import thompson_propensities
 
 __all__ = ["SlidingWindowTS", "DiscountedTS"]
 
@@ -31,36 +35,54 @@ def _as_runs(state, arms, rewards, runs):
     arms = np.asarray(arms)
     if arms.ndim == 0:
         state = {k: v.reshape((1,) + v.shape) for k, v in state.items()}  # views, not copies
-        return state, arms.reshape(1), np.asarray(rewards, dtype=float).reshape(1), np.zeros(1, dtype=np.intp)
+        return (
+            state,
+            arms.reshape(1),
+            np.asarray(rewards, dtype=float).reshape(1),
+            np.zeros(1, dtype=np.intp),
+        )
     rows = np.arange(arms.shape[0]) if runs is None else np.asarray(runs)
     return state, arms, np.asarray(rewards, dtype=float), rows
 
 
 class _OrderedBeta(Policy):
-    def __init__(self, n_arms, *, alpha0=1.0, beta0=1.0, rng=None):
+    def __init__(
+        self, n_arms: int, *, alpha0: float = 1.0, beta0: float = 1.0, rng: RNGLike = None
+    ) -> None:
         self.alpha0 = check_positive("alpha0", alpha0)
         self.beta0 = check_positive("beta0", beta0)
         super().__init__(n_arms, rng=rng)
 
     def scores(self, state, rng):
-        return _scores.thompson_scores(self.alpha0 + state["successes_"],
-                                       self.beta0 + state["failures_"], rng)
+        return _scores.thompson_scores(
+            self.alpha0 + state["successes_"], self.beta0 + state["failures_"], rng
+        )
+
+    def propensities_of(self, state):
+        """Exact: the Thompson-sampling probabilities of the forgetful posterior."""
+        return thompson_propensities(
+            self.alpha0 + state["successes_"], self.beta0 + state["failures_"]
+        )
 
     def update_many(self, arms, rewards):
         """Apply (arm, reward) pairs one after another, in the order given."""
         arms = np.asarray(arms)
         rewards = np.asarray(rewards, dtype=float)
         if arms.shape != rewards.shape or arms.ndim != 1:
-            raise ValueError(f"arms and rewards have shapes {arms.shape} and {rewards.shape}, "
-                             "must be 1-D and of the same length.")
+            raise ValueError(
+                f"arms and rewards have shapes {arms.shape} and {rewards.shape}, "
+                "must be 1-D and of the same length."
+            )
         for a, r in zip(arms.tolist(), rewards.tolist()):
             self.update(a, r)
         return self
 
     def posterior(self):
         """The current (forgetful) belief about every arm, as a :class:`BetaPosterior`."""
-        return BetaPosterior(self.alpha0 + np.maximum(self.successes_, 0.0),
-                             self.beta0 + np.maximum(self.failures_, 0.0))
+        return BetaPosterior(
+            self.alpha0 + np.maximum(self.successes_, 0.0),
+            self.beta0 + np.maximum(self.failures_, 0.0),
+        )
 
 
 class SlidingWindowTS(_OrderedBeta):
@@ -85,14 +107,19 @@ class SlidingWindowTS(_OrderedBeta):
 
     _state_names = ("successes_", "failures_", "window_arms_", "window_rewards_", "n_seen_")
 
-    def __init__(self, n_arms, *, window=500, alpha0=1.0, beta0=1.0, rng=None):
+    def __init__(
+        self,
+        n_arms: int,
+        *,
+        window: int = 500,
+        alpha0: float = 1.0,
+        beta0: float = 1.0,
+        rng: RNGLike = None,
+    ) -> None:
         self.window = check_int("window", window, minimum=1)
         super().__init__(n_arms, alpha0=alpha0, beta0=beta0, rng=rng)
 
-    def get_params(self):
-        return {"n_arms": self.n_arms, "window": self.window, "alpha0": self.alpha0, "beta0": self.beta0}
-
-    def initial_state(self, shape=()):
+    def initial_state(self, shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
         shape = tuple(shape)
         return {
             "successes_": np.zeros(shape + (self.n_arms,)),
@@ -102,13 +129,20 @@ class SlidingWindowTS(_OrderedBeta):
             "n_seen_": np.zeros(shape, dtype=np.int64),
         }
 
-    def update_state(self, state, arms, rewards, runs=None):
+    def update_state(
+        self,
+        state: dict[str, np.ndarray],
+        arms: ArrayLike,
+        rewards: ArrayLike,
+        runs: ArrayLike | None = None,
+    ) -> None:
         seen = state["n_seen_"]
         if runs is None and np.ndim(arms) == 1 and seen.size and (seen == seen.flat[0]).all():
             # The simulator's usual step: every run has seen as many observations, so the
             # oldest one sits in the same slot of every run's window (plain slicing).
-            self._update_one_slot(state, np.asarray(arms), np.asarray(rewards, dtype=float),
-                                  int(seen.flat[0]))
+            self._update_one_slot(
+                state, np.asarray(arms), np.asarray(rewards, dtype=float), int(seen.flat[0])
+            )
             return
         state, arms, rewards, rows = _as_runs(state, arms, rewards, runs)
         succ, fail = state["successes_"], state["failures_"]
@@ -159,18 +193,29 @@ class DiscountedTS(_OrderedBeta):
 
     _state_names = ("successes_", "failures_")
 
-    def __init__(self, n_arms, *, gamma=0.99, alpha0=1.0, beta0=1.0, rng=None):
+    def __init__(
+        self,
+        n_arms: int,
+        *,
+        gamma: float = 0.99,
+        alpha0: float = 1.0,
+        beta0: float = 1.0,
+        rng: RNGLike = None,
+    ) -> None:
         self.gamma = check_probability("gamma", gamma, open_low=True)
         super().__init__(n_arms, alpha0=alpha0, beta0=beta0, rng=rng)
 
-    def get_params(self):
-        return {"n_arms": self.n_arms, "gamma": self.gamma, "alpha0": self.alpha0, "beta0": self.beta0}
-
-    def initial_state(self, shape=()):
+    def initial_state(self, shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
         full = tuple(shape) + (self.n_arms,)
         return {"successes_": np.zeros(full), "failures_": np.zeros(full)}
 
-    def update_state(self, state, arms, rewards, runs=None):
+    def update_state(
+        self,
+        state: dict[str, np.ndarray],
+        arms: ArrayLike,
+        rewards: ArrayLike,
+        runs: ArrayLike | None = None,
+    ) -> None:
         arms = np.asarray(arms)
         if runs is None:
             state["successes_"] *= self.gamma

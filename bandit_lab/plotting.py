@@ -3,17 +3,24 @@
 Every function takes ``ax=None`` (a new figure is made when it is None), draws, and returns
 the ``Axes``. None calls ``plt.show()`` or changes global ``rcParams``.
 """
+
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .metrics import cumulative_regret, lai_robbins_constant
 from .posteriors import BetaPosterior
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 __all__ = ["plot_regret", "plot_beta", "plot_allocation", "plot_share_distribution", "new_axes"]
 
 
-def new_axes(ax=None, figsize=(7, 4)):
+def new_axes(ax: Axes | None = None, figsize: tuple[float, float] = (7, 4)) -> Axes:
     """``ax`` itself, or the axes of a new figure."""
     if ax is not None:
         return ax
@@ -23,7 +30,14 @@ def new_axes(ax=None, figsize=(7, 4)):
     return ax
 
 
-def plot_regret(results, ax=None, *, band=(10, 90), lai_robbins=True, log_x=False):
+def plot_regret(
+    results: Any,
+    ax: Axes | None = None,
+    *,
+    band: tuple[float, float] | None = (10, 90),
+    lai_robbins: bool = True,
+    log_x: bool = False,
+) -> Axes:
     """Mean cumulative regret of each policy, with a band between two percentiles over runs.
 
     Parameters
@@ -42,11 +56,11 @@ def plot_regret(results, ax=None, *, band=(10, 90), lai_robbins=True, log_x=Fals
     for name, hist in items:
         reg = cumulative_regret(hist)
         t = np.arange(1, reg.shape[1] + 1)
-        line, = ax.plot(t, reg.mean(axis=0), label=f"{name} (mean of {reg.shape[0]} runs)")
+        (line,) = ax.plot(t, reg.mean(axis=0), label=f"{name} (mean of {reg.shape[0]} runs)")
         if band is not None and reg.shape[0] > 1:
             lo, hi = np.percentile(reg, band, axis=0)
             ax.fill_between(t, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
-        means = hist.mean_rewards
+        means = hist.mean_rewards[0]  # (n_steps, n_arms): the truth of the first run
     if lai_robbins and means is not None and np.allclose(means, means[0]):
         c = lai_robbins_constant(means[0])
         t = np.arange(1, means.shape[0] + 1)
@@ -63,7 +77,15 @@ def plot_regret(results, ax=None, *, band=(10, 90), lai_robbins=True, log_x=Fals
     return ax
 
 
-def plot_beta(alpha, beta=None, ax=None, *, labels=None, level=0.95, x=None):
+def plot_beta(
+    alpha: Any,
+    beta: ArrayLike | None = None,
+    ax: Axes | None = None,
+    *,
+    labels: Any = None,
+    level: float = 0.95,
+    x: ArrayLike | None = None,
+) -> Axes:
     """Density of Beta beliefs (one curve per arm) with the credible interval shaded.
 
     ``alpha`` may be a :class:`BetaPosterior`, or arrays of ``alpha`` and ``beta``.
@@ -80,7 +102,7 @@ def plot_beta(alpha, beta=None, ax=None, *, labels=None, level=0.95, x=None):
         p = BetaPosterior(a[k], b[k])
         y = p.pdf(x)
         name = labels[k] if labels is not None else f"arm {k}"
-        line, = ax.plot(x, y, label=f"{name}: Beta({a[k]:.3g}, {b[k]:.3g})")
+        (line,) = ax.plot(x, y, label=f"{name}: Beta({a[k]:.3g}, {b[k]:.3g})")
         lo, hi = p.interval(level)
         inside = (x >= lo) & (x <= hi)
         ax.fill_between(x[inside], y[inside], color=line.get_color(), alpha=0.15, linewidth=0)
@@ -91,7 +113,9 @@ def plot_beta(alpha, beta=None, ax=None, *, labels=None, level=0.95, x=None):
     return ax
 
 
-def plot_allocation(history, ax=None, *, labels=None, smooth=100):
+def plot_allocation(
+    history: Any, ax: Axes | None = None, *, labels: Any = None, smooth: int = 100
+) -> Axes:
     """Share of runs pulling each arm at each step (a stacked area over time)."""
     ax = new_axes(ax)
     arms = np.asarray(history.arms)
@@ -112,7 +136,9 @@ def plot_allocation(history, ax=None, *, labels=None, smooth=100):
     return ax
 
 
-def plot_share_distribution(results, arm, ax=None, *, bins=30):
+def plot_share_distribution(
+    results: dict[str, Any], arm: int, ax: Axes | None = None, *, bins: int = 30
+) -> Axes:
     """Histogram over runs of the share of pulls that went to ``arm``."""
     from .metrics import arm_shares
 

@@ -10,52 +10,81 @@ simulator calls the very same function on arrays with a run axis. So these class
 seven lines of Thompson sampling made robust: checked input, random tie-breaking, a
 JSON-serialisable state, and a stream of random numbers of their own.
 """
+
 from __future__ import annotations
 
-import importlib
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from . import _state as _saved
 from . import scores as _scores
-from ._rng import resolve_rng
-from ._validation import (check_arm, check_int, check_positive, check_probability,
-                          check_reward)
+from ._base import BasePolicy
+from ._rng import RNGLike
+from ._validation import (
+    check_arm,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+    check_reward,
+)
 from .posteriors import BetaPosterior
+from .propensities import epsilon_greedy_propensities, softmax_propensities, thompson_propensities
 
 __all__ = ["Policy", "BetaBernoulliTS", "EpsilonGreedy", "UCB1", "Softmax", "KLUCB"]
 
-# Modules that define policies too: from_state imports them, so that a saved policy of any
-# class can be rebuilt in a process that has not imported them yet.
-_POLICY_MODULES = ("bandit_lab.nonstationary", "bandit_lab.production")
+argmax_random = _scores.argmax_random
 
 
-class Policy(_saved.Saved):
-    """Base class: state arrays with arms on the last axis, one score function.
+def _argmax_one(scores: np.ndarray, rng: np.random.Generator) -> int:
+    """:func:`~bandit_lab.scores.argmax_random` for one bandit's ``(n_arms,)`` scores: the
+    same choice from the same stream, with what a single row needs and nothing else."""
+    if scores.size <= 64:  # a few arms: plain Python on the list is cheaper than NumPy
+        values = scores.tolist()
+        top = max(values)
+        if values.count(top) == 1:  # no tie: the usual case, no random numbers drawn
+            return values.index(top)
+        is_top = scores == top
+    else:
+        best = int(scores.argmax())
+        is_top = scores == scores[best]
+        if np.count_nonzero(is_top) == 1:
+            return best
+    return int(np.where(is_top, rng.random(scores.size), -1.0).argmax())
+
+
+def deterministic_propensities(scores: np.ndarray) -> np.ndarray:
+    """Choice probabilities of a deterministic index policy: 1 for the highest score, ties
+    shared equally (the choice among them is uniformly random), 0 elsewhere."""
+    scores = np.asarray(scores, dtype=float)
+    top = scores == scores.max(axis=-1, keepdims=True)
+    return top / top.sum(axis=-1, keepdims=True)
+
+
+class Policy(BasePolicy):
+    """Base class of the context-free policies: state arrays with arms on the last axis and
+    one score function.
 
     Subclasses define ``_state_names``, :meth:`initial_state`, :meth:`scores` and
-    :meth:`update_state`; all three work for any leading shape, which is how the
-    simulator runs many independent copies at once.
+    :meth:`update_state` (and, when their choice probabilities are known,
+    :meth:`propensities_of`); all work for any leading shape, which is how the simulator
+    runs many independent copies at once. Parameters, ``reset``, the rng rule and the saved
+    state come from :class:`bandit_lab._base.BasePolicy`.
     """
 
-    _registry: dict[str, type] = {}  # subclasses by name, for from_state
+    family = "index"
 
-    def __init__(self, n_arms, *, rng=None):
-        self.n_arms = check_int("n_arms", n_arms, minimum=1)
-        self.rng = rng
-        self._rng = resolve_rng(rng)
-        self.reset()
+    def __init__(self, n_arms: int, *, rng: RNGLike = None) -> None:
+        super().__init__(n_arms, rng=rng)
 
-    # -- the three pieces a subclass writes ------------------------------------------
-    def initial_state(self, shape=()):
-        """Fresh state arrays of shape ``shape + (n_arms,)``."""
-        raise NotImplementedError
-
-    def scores(self, state, rng):
+    # -- the pieces a subclass writes ------------------------------------------------------
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
         """Pure: the score of every arm given ``state``; the choice is their argmax."""
         raise NotImplementedError
 
-    def update_state(self, state, arms, rewards, runs=None):
+    def update_state(
+        self, state: dict[str, np.ndarray], arms: Any, rewards: Any, runs: Any = None
+    ) -> None:
         """In place: add the reward of the chosen arm(s) to ``state``.
 
         ``runs`` (simulator only) names the runs being updated, each at most once; by
@@ -63,28 +92,28 @@ class Policy(_saved.Saved):
         """
         raise NotImplementedError
 
-    # -- what a learner calls ----------------------------------------------------------
-    def get_params(self):
-        """The hyper-parameters, as a dict of plain Python values."""
-        return {"n_arms": self.n_arms}
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
+        """Pure: the probability of choosing each arm given ``state``, shape (..., n_arms)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no known choice probabilities (propensities); a policy "
+            "that knows them defines propensities_of(state)."
+        )
 
-    def reset(self):
-        """Forget everything learned; return ``self``."""
-        self._set_state(self.initial_state(()))
-        return self
-
-    def select(self):
+    # -- what a learner calls ------------------------------------------------------------
+    def select(self) -> int:
         """Choose an arm (an ``int``) by the policy's rule, ties broken at random."""
-        return int(argmax_random(self.scores(self._state(), self._rng), self._rng))
+        return _argmax_one(self.scores(self._state(), self._rng), self._rng)
 
-    def update(self, arm, reward):
+    def update(self, arm: int, reward: float) -> Policy:
         """Learn from one reward in [0, 1] for ``arm``; return ``self``."""
-        arm = check_arm(arm, self.n_arms)
-        reward = check_reward(reward)
-        self.update_state(self._state(), np.asarray(arm), np.asarray(reward))
+        self._update_one(check_arm("arm", arm, self.n_arms), check_reward("reward", reward))
         return self
 
-    def update_many(self, arms, rewards):
+    def propensities(self) -> np.ndarray:
+        """The probability that :meth:`select` chooses each arm now, shape (n_arms,)."""
+        return self.propensities_of(self._state())
+
+    def update_many(self, arms: ArrayLike, rewards: ArrayLike) -> Policy:
         """Learn from several (arm, reward) pairs at once (a batch); return ``self``.
 
         Equivalent to calling :meth:`update` for each pair, in any order.
@@ -92,11 +121,13 @@ class Policy(_saved.Saved):
         arms = np.asarray(arms)
         rewards = np.asarray(rewards, dtype=float)
         if arms.shape != rewards.shape or arms.ndim != 1:
-            raise ValueError(f"arms and rewards have shapes {arms.shape} and {rewards.shape}, "
-                             "must be 1-D and of the same length.")
+            raise ValueError(
+                f"arms and rewards have shapes {arms.shape} and {rewards.shape}, "
+                "must be 1-D and of the same length."
+            )
         for i, (a, r) in enumerate(zip(arms.tolist(), rewards.tolist())):
-            check_arm(a, self.n_arms, name=f"arms[{i}]")
-            check_reward(r, name=f"rewards[{i}]")
+            check_arm(f"arms[{i}]", a, self.n_arms)
+            check_reward(f"rewards[{i}]", r)
         state = self._state()
         for k in range(self.n_arms):  # one vectorised update per arm, not one per reward
             mask = arms == k
@@ -104,30 +135,13 @@ class Policy(_saved.Saved):
                 self._update_arm_total(state, k, int(mask.sum()), float(rewards[mask].sum()))
         return self
 
-    # -- state as plain data -------------------------------------------------------------
-    @classmethod
-    def from_state(cls, state, *, rng=None):
-        """Rebuild a policy saved by :meth:`get_state` (or its JSON text); the class it
-        names must be ``cls`` or one of its subclasses."""
-        state = _saved.open_envelope(state, made_by="Policy")
-        for module in _POLICY_MODULES:  # defined elsewhere, imported lazily by bandit_lab
-            importlib.import_module(module)
-        target = cls._saved_class(state)
-        params = dict(state["params"])
-        policy = target(params.pop("n_arms"), rng=rng, **params)
-        policy._set_state(_saved.load_arrays(policy, state["state"], target._state_names))
-        return policy
-
-    def __repr__(self):
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if k != "n_arms")
-        return f"{type(self).__name__}({self.n_arms}{', ' + params if params else ''})"
-
     # -- internals -----------------------------------------------------------------------
+    def _update_one(self, arm: int, reward: float) -> None:
+        """One checked reward: the general path through :meth:`update_state`."""
+        self.update_state(self._state(), np.asarray(arm), np.asarray(reward))
+
     def _update_arm_total(self, state, arm, n, total):
         raise NotImplementedError
-
-
-argmax_random = _scores.argmax_random
 
 
 class BetaBernoulliTS(Policy):
@@ -158,29 +172,42 @@ class BetaBernoulliTS(Policy):
 
     _state_names = ("alpha_", "beta_")
 
-    def __init__(self, n_arms, *, alpha0=1.0, beta0=1.0, rng=None):
+    def __init__(
+        self, n_arms: int, *, alpha0: float = 1.0, beta0: float = 1.0, rng: RNGLike = None
+    ) -> None:
         self.alpha0 = check_positive("alpha0", alpha0)
         self.beta0 = check_positive("beta0", beta0)
         super().__init__(n_arms, rng=rng)
 
-    def get_params(self):
-        return {"n_arms": self.n_arms, "alpha0": self.alpha0, "beta0": self.beta0}
-
-    def initial_state(self, shape=()):
-        full = tuple(shape) + (self.n_arms,)
+    def initial_state(self, shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
+        full = (*shape, self.n_arms)
         return {"alpha_": np.full(full, self.alpha0), "beta_": np.full(full, self.beta0)}
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
         return _scores.thompson_scores(state["alpha_"], state["beta_"], rng)
 
-    def update_state(self, state, arms, rewards, runs=None):
+    def update_state(
+        self,
+        state: dict[str, np.ndarray],
+        arms: ArrayLike,
+        rewards: ArrayLike,
+        runs: ArrayLike | None = None,
+    ) -> None:
         _scores.beta_update(state["alpha_"], state["beta_"], arms, rewards, runs)
+
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
+        """Exact: P(arm k's posterior draw is the largest) (:func:`thompson_propensities`)."""
+        return thompson_propensities(state["alpha_"], state["beta_"])
+
+    def _update_one(self, arm, reward):
+        self.alpha_[arm] += reward  # what beta_update does, for one arm
+        self.beta_[arm] += 1.0 - reward
 
     def _update_arm_total(self, state, arm, n, total):
         state["alpha_"][arm] += total
         state["beta_"][arm] += n - total
 
-    def posterior(self):
+    def posterior(self) -> BetaPosterior:
         """The current belief about every arm, as a :class:`BetaPosterior`
         (``.mean``, ``.interval()``, ``.sample()``, ``.pdf()``)."""
         return BetaPosterior(self.alpha_, self.beta_)
@@ -192,11 +219,15 @@ class _CountingPolicy(Policy):
     _state_names = ("counts_", "sums_")
 
     def initial_state(self, shape=()):
-        full = tuple(shape) + (self.n_arms,)
+        full = (*shape, self.n_arms)
         return {"counts_": np.zeros(full), "sums_": np.zeros(full)}
 
     def update_state(self, state, arms, rewards, runs=None):
         _scores.count_update(state["counts_"], state["sums_"], arms, rewards, runs)
+
+    def _update_one(self, arm, reward):
+        self.counts_[arm] += 1.0  # what count_update does, for one arm
+        self.sums_[arm] += reward
 
     def _update_arm_total(self, state, arm, n, total):
         state["counts_"][arm] += n
@@ -226,15 +257,16 @@ class EpsilonGreedy(_CountingPolicy):
     [0.0, 1.0, 0.0]
     """
 
-    def __init__(self, n_arms, *, epsilon=0.1, rng=None):
+    def __init__(self, n_arms: int, *, epsilon: float = 0.1, rng: RNGLike = None) -> None:
         self.epsilon = check_probability("epsilon", epsilon)
         super().__init__(n_arms, rng=rng)
 
-    def get_params(self):
-        return {"n_arms": self.n_arms, "epsilon": self.epsilon}
-
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator | None) -> np.ndarray:
         return _scores.epsilon_greedy_scores(state["counts_"], state["sums_"], self.epsilon, rng)
+
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
+        """Closed form: ``epsilon / n_arms`` each, plus ``1 - epsilon`` shared by the best."""
+        return epsilon_greedy_propensities(state["counts_"], state["sums_"], self.epsilon)
 
 
 class UCB1(_CountingPolicy):
@@ -248,9 +280,13 @@ class UCB1(_CountingPolicy):
     1
     """
 
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator | None) -> np.ndarray:
         counts = state["counts_"]
         return _scores.ucb1_scores(counts, state["sums_"], counts.sum(axis=-1))
+
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
+        """Deterministic: 1 for the highest index (ties shared), 0 elsewhere."""
+        return deterministic_propensities(self.scores(state, None))
 
 
 class Softmax(_CountingPolicy):
@@ -267,15 +303,16 @@ class Softmax(_CountingPolicy):
     True
     """
 
-    def __init__(self, n_arms, *, tau=0.01, rng=None):
+    def __init__(self, n_arms: int, *, tau: float = 0.01, rng: RNGLike = None) -> None:
         self.tau = check_positive("tau", tau)
         super().__init__(n_arms, rng=rng)
 
-    def get_params(self):
-        return {"n_arms": self.n_arms, "tau": self.tau}
-
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator | None) -> np.ndarray:
         return _scores.softmax_scores(state["counts_"], state["sums_"], self.tau, rng)
+
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
+        """Closed form: ``exp(mean_k / tau)`` normalised (each arm once first)."""
+        return softmax_propensities(state["counts_"], state["sums_"], self.tau)
 
 
 class KLUCB(_CountingPolicy):
@@ -293,18 +330,14 @@ class KLUCB(_CountingPolicy):
     1
     """
 
-    def __init__(self, n_arms, *, c=0.0, rng=None):
-        c_val = float(c) if isinstance(c, (int, float, np.integer, np.floating)) and not isinstance(c, bool) else None
-        if c_val is None:
-            raise TypeError(f"c == {c!r} is of type {type(c).__name__}, must be a real number.")
-        if not np.isfinite(c_val) or c_val < 0:
-            raise ValueError(f"c == {c_val!r}, must be a finite number >= 0.")
-        self.c = c_val
+    def __init__(self, n_arms: int, *, c: float = 0.0, rng: RNGLike = None) -> None:
+        self.c = check_nonnegative("c", c)
         super().__init__(n_arms, rng=rng)
 
-    def get_params(self):
-        return {"n_arms": self.n_arms, "c": self.c}
-
-    def scores(self, state, rng):
+    def scores(self, state: dict[str, np.ndarray], rng: np.random.Generator | None) -> np.ndarray:
         counts = state["counts_"]
         return _scores.klucb_scores(counts, state["sums_"], counts.sum(axis=-1), c=self.c)
+
+    def propensities_of(self, state: dict[str, np.ndarray]) -> np.ndarray:
+        """Deterministic: 1 for the highest index (ties shared), 0 elsewhere."""
+        return deterministic_propensities(self.scores(state, None))

@@ -12,11 +12,15 @@ the ``rng`` (a ``numpy.random.Generator``) passed in.
 State updates (:func:`beta_update`, :func:`count_update`) change the arrays in place for
 the chosen arm of every run.
 """
+
 from __future__ import annotations
 
 import functools
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from ._special import arm_index
 
 __all__ = [
     "argmax_random",
@@ -31,13 +35,7 @@ __all__ = [
 ]
 
 
-def arm_index(arms):
-    """Index tuple that picks ``arms[...]`` on the last axis of a ``arms.shape + (K,)`` array."""
-    arms = np.asarray(arms)
-    return tuple(np.indices(arms.shape, sparse=True)) + (arms,)
-
-
-def argmax_random(scores, rng):
+def argmax_random(scores: ArrayLike, rng: np.random.Generator) -> np.ndarray:
     """Index of the largest score on the last axis, ties broken uniformly at random.
 
     Continuous scores (posterior samples) almost never tie, so random numbers are drawn
@@ -60,7 +58,7 @@ def argmax_random(scores, rng):
     return best
 
 
-def thompson_scores(alpha, beta, rng):
+def thompson_scores(alpha: ArrayLike, beta: ArrayLike, rng: np.random.Generator) -> np.ndarray:
     """Thompson sampling: the index of an arm is one draw from its Beta posterior.
 
     >>> import numpy as np
@@ -75,11 +73,15 @@ def _means(counts, sums):
     counts = np.asarray(counts, dtype=float)
     # where= leaves never-pulled arms at 0 without dividing by zero (no errstate needed,
     # whose context manager costs more than the division on a simulator's small arrays)
-    return np.divide(sums, counts, out=np.zeros(np.broadcast_shapes(np.shape(sums), counts.shape)),
-                     where=counts > 0)
+    return np.divide(
+        sums,
+        counts,
+        out=np.zeros(np.broadcast_shapes(np.shape(sums), counts.shape)),
+        where=counts > 0,
+    )
 
 
-def ucb1_scores(counts, sums, t):
+def ucb1_scores(counts: ArrayLike, sums: ArrayLike, t: ArrayLike) -> np.ndarray:
     """UCB1 (Auer et al. 2002): mean + sqrt(2 ln t / n); an arm never pulled scores +inf.
 
     ``t`` is the number of pulls so far in each run (shape = the leading axes).
@@ -88,14 +90,22 @@ def ucb1_scores(counts, sums, t):
     t = np.asarray(t, dtype=float)[..., None]
     pulled = counts > 0
     shape = np.broadcast_shapes(t.shape, counts.shape, np.shape(sums))
-    scores = np.divide(2.0 * np.log(np.maximum(t, 1.0)), counts, out=np.full(shape, np.inf),
-                       where=pulled)
+    scores = np.divide(
+        2.0 * np.log(np.maximum(t, 1.0)), counts, out=np.full(shape, np.inf), where=pulled
+    )
     np.sqrt(scores, out=scores)
     scores += _means(counts, sums)  # inf + a finite mean stays inf
     return scores
 
 
-def klucb_scores(counts, sums, t, c=0.0, n_bisect=2, n_newton=5):
+def klucb_scores(
+    counts: ArrayLike,
+    sums: ArrayLike,
+    t: ArrayLike,
+    c: float = 0.0,
+    n_bisect: int = 2,
+    n_newton: int = 5,
+) -> np.ndarray:
     """KL-UCB for Bernoulli rewards (Garivier & Cappe 2011).
 
     The index is the largest q in [mean, 1] with ``n * KL(mean, q) <= log t + c log log t``.
@@ -115,7 +125,8 @@ def klucb_scores(counts, sums, t, c=0.0, n_bisect=2, n_newton=5):
     # KL(p, q) = neg_entropy(p) - p log q - (1 - p) log(1 - q); the first term is fixed.
     with np.errstate(divide="ignore", invalid="ignore"):
         neg_entropy = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0) + np.where(
-            p < 1, (1 - p) * np.log(np.where(p < 1, 1 - p, 1.0)), 0.0)
+            p < 1, (1 - p) * np.log(np.where(p < 1, 1 - p, 1.0)), 0.0
+        )
     target = level - neg_entropy
     floor = np.maximum(p, 1e-300)
 
@@ -141,7 +152,9 @@ def klucb_scores(counts, sums, t, c=0.0, n_bisect=2, n_newton=5):
     return np.where(counts > 0, q, np.inf)
 
 
-def epsilon_greedy_scores(counts, sums, epsilon, rng):
+def epsilon_greedy_scores(
+    counts: ArrayLike, sums: ArrayLike, epsilon: float, rng: np.random.Generator
+) -> np.ndarray:
     """Epsilon-greedy: the empirical mean, except with probability ``epsilon`` all scores are
     replaced by uniform noise (a uniformly random arm). An arm never pulled scores +inf, so
     each arm is pulled once before the policy exploits (the source article's version starts
@@ -154,7 +167,9 @@ def epsilon_greedy_scores(counts, sums, epsilon, rng):
     return np.where(np.asarray(counts) > 0, scores, np.inf)
 
 
-def softmax_scores(counts, sums, tau, rng):
+def softmax_scores(
+    counts: ArrayLike, sums: ArrayLike, tau: float, rng: np.random.Generator
+) -> np.ndarray:
     """Softmax (Boltzmann) exploration: choose arm k with probability proportional to
     exp(mean_k / tau). Written as an index with the Gumbel-max trick: the argmax of
     ``mean / tau + Gumbel noise`` is exactly such a draw. Never-pulled arms score +inf.
@@ -189,7 +204,13 @@ def _add_at_arms(arr, arms, values, runs=None):
         arr[arm_index(arms)] += values
 
 
-def beta_update(alpha, beta, arms, rewards, runs=None):
+def beta_update(
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    arms: ArrayLike,
+    rewards: ArrayLike,
+    runs: ArrayLike | None = None,
+) -> None:
     """Conjugate Beta-Bernoulli update in place: ``alpha += r``, ``beta += 1 - r`` for the
     chosen arm of each run (or of the ``runs`` named). A fractional reward counts as that
     fraction of a success."""
@@ -198,7 +219,13 @@ def beta_update(alpha, beta, arms, rewards, runs=None):
     _add_at_arms(beta, arms, 1.0 - rewards, runs)
 
 
-def count_update(counts, sums, arms, rewards, runs=None):
+def count_update(
+    counts: np.ndarray,
+    sums: np.ndarray,
+    arms: ArrayLike,
+    rewards: ArrayLike,
+    runs: ArrayLike | None = None,
+) -> None:
     """Pull counts and reward sums in place, for the chosen arm of each run."""
     _add_at_arms(counts, arms, 1.0, runs)
     _add_at_arms(sums, arms, np.asarray(rewards, dtype=float), runs)

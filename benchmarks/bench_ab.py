@@ -9,6 +9,7 @@ rates 5% and 6%) at several block sizes, and reports each as a ratio to 2,000,00
 blocks (the old setting) measured in the same run, with the largest difference in the
 losses. Figures, not a pass/fail test.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -38,8 +39,10 @@ def main(repeats=7):
     finally:
         ab._BLOCK = saved
     base = statistics.median(times[BASELINE])
-    print(f"Expected loss at every look of 120 experiments x 40 looks (rates 0.05, 0.06); "
-          f"CPU median of {repeats} runs; _BLOCK is now {saved:,}.")
+    print(
+        f"Expected loss at every look of 120 experiments x 40 looks (rates 0.05, 0.06); "
+        f"CPU median of {repeats} runs; _BLOCK is now {saved:,}."
+    )
     print(f"{'block':>10} {'CPU ms':>8} {'x baseline':>10} {'max |loss difference|':>22}")
     for size in SIZES:
         med = statistics.median(times[size])

@@ -15,6 +15,7 @@ reward). Timed per decision + update:
       here on one run), without the input checks.
 Target: (b) at least 10x faster than (a). Figures, not a pass/fail test.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,7 @@ import time
 
 import numpy as np
 
-from bandit_lab.contextual import LinearTS
-from bandit_lab.contextual import gaussian_linear_update, linear_ts_scores  # noqa: E402
+from bandit_lab.contextual import LinearTS, gaussian_linear_update, linear_ts_scores
 from bandit_lab.scores import argmax_random
 
 D, K = 11, 5
@@ -78,7 +78,9 @@ def best_of(repeats, fn, *args):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--steps", type=int, default=2000, help="decisions per timing")
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
@@ -90,13 +92,21 @@ def main(argv=None):
     t_obj = best_of(args.repeats, ours_objects, X, rewards, np.random.default_rng(1))
     t_fun = best_of(args.repeats, ours_functions, X, rewards, np.random.default_rng(1))
     per = 1e6 / args.steps
-    print(f"bench_contextual: d={D}, {K} arms, {args.steps} decisions+updates, best of "
-          f"{args.repeats} (numpy {np.__version__}, Python {platform.python_version()})")
-    print(f"  (a) source approach, inverse + multivariate normal per arm : {t_src * per:8.1f} us per decision+update")
-    print(f"  (b) LinearTS.select + LinearTS.update (checked)             : {t_obj * per:8.1f} us per decision+update"
-          f"   {t_src / t_obj:5.1f}x faster than (a) (target >= 10x)")
-    print(f"  (c) pure functions, unchecked                              : {t_fun * per:8.1f} us per decision+update"
-          f"   {t_src / t_fun:5.1f}x faster than (a)")
+    print(
+        f"bench_contextual: d={D}, {K} arms, {args.steps} decisions+updates, best of "
+        f"{args.repeats} (numpy {np.__version__}, Python {platform.python_version()})"
+    )
+    print(
+        f"  (a) source approach, inverse + multivariate normal per arm : {t_src * per:8.1f} us per decision+update"
+    )
+    print(
+        f"  (b) LinearTS.select + LinearTS.update (checked)             : {t_obj * per:8.1f} us per decision+update"
+        f"   {t_src / t_obj:5.1f}x faster than (a) (target >= 10x)"
+    )
+    print(
+        f"  (c) pure functions, unchecked                              : {t_fun * per:8.1f} us per decision+update"
+        f"   {t_src / t_fun:5.1f}x faster than (a)"
+    )
 
 
 if __name__ == "__main__":

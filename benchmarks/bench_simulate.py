@@ -18,6 +18,7 @@ The simulator and baseline (b) are timed in alternation (CPU time), and the rati
 is the median of the ratios of each pair: this machine's speed wanders by up to 2x within a
 minute, and pairs taken seconds apart see the same speed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,7 +65,9 @@ def source_style_loop(rates, n_steps, n_runs, rng):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--runs", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--loop-runs", type=int, default=10, help="runs timed for baseline (a)")
@@ -77,7 +80,9 @@ def main(argv=None):
     # (b) draws with realistic parameters: the posteriors half way through a simulation
     hist = simulate(BetaBernoulliTS(K), env, n_steps=T // 2, n_runs=R, rng=1)
     pulls = hist.arm_counts()
-    wins = np.stack([np.where(hist.arms == k, hist.rewards, 0).sum(axis=1) for k in range(K)], axis=1)
+    wins = np.stack(
+        [np.where(hist.arms == k, hist.rewards, 0).sum(axis=1) for k in range(K)], axis=1
+    )
     a = 1.0 + wins
     b = 1.0 + pulls - wins
     rng = np.random.default_rng(2)
@@ -86,29 +91,43 @@ def main(argv=None):
         for _ in range(T):
             rng.beta(a, b)
 
-    sims, draws = paired(args.repeats,
-                         lambda: simulate(BetaBernoulliTS(K), env, n_steps=T, n_runs=R, rng=1),
-                         per_step_draws)
+    sims, draws = paired(
+        args.repeats,
+        lambda: simulate(BetaBernoulliTS(K), env, n_steps=T, n_runs=R, rng=1),
+        per_step_draws,
+    )
     t_sim, t_draw = min(sims), min(draws)
     ratio = float(np.median(np.array(sims) / np.array(draws)))
     t_draw_one = best_of(args.repeats, lambda: rng.beta(2.0, 30.0, size=(T, R, K)))
 
-    t_loop = best_of(1, lambda: source_style_loop(SOURCE_RATES, T, args.loop_runs, np.random.default_rng(3)))
+    t_loop = best_of(
+        1, lambda: source_style_loop(SOURCE_RATES, T, args.loop_runs, np.random.default_rng(3))
+    )
     per_loop = t_loop / (args.loop_runs * T)
     per_sim = t_sim / run_steps
 
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}, NumPy {np.__version__}")
+    print(
+        f"machine: {platform.machine()}, Python {platform.python_version()}, NumPy {np.__version__}"
+    )
     print(f"problem: Bernoulli TS, n_runs={R}, n_arms={K}, n_steps={T} ({run_steps:,} run-steps)")
     print(f"simulate (vectorised)          {t_sim:8.2f} s   {per_sim * 1e9:8.1f} ns per run-step")
-    print(f"(a) per-step Python loop       {'':8s}     {per_loop * 1e9:8.1f} ns per run-step "
-          f"(timed on {args.loop_runs} runs)")
-    print(f"(b) bare Beta draws            {t_draw:8.2f} s   {t_draw / run_steps * 1e9:8.1f} ns per run-step "
-          "(one rng.beta call per step, (n_runs, n_arms) parameters)")
-    print(f"    reference: one call, constant parameters {t_draw_one:.2f} s "
-          f"({t_draw_one / run_steps * 1e9:.1f} ns per run-step)")
+    print(
+        f"(a) per-step Python loop       {'':8s}     {per_loop * 1e9:8.1f} ns per run-step "
+        f"(timed on {args.loop_runs} runs)"
+    )
+    print(
+        f"(b) bare Beta draws            {t_draw:8.2f} s   {t_draw / run_steps * 1e9:8.1f} ns per run-step "
+        "(one rng.beta call per step, (n_runs, n_arms) parameters)"
+    )
+    print(
+        f"    reference: one call, constant parameters {t_draw_one:.2f} s "
+        f"({t_draw_one / run_steps * 1e9:.1f} ns per run-step)"
+    )
     print(f"speed-up over (a):  {per_loop / per_sim:6.1f}x   (target >= 30x)")
-    print(f"cost relative to (b): {ratio:5.2f}x   (target <= 1.3x; median of {args.repeats} "
-          f"alternating pairs, each {', '.join(f'{x / y:.2f}' for x, y in zip(sims, draws))})")
+    print(
+        f"cost relative to (b): {ratio:5.2f}x   (target <= 1.3x; median of {args.repeats} "
+        f"alternating pairs, each {', '.join(f'{x / y:.2f}' for x, y in zip(sims, draws))})"
+    )
     print(f"cost relative to the constant-parameter reference: {t_sim / t_draw_one:5.2f}x")
 
 

@@ -95,6 +95,18 @@ def _dashboard_widget():
                             else snapshots[0])
 
 
+def _ope_explorer():
+    """Notebook 11's explorer with two fixed candidates (the notebook's LinearTS takes its
+    probabilities precomputed; a redraw is the same either way)."""
+    from bandit_lab import CreditCardEnv
+    from bandit_lab.offpolicy import segment_policy
+
+    env = CreditCardEnv(n_customers=10_000, n_history=5_000, rng=0)
+    return widgets.ope_explorer(env, {"travel rule": segment_policy([3, 2, 1, 0]),
+                                      "old rule": segment_policy([3, 2, 4, 0], epsilon=0.1)},
+                                n_logs=60)
+
+
 RECIPES = {
     "beta_explorer": lambda: widgets.beta_explorer(1.0, 1.0),
     "ts_stepper": lambda: widgets.ts_stepper(rng=0),
@@ -102,6 +114,7 @@ RECIPES = {
     "posterior_lines": lambda: widgets.posterior_lines(rng=0),
     "customer_explorer": _customer_explorer,
     "dashboard_widget": _dashboard_widget,
+    "ope_explorer": _ope_explorer,
 }
 BUILDER_SUFFIXES = ("_explorer", "_stepper", "_lines", "_widget", "_dashboard")
 ELSEWHERE = [("bandit_lab.service.monitoring", "dashboard_widget")]  # widgets outside widgets/

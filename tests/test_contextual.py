@@ -1,4 +1,5 @@
 """LinearTS, LinUCB, LogisticTS: exact beliefs, cheap decisions, the source's drift caught."""
+
 import json
 import re
 
@@ -9,8 +10,12 @@ from scipy.optimize import brentq
 from scipy.special import expit
 
 from bandit_lab import ContextualPolicy, GaussianLinearPosterior, LinearTS, LinUCB, LogisticTS
-from bandit_lab.contextual import (gaussian_linear_update, laplace_logistic_update, linear_ts_scores,
-                                   score_moments)
+from bandit_lab.contextual import (
+    gaussian_linear_update,
+    laplace_logistic_update,
+    linear_ts_scores,
+    score_moments,
+)
 
 
 def _stream(n, d, n_arms, seed=0):
@@ -23,9 +28,12 @@ def _stream(n, d, n_arms, seed=0):
 
 
 def _batch_posteriors(X, arms, rewards, n_arms, prior_var, noise_var):
-    return [GaussianLinearPosterior.from_data(X[arms == k], rewards[arms == k],
-                                              prior_var=prior_var, noise_var=noise_var)
-            for k in range(n_arms)]
+    return [
+        GaussianLinearPosterior.from_data(
+            X[arms == k], rewards[arms == k], prior_var=prior_var, noise_var=noise_var
+        )
+        for k in range(n_arms)
+    ]
 
 
 # -- exactness ------------------------------------------------------------------------------
@@ -90,7 +98,7 @@ def test_the_source_update_drifts_where_ours_is_exact():
 
 
 def test_the_source_update_fails_the_exactness_check_we_hold_ourselves_to():
-    X, arms, rewards = _stream(100, 3, 1, seed=2)
+    X, _arms, rewards = _stream(100, 3, 1, seed=2)
     mu, precision = np.zeros(3), np.eye(3) / 2.0
     for x, r in zip(X, rewards):
         mu, precision = _source_update(mu, precision, x, r, 0.05)
@@ -110,8 +118,15 @@ def test_decisions_need_no_matrix_factorisation(monkeypatch):
         monkeypatch.setattr(np.linalg, name, forbidden)
     draws = []
     real_normal = bandit._rng.standard_normal
-    bandit._rng = type("Spy", (), {"standard_normal": lambda self, size: draws.append(size) or real_normal(size),
-                                   "multivariate_normal": forbidden, "random": bandit._rng.random})()
+    bandit._rng = type(
+        "Spy",
+        (),
+        {
+            "standard_normal": lambda self, size: draws.append(size) or real_normal(size),
+            "multivariate_normal": forbidden,
+            "random": bandit._rng.random,
+        },
+    )()
     for _ in range(20):
         bandit.update(x, bandit.select(x), 1.0)
     assert draws == [(5,)] * 20  # one normal number per arm per decision
@@ -136,9 +151,9 @@ def test_the_same_functions_serve_many_runs_and_one():
     stacked = cfg.initial_state((2,))
     singles = [cfg.initial_state(()) for _ in range(2)]
     for t in range(30):
-        xs = X[2 * t: 2 * t + 2]
-        a = arms[2 * t: 2 * t + 2]
-        r = rewards[2 * t: 2 * t + 2]
+        xs = X[2 * t : 2 * t + 2]
+        a = arms[2 * t : 2 * t + 2]
+        r = rewards[2 * t : 2 * t + 2]
         gaussian_linear_update(stacked["mean_"], stacked["cov_"], xs, a, r, 0.3)
         for i in range(2):
             gaussian_linear_update(singles[i]["mean_"], singles[i]["cov_"], xs[i], a[i], r[i], 0.3)
@@ -148,7 +163,9 @@ def test_the_same_functions_serve_many_runs_and_one():
         m1, v1 = score_moments(singles[i]["mean_"], singles[i]["cov_"], X[i])
         np.testing.assert_allclose(m[i], m1, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(v[i], v1, rtol=1e-12)
-    assert linear_ts_scores(stacked["mean_"], stacked["cov_"], X[:2], np.random.default_rng(0)).shape == (2, 3)
+    assert linear_ts_scores(
+        stacked["mean_"], stacked["cov_"], X[:2], np.random.default_rng(0)
+    ).shape == (2, 3)
 
 
 def test_expected_reward_and_interval_come_from_the_posterior():
@@ -194,22 +211,24 @@ def test_linucb_is_ridge_regression_plus_a_bonus():
 # -- LogisticTS ----------------------------------------------------------------------------------
 def test_logistic_one_step_update_is_the_exact_laplace_approximation():
     rng = np.random.default_rng(0)
-    for trial in range(200):
+    for _ in range(200):
         d = 3
         A = rng.normal(size=(d, d)) * rng.uniform(0.1, 5)
-        S = A @ A.T + 0.01 * np.eye(d)        # priors from very narrow to very wide
+        S = A @ A.T + 0.01 * np.eye(d)  # priors from very narrow to very wide
         m = rng.normal(size=d) * 3
         x = rng.normal(size=d)
         r = float(rng.integers(2))
         mean, cov = m[None].copy(), S[None].copy()
         laplace_logistic_update(mean, cov, x, np.asarray(0), np.asarray(r))
         s, mu = x @ S @ x, x @ m
-        t = brentq(lambda t: t - r + expit(mu + s * t), r - 1, r, xtol=1e-15)
+        t = brentq(lambda t, r=r, mu=mu, s=s: t - r + expit(mu + s * t), r - 1, r, xtol=1e-15)
         mode = m + S @ x * t
         p = expit(mode @ x)
         cov_exact = np.linalg.inv(np.linalg.inv(S) + p * (1 - p) * np.outer(x, x))
         np.testing.assert_allclose(mean[0], mode, rtol=1e-8, atol=1e-9)
-        np.testing.assert_allclose(cov[0], cov_exact, rtol=1e-6, atol=1e-9 * np.abs(cov_exact).max())
+        np.testing.assert_allclose(
+            cov[0], cov_exact, rtol=1e-6, atol=1e-9 * np.abs(cov_exact).max()
+        )
 
 
 def test_logistic_batch_of_one_equals_the_online_update():
@@ -237,9 +256,14 @@ def test_logistic_ts_recovers_known_weights():
 
 
 # -- state as JSON -------------------------------------------------------------------------------
-@pytest.mark.parametrize("make", [lambda: LinearTS(3, 4, prior_var=2.0, noise_var=0.05, rng=0),
-                                  lambda: LinUCB(3, 4, alpha=0.3, ridge=2.0, rng=0),
-                                  lambda: LogisticTS(3, 4, prior_var=1.5, rng=0)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: LinearTS(3, 4, prior_var=2.0, noise_var=0.05, rng=0),
+        lambda: LinUCB(3, 4, alpha=0.3, ridge=2.0, rng=0),
+        lambda: LogisticTS(3, 4, prior_var=1.5, rng=0),
+    ],
+)
 def test_state_survives_a_json_round_trip_exactly(make):
     X, arms, rewards = _stream(80, 4, 3, seed=6)
     policy = make().update_many(X, arms, rewards)
@@ -255,11 +279,15 @@ def test_from_state_refuses_broken_states():
     good = LinearTS(2, 3).get_state()
     wrong_shape = json.loads(json.dumps(good))
     wrong_shape["state"]["mean_"] = [[0.0, 0.0]] * 2
-    with pytest.raises(ValueError, match=re.escape("state['state']['mean_'] has shape (2, 2), must be (2, 3).")):
+    with pytest.raises(
+        ValueError, match=re.escape("state['state']['mean_'] has shape (2, 2), must be (2, 3).")
+    ):
         ContextualPolicy.from_state(wrong_shape)
     not_pd = json.loads(json.dumps(good))
     not_pd["state"]["cov_"][1] = [[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
-    with pytest.raises(ValueError, match=re.escape("state['state']['cov_'][1] must be a symmetric positive")):
+    with pytest.raises(
+        ValueError, match=re.escape("state['state']['cov_'][1] must be a symmetric positive")
+    ):
         ContextualPolicy.from_state(not_pd)
     unknown = dict(good, policy="Nope")
     with pytest.raises(ValueError, match="state\\['policy'\\] == 'Nope'"):
@@ -269,14 +297,25 @@ def test_from_state_refuses_broken_states():
 
 
 # -- bad input ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("x, error, message", [
-    (np.ones(3), ValueError, "x has shape (3,), must be 1-D of length 4 (one value per feature)."),
-    (np.ones((1, 4)), ValueError, "x has shape (1, 4), must be 1-D of length 4 (one value per feature)."),
-    ([1.0, np.nan, 0.0, 1.0], ValueError, "x[1] == nan, must be a finite number."),
-    ([1.0, 2.0, np.inf, 1.0], ValueError, "x[2] == inf, must be a finite number."),
-    ("abcd", TypeError, "x == 'abcd' is of type str, must be a 1-D array of 4 real numbers."),
-    ([1.0, "a", 0.0, 1.0], TypeError, "is not numeric, must be a 1-D array of 4 real numbers."),
-])
+@pytest.mark.parametrize(
+    "x, error, message",
+    [
+        (
+            np.ones(3),
+            ValueError,
+            "x has shape (3,), must be 1-D of length 4 (one value per feature).",
+        ),
+        (
+            np.ones((1, 4)),
+            ValueError,
+            "x has shape (1, 4), must be 1-D of length 4 (one value per feature).",
+        ),
+        ([1.0, np.nan, 0.0, 1.0], ValueError, "x[1] == nan, must be a finite number."),
+        ([1.0, 2.0, np.inf, 1.0], ValueError, "x[2] == inf, must be a finite number."),
+        ("abcd", TypeError, "x == 'abcd' is of type str, must be a 1-D array of 4 real numbers."),
+        ([1.0, "a", 0.0, 1.0], TypeError, "is not numeric, must be a 1-D array of 4 real numbers."),
+    ],
+)
 def test_bad_contexts_are_refused(x, error, message):
     bandit = LinearTS(3, 4)
     with pytest.raises(error, match=re.escape(message)):
@@ -285,11 +324,14 @@ def test_bad_contexts_are_refused(x, error, message):
         bandit.update(x, 0, 1.0)
 
 
-@pytest.mark.parametrize("arm, error, message", [
-    (3, ValueError, "arm == 3, must be an arm index in [0, 2] (this bandit has 3 arms)."),
-    (-1, ValueError, "arm == -1, must be an arm index in [0, 2]"),
-    (1.0, TypeError, "arm == 1.0 is of type float, must be an integer arm index in [0, 2]."),
-])
+@pytest.mark.parametrize(
+    "arm, error, message",
+    [
+        (3, ValueError, "arm == 3, must be an arm index in [0, 2] (this bandit has 3 arms)."),
+        (-1, ValueError, "arm == -1, must be an arm index in [0, 2]"),
+        (1.0, TypeError, "arm == 1.0 is of type float, must be an integer arm index in [0, 2]."),
+    ],
+)
 def test_unknown_arms_are_refused(arm, error, message):
     with pytest.raises(error, match=re.escape(message)):
         LinearTS(3, 2).update([1.0, 0.0], arm, 1.0)
@@ -300,7 +342,9 @@ def test_bad_rewards_and_settings_are_refused():
         LinearTS(2, 2).update([1.0, 0.0], 0, float("nan"))
     with pytest.raises(ValueError, match=re.escape("reward == 2.0, must be a number in [0, 1]")):
         LogisticTS(2, 2).update([1.0, 0.0], 0, 2.0)
-    with pytest.raises(TypeError, match=re.escape("reward == 'yes' is of type str, must be a real number.")):
+    with pytest.raises(
+        TypeError, match=re.escape("reward == 'yes' is of type str, must be a real number.")
+    ):
         LinearTS(2, 2).update([1.0, 0.0], 0, "yes")
     for cls, kwargs, message in [
         (LinearTS, dict(prior_var=0.0), "prior_var == 0.0, must be a finite number > 0."),

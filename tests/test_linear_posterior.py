@@ -1,4 +1,5 @@
 """GaussianLinearPosterior: the closed form of Bayesian linear regression, as a value object."""
+
 import re
 
 import numpy as np
@@ -70,7 +71,10 @@ def test_predictions_agree_with_samples_of_the_weights():
 def test_interval_is_mean_plus_minus_z_sd_and_rows_work_at_once():
     post = GaussianLinearPosterior(np.array([1.0, 2.0]), np.diag([0.04, 0.09]), 1.0)
     lo, hi = post.interval(np.array([0.0, 1.0]), 0.95)
-    assert (lo, hi) == (pytest.approx(2.0 - 1.959964 * 0.3, abs=1e-6), pytest.approx(2.0 + 1.959964 * 0.3, abs=1e-6))
+    assert (lo, hi) == (
+        pytest.approx(2.0 - 1.959964 * 0.3, abs=1e-6),
+        pytest.approx(2.0 + 1.959964 * 0.3, abs=1e-6),
+    )
     rows = np.array([[1.0, 0.0], [0.0, 1.0]])
     np.testing.assert_allclose(post.predict_mean(rows), [1.0, 2.0])
     np.testing.assert_allclose(post.sd, [0.2, 0.3])
@@ -84,10 +88,13 @@ def test_to_dict_rebuilds_the_same_belief():
     np.testing.assert_array_equal(again.cov, post.cov)
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(prior_var=0.0), ValueError, "prior_var == 0.0, must be a finite number > 0."),
-    (dict(noise_var=-1.0), ValueError, "noise_var == -1.0, must be a finite number > 0."),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(prior_var=0.0), ValueError, "prior_var == 0.0, must be a finite number > 0."),
+        (dict(noise_var=-1.0), ValueError, "noise_var == -1.0, must be a finite number > 0."),
+    ],
+)
 def test_non_positive_variances_are_refused(kwargs, error, message):
     X, r = _data()
     with pytest.raises(error, match=re.escape(message)):

@@ -2,12 +2,20 @@
 
 If a change to bandit_lab made one of these false, the notebooks' prose would be wrong.
 """
+
 import numpy as np
 import pytest
 from scipy import stats as st
 
-from bandit_lab import (SOURCE_RATES, BernoulliBandit, BetaBernoulliTS, BetaPosterior,
-                        EpsilonGreedy, cumulative_regret, simulate)
+from bandit_lab import (
+    SOURCE_RATES,
+    BernoulliBandit,
+    BetaBernoulliTS,
+    BetaPosterior,
+    EpsilonGreedy,
+    cumulative_regret,
+    simulate,
+)
 from bandit_lab.explore_exploit import explore_then_commit
 
 ENV = BernoulliBandit(SOURCE_RATES)
@@ -47,13 +55,16 @@ def test_ab_test_trades_test_cost_against_wrong_winners():
     assert mean_regret[5_000] > (rates.max() - rates.mean()) * 5_000  # at least the test's cost
 
 
+@pytest.mark.slow  # tens of seconds: left out of the fast lane
 def test_thompson_sampling_beats_every_fixed_test_size_of_notebook_01():
     n_runs, horizon = 400, 10_000
-    ts = cumulative_regret(simulate(BetaBernoulliTS(5), ENV, n_steps=horizon, n_runs=n_runs,
-                                    rng=7))[:, -1]
+    ts = cumulative_regret(
+        simulate(BetaBernoulliTS(5), ENV, n_steps=horizon, n_runs=n_runs, rng=7)
+    )[:, -1]
     for n_test in (250, 500, 1_000, 2_000, 5_000):
-        ab = cumulative_regret(explore_then_commit(ENV, n_test=n_test, n_steps=horizon,
-                                                   n_runs=n_runs, rng=7))[:, -1]
+        ab = cumulative_regret(
+            explore_then_commit(ENV, n_test=n_test, n_steps=horizon, n_runs=n_runs, rng=7)
+        )[:, -1]
         se = np.sqrt(ab.var(ddof=1) / n_runs + ts.var(ddof=1) / n_runs)
         assert ab.mean() - ts.mean() > 4 * se, n_test
 

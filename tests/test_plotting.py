@@ -1,9 +1,17 @@
 """Plot helpers draw what they say, on the axes given, without pyplot.show()."""
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from bandit_lab import BernoulliBandit, BetaBernoulliTS, BetaPosterior, UCB1, cumulative_regret, simulate
+from bandit_lab import (
+    UCB1,
+    BernoulliBandit,
+    BetaBernoulliTS,
+    BetaPosterior,
+    cumulative_regret,
+    simulate,
+)
 from bandit_lab.plotting import plot_allocation, plot_beta, plot_regret, plot_share_distribution
 
 
@@ -30,7 +38,7 @@ def test_plot_beta_shades_the_interval_and_labels_each_arm():
     fig, ax = plt.subplots()
     post = BetaPosterior([2.0, 8.0], [8.0, 2.0])
     plot_beta(post, ax=ax, labels=["low", "high"])
-    assert [l.get_label().split(":")[0] for l in ax.get_lines()] == ["low", "high"]
+    assert [line.get_label().split(":")[0] for line in ax.get_lines()] == ["low", "high"]
     peak = ax.get_lines()[1].get_xdata()[np.argmax(ax.get_lines()[1].get_ydata())]
     assert abs(peak - 7 / 8) < 0.01  # the mode of Beta(8, 2)
     assert len(ax.collections) == 2

@@ -1,14 +1,26 @@
 """Policies: input checks, state, randomness, and statistics with known answers."""
+
 import json
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from bandit_lab import (KLUCB, UCB1, BernoulliBandit, BetaBernoulliTS, EpsilonGreedy, Policy,
-                        SlidingWindowTS, Softmax, cumulative_regret, run_policy, simulate)
-from bandit_lab.scores import klucb_scores, ucb1_scores
+from bandit_lab import (
+    KLUCB,
+    UCB1,
+    BernoulliBandit,
+    BetaBernoulliTS,
+    EpsilonGreedy,
+    Policy,
+    SlidingWindowTS,
+    Softmax,
+    cumulative_regret,
+    run_policy,
+    simulate,
+)
 from bandit_lab._special import bernoulli_kl
+from bandit_lab.scores import klucb_scores, ucb1_scores
 
 ALL = [
     lambda **kw: BetaBernoulliTS(3, **kw),
@@ -59,10 +71,13 @@ def test_a_saved_policy_of_any_module_comes_back_in_a_fresh_process():
     from bandit_lab.production import PerArmPriorTS
 
     saved = PerArmPriorTS(2, alpha0=[1.0, 3.0]).update(1, 1.0).to_json()
-    code = ("import sys, bandit_lab; p = bandit_lab.Policy.from_state(sys.stdin.read()); "
-            "print(type(p).__name__, p.alpha_.tolist())")
-    out = subprocess.run([sys.executable, "-c", code], input=saved, capture_output=True,
-                         text=True, check=True).stdout
+    code = (
+        "import sys, bandit_lab; p = bandit_lab.Policy.from_state(sys.stdin.read()); "
+        "print(type(p).__name__, p.alpha_.tolist())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=saved, capture_output=True, text=True, check=True
+    ).stdout
     assert out.split() == ["PerArmPriorTS", "[1.0,", "4.0]"]  # prior 3 + one success
 
 
@@ -76,8 +91,9 @@ def test_from_state_refuses_garbage():
         Policy.from_state({**good, "format": 99})
     with pytest.raises(ValueError, match="== 'BetaBernoulliTS', must be 'UCB1'"):
         UCB1.from_state(good)  # a TS state is not a UCB1
-    with pytest.raises(ValueError, match="== 'UCB1', must be one of \\['BetaBernoulliTS', "
-                                         "'PerArmPriorTS'\\]"):
+    with pytest.raises(
+        ValueError, match="== 'UCB1', must be one of \\['BetaBernoulliTS', 'PerArmPriorTS'\\]"
+    ):
         BetaBernoulliTS.from_state({**good, "policy": "UCB1"})  # it or a subclass
     with pytest.raises(ValueError, match="'alpha_'\\] holds a value that is not finite"):
         Policy.from_state({**good, "state": {"alpha_": [1, float("nan")], "beta_": [1, 1]}})
@@ -92,16 +108,27 @@ def test_from_state_refuses_garbage():
 
 
 @pytest.mark.parametrize("make", ALL)
-@pytest.mark.parametrize("arm, err", [(3, ValueError), (-1, ValueError), (1.0, TypeError),
-                                      ("0", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    "arm, err",
+    [(3, ValueError), (-1, ValueError), (1.0, TypeError), ("0", TypeError), (True, TypeError)],
+)
 def test_unknown_arm_is_refused(make, arm, err):
     with pytest.raises(err, match=r"arm == .*must be an.*arm index in \[0, 2\]"):
         make().update(arm, 1.0)
 
 
 @pytest.mark.parametrize("make", ALL)
-@pytest.mark.parametrize("reward, err", [(1.5, ValueError), (-0.1, ValueError), (np.nan, ValueError),
-                                         (np.inf, ValueError), ("1", TypeError), (None, TypeError)])
+@pytest.mark.parametrize(
+    "reward, err",
+    [
+        (1.5, ValueError),
+        (-0.1, ValueError),
+        (np.nan, ValueError),
+        (np.inf, ValueError),
+        ("1", TypeError),
+        (None, TypeError),
+    ],
+)
 def test_bad_reward_is_refused_and_state_untouched(make, reward, err):
     p = make()
     before = p.get_state()
@@ -110,27 +137,33 @@ def test_bad_reward_is_refused_and_state_untouched(make, reward, err):
     assert p.get_state() == before
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(n_arms=0), r"n_arms == 0, must be >= 1"),
-    (dict(n_arms=2.5), r"n_arms == 2.5 is of type float, must be an integer"),
-    (dict(n_arms=2, alpha0=0.0), r"alpha0 == 0.0, must be a finite number > 0"),
-    (dict(n_arms=2, beta0=-1), r"beta0 == -1.0, must be a finite number > 0"),
-    (dict(n_arms=2, alpha0=float("nan")), r"alpha0 == nan"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_arms=0), r"n_arms == 0, must be >= 1"),
+        (dict(n_arms=2.5), r"n_arms == 2.5 is of type float, must be an integer"),
+        (dict(n_arms=2, alpha0=0.0), r"alpha0 == 0.0, must be a finite number > 0"),
+        (dict(n_arms=2, beta0=-1), r"beta0 == -1.0, must be a finite number > 0"),
+        (dict(n_arms=2, alpha0=float("nan")), r"alpha0 == nan"),
+    ],
+)
 def test_bad_ts_parameters(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         BetaBernoulliTS(**kwargs)
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: EpsilonGreedy(2, epsilon=1.2), r"epsilon == 1.2, must be in \[0, 1\]"),
-    (lambda: EpsilonGreedy(2, epsilon=-0.1), r"epsilon == -0.1"),
-    (lambda: EpsilonGreedy(2, epsilon="a"), r"epsilon == 'a' is of type str"),
-    (lambda: Softmax(2, tau=0), r"tau == 0.0, must be a finite number > 0"),
-    (lambda: Softmax(2, tau=-1.0), r"tau == -1.0"),
-    (lambda: KLUCB(2, c=-1), r"c == -1.0, must be a finite number >= 0"),
-    (lambda: UCB1(2, rng="seed"), r"rng == 'seed'"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: EpsilonGreedy(2, epsilon=1.2), r"epsilon == 1.2, must be in \[0, 1\]"),
+        (lambda: EpsilonGreedy(2, epsilon=-0.1), r"epsilon == -0.1"),
+        (lambda: EpsilonGreedy(2, epsilon="a"), r"epsilon == 'a' is of type str"),
+        (lambda: Softmax(2, tau=0), r"tau == 0.0, must be a finite number > 0"),
+        (lambda: Softmax(2, tau=-1.0), r"tau == -1.0"),
+        (lambda: KLUCB(2, c=-1), r"c == -1.0, must be a finite number >= 0"),
+        (lambda: UCB1(2, rng="seed"), r"rng == 'seed'"),
+    ],
+)
 def test_bad_hyperparameters(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make()
@@ -180,8 +213,10 @@ def test_thompson_selection_frequency_is_probability_of_being_best():
     ts = BetaBernoulliTS(2, rng=5)
     ts.update_many([0] * 9 + [1] * 10, [1, 1, 0, 0, 0, 0, 0, 0, 0] + [1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
     x = np.linspace(0, 1, 20001)
-    p1_best = np.trapezoid(stats.beta.pdf(x, ts.alpha_[1], ts.beta_[1])
-                           * stats.beta.cdf(x, ts.alpha_[0], ts.beta_[0]), x)
+    p1_best = np.trapezoid(
+        stats.beta.pdf(x, ts.alpha_[1], ts.beta_[1]) * stats.beta.cdf(x, ts.alpha_[0], ts.beta_[0]),
+        x,
+    )
     n = 40_000
     freq = np.mean([ts.select() == 1 for _ in range(n)])
     assert abs(freq - p1_best) < 5 * np.sqrt(p1_best * (1 - p1_best) / n)
@@ -197,7 +232,9 @@ def test_ucb1_index_closed_form():
     counts = np.array([[3.0, 5.0, 0.0]])
     sums = np.array([[1.0, 4.0, 0.0]])
     s = ucb1_scores(counts, sums, counts.sum(-1))
-    np.testing.assert_allclose(s[0, :2], [1 / 3 + np.sqrt(2 * np.log(8) / 3), 0.8 + np.sqrt(2 * np.log(8) / 5)])
+    np.testing.assert_allclose(
+        s[0, :2], [1 / 3 + np.sqrt(2 * np.log(8) / 3), 0.8 + np.sqrt(2 * np.log(8) / 5)]
+    )
     assert s[0, 2] == np.inf
 
 
@@ -229,14 +266,19 @@ def test_uniform_exploration_has_the_known_regret():
     assert abs(final.mean() - expect) < 4 * final.std(ddof=1) / np.sqrt(R)
 
 
+@pytest.mark.slow  # tens of seconds: left out of the fast lane
 def test_vectorised_simulator_agrees_with_the_step_by_step_objects():
     rates = [0.3, 0.5, 0.6]
     T, R = 150, 200
     env = BernoulliBandit(rates)
     for make in (lambda s: BetaBernoulliTS(3, rng=s), lambda s: UCB1(3, rng=s)):
-        vec = cumulative_regret(simulate(make(0), env, n_steps=T, n_runs=R, rng=1))[:, -1]
-        loop = np.array([cumulative_regret(run_policy(make(100 + r), env, n_steps=T, rng=r))[0, -1]
-                         for r in range(R)])
+        vec = cumulative_regret(simulate(make(None), env, n_steps=T, n_runs=R, rng=1))[:, -1]
+        loop = np.array(
+            [
+                cumulative_regret(run_policy(make(100 + r), env, n_steps=T, rng=r))[0, -1]
+                for r in range(R)
+            ]
+        )
         se = np.sqrt(vec.var(ddof=1) / R + loop.var(ddof=1) / R)
         assert abs(vec.mean() - loop.mean()) < 4 * se
 
@@ -248,8 +290,13 @@ def test_thompson_beats_ucb1_and_stays_near_the_log_bound():
 
     rates = [0.1, 0.2, 0.3]
     T, R = 3000, 200
-    res = simulate({"TS": BetaBernoulliTS(3), "UCB1": UCB1(3)}, BernoulliBandit(rates),
-                   n_steps=T, n_runs=R, rng=3)
+    res = simulate(
+        {"TS": BetaBernoulliTS(3), "UCB1": UCB1(3)},
+        BernoulliBandit(rates),
+        n_steps=T,
+        n_runs=R,
+        rng=3,
+    )
     ts = cumulative_regret(res["TS"])[:, -1]
     ucb = cumulative_regret(res["UCB1"])[:, -1]
     se = np.sqrt(ts.var(ddof=1) / R + ucb.var(ddof=1) / R)
@@ -262,8 +309,13 @@ def test_thompson_beats_ucb1_and_stays_near_the_log_bound():
 def test_policies_learn_the_best_arm():
     rates = [0.1, 0.15, 0.6]
     env = BernoulliBandit(rates)
-    pols = {"ts": BetaBernoulliTS(3), "eps": EpsilonGreedy(3, epsilon=0.05), "ucb": UCB1(3),
-            "soft": Softmax(3, tau=0.05), "kl": KLUCB(3)}
+    pols = {
+        "ts": BetaBernoulliTS(3),
+        "eps": EpsilonGreedy(3, epsilon=0.05),
+        "ucb": UCB1(3),
+        "soft": Softmax(3, tau=0.05),
+        "kl": KLUCB(3),
+    }
     res = simulate(pols, env, n_steps=1500, n_runs=100, rng=4)
     for name, h in res.items():
         late = h.arms[:, -300:]

@@ -1,4 +1,5 @@
 """Beta posteriors against their closed forms."""
+
 import numpy as np
 import pytest
 from scipy import stats

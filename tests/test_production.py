@@ -1,18 +1,42 @@
 """Production concerns: several objectives, budgets, stopping, cold start, segments (notebook 09)."""
+
 import json
 
 import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from bandit_lab import (BernoulliBandit, BetaBernoulliTS, BetaPosterior, CreditCardEnv, PerSegment,
-                        Policy, UCB1, cumulative_regret, simulate, simulate_contextual)
+from bandit_lab import (
+    UCB1,
+    BernoulliBandit,
+    BetaBernoulliTS,
+    BetaPosterior,
+    CreditCardEnv,
+    PerSegment,
+    Policy,
+    cumulative_regret,
+    simulate,
+    simulate_contextual,
+)
 from bandit_lab import scores as S
-from bandit_lab.production import (BudgetedTS, BudgetExhausted, MultiObjectiveTS, PerArmPriorTS,
-                                   PosteriorStoppingRule, add_arm, beta_prior,
-                                   budgeted_thompson_scores, normal_gamma_update)
-from bandit_lab.production_sim import (FunnelEnv, simulate_budget, simulate_funnel, stopping_times,
-                                       with_segments)
+from bandit_lab.production import (
+    BudgetedTS,
+    BudgetExhausted,
+    MultiObjectiveTS,
+    PerArmPriorTS,
+    PosteriorStoppingRule,
+    add_arm,
+    beta_prior,
+    budgeted_thompson_scores,
+    normal_gamma_update,
+)
+from bandit_lab.production_sim import (
+    FunnelEnv,
+    simulate_budget,
+    simulate_funnel,
+    stopping_times,
+    with_segments,
+)
 
 
 def se_of_mean(x):
@@ -52,8 +76,13 @@ class SourceObjectiveBetas:
     def update_state(self, state, arms, clicked, purchased, revenue):
         S.beta_update(state["ca"], state["cb"], arms, (np.asarray(clicked) > 0).astype(float))
         bought = np.flatnonzero(purchased)
-        S.beta_update(state["ra"], state["rb"], np.asarray(arms)[bought],
-                      (np.asarray(revenue)[bought] > 0).astype(float), bought)
+        S.beta_update(
+            state["ra"],
+            state["rb"],
+            np.asarray(arms)[bought],
+            (np.asarray(revenue)[bought] > 0).astype(float),
+            bought,
+        )
 
 
 class CostBlindTS(BudgetedTS):
@@ -83,8 +112,12 @@ def normal_gamma_batch(x, mu0, kappa0, shape0, rate0):
     n, xbar = x.size, x.mean()
     ss = ((x - xbar) ** 2).sum()
     kappa = kappa0 + n
-    return ((kappa0 * mu0 + n * xbar) / kappa, kappa, shape0 + n / 2,
-            rate0 + ss / 2 + kappa0 * n * (xbar - mu0) ** 2 / (2 * kappa))
+    return (
+        (kappa0 * mu0 + n * xbar) / kappa,
+        kappa,
+        shape0 + n / 2,
+        rate0 + ss / 2 + kappa0 * n * (xbar - mu0) ** 2 / (2 * kappa),
+    )
 
 
 def test_normal_gamma_update_equals_batch_form_in_any_order():
@@ -111,23 +144,44 @@ def test_multi_objective_posteriors_equal_their_batch_forms_in_any_order():
     arms, clicked, purchased, revenue = random_funnel(1, 300)
     rev = [None if np.isnan(r) else float(r) for r in revenue]
     order = np.random.default_rng(2).permutation(arms.size)
-    one = MultiObjectiveTS(3, click_prior=(2.0, 3.0), purchase_prior=(1.0, 4.0), revenue_mean0=60.0,
-                           revenue_sd0=30.0, revenue_strength0=2.0)
+    one = MultiObjectiveTS(
+        3,
+        click_prior=(2.0, 3.0),
+        purchase_prior=(1.0, 4.0),
+        revenue_mean0=60.0,
+        revenue_sd0=30.0,
+        revenue_strength0=2.0,
+    )
     one.update_many(arms, clicked, purchased, rev)
-    two = MultiObjectiveTS(3, click_prior=(2.0, 3.0), purchase_prior=(1.0, 4.0), revenue_mean0=60.0,
-                           revenue_sd0=30.0, revenue_strength0=2.0)
+    two = MultiObjectiveTS(
+        3,
+        click_prior=(2.0, 3.0),
+        purchase_prior=(1.0, 4.0),
+        revenue_mean0=60.0,
+        revenue_sd0=30.0,
+        revenue_strength0=2.0,
+    )
     for i in order:
-        two.update(int(arms[i]), clicked=bool(clicked[i]), purchased=bool(purchased[i]), revenue=rev[i])
+        two.update(
+            int(arms[i]), clicked=bool(clicked[i]), purchased=bool(purchased[i]), revenue=rev[i]
+        )
     for k in range(3):
         mine = arms == k
         np.testing.assert_allclose(one.click_alpha_[k], 2.0 + clicked[mine].sum())
         np.testing.assert_allclose(one.click_beta_[k], 3.0 + (~clicked[mine]).sum())
         # purchase rates are counted among clicks only
         np.testing.assert_allclose(one.purchase_alpha_[k], 1.0 + purchased[mine].sum())
-        np.testing.assert_allclose(one.purchase_beta_[k], 4.0 + (clicked[mine] & ~purchased[mine]).sum())
+        np.testing.assert_allclose(
+            one.purchase_beta_[k], 4.0 + (clicked[mine] & ~purchased[mine]).sum()
+        )
         # revenue learns from purchases only, on its own scale
         expected = normal_gamma_batch(revenue[mine & purchased], 60.0, 2.0, 2.0, 900.0)
-        got = [one.revenue_mu_[k], one.revenue_kappa_[k], one.revenue_shape_[k], one.revenue_rate_[k]]
+        got = [
+            one.revenue_mu_[k],
+            one.revenue_kappa_[k],
+            one.revenue_shape_[k],
+            one.revenue_rate_[k],
+        ]
         np.testing.assert_allclose(got, expected, rtol=1e-9)
     for name in MultiObjectiveTS._state_names:
         np.testing.assert_allclose(getattr(two, name), getattr(one, name), rtol=1e-9)
@@ -143,8 +197,12 @@ def test_multi_objective_vectorised_state_equals_one_object_per_run():
     for r in range(n_runs):
         one = MultiObjectiveTS(3)
         for arms, clicked, purchased, revenue in data:
-            one.update(int(arms[r]), clicked=bool(clicked[r]), purchased=bool(purchased[r]),
-                       revenue=float(revenue[r]) if purchased[r] else None)
+            one.update(
+                int(arms[r]),
+                clicked=bool(clicked[r]),
+                purchased=bool(purchased[r]),
+                revenue=float(revenue[r]) if purchased[r] else None,
+            )
         for name in config._state_names:
             np.testing.assert_allclose(state[name][r], getattr(one, name), rtol=1e-12)
 
@@ -158,8 +216,12 @@ def test_multi_objective_score_is_a_draw_of_the_weighted_value():
     state["click_beta_"][:] = [8_000, 5_000]
     state["purchase_alpha_"][:] = [500, 100]
     state["purchase_beta_"][:] = [1_500, 4_900]
-    for name, value in (("revenue_mu_", [80.0, 300.0]), ("revenue_kappa_", 500.0),
-                        ("revenue_shape_", 250.0), ("revenue_rate_", 250.0 * 400.0)):
+    for name, value in (
+        ("revenue_mu_", [80.0, 300.0]),
+        ("revenue_kappa_", 500.0),
+        ("revenue_shape_", 250.0),
+        ("revenue_rate_", 250.0 * 400.0),
+    ):
         state[name][:] = value
     draws = mo.scores(state, np.random.default_rng(1))
     c = np.array([0.2, 0.5])
@@ -179,21 +241,23 @@ def test_source_revenue_beta_believes_a_two_percent_arm_is_worth_096():
     arms = np.zeros(n, dtype=int)
     revenue = np.where(buyers, 50.0, 0.0)
     source = SourceObjectiveBetas(1)
-    st = source.initial_state((1,))                             # one run
+    st = source.initial_state((1,))  # one run
     for i in range(n):
-        source.update_state(st, arms[i:i + 1], buyers[i:i + 1], buyers[i:i + 1], revenue[i:i + 1])
+        source.update_state(
+            st, arms[i : i + 1], buyers[i : i + 1], buyers[i : i + 1], revenue[i : i + 1]
+        )
     mean = st["ra"][0, 0] / (st["ra"][0, 0] + st["rb"][0, 0])
-    assert buyers.sum() == 24 and round(mean, 2) == 0.96          # 25 / 26
+    assert buyers.sum() == 24 and round(mean, 2) == 0.96  # 25 / 26
     mo = MultiObjectiveTS(1).update_many(arms, buyers, buyers, np.where(buyers, 50.0, np.nan))
-    assert abs(mo.revenue_mu_[0] - 50.0) < 2.0                    # dollars, not a rate
-    assert abs(mo.expected_value()[0] - 1.0) < 0.05                # 2% of $50 per impression
+    assert abs(mo.revenue_mu_[0] - 50.0) < 2.0  # dollars, not a rate
+    assert abs(mo.expected_value()[0] - 1.0) < 0.05  # 2% of $50 per impression
 
 
 def test_source_update_counts_a_click_worth_01_as_a_full_purchase():
     source = SourceScalarTS(2)
     st = source.initial_state()
-    source.update_state(st, 0, True, False, 0.0)   # a click: reward 0.1
-    source.update_state(st, 1, True, True, 50.0)   # a purchase: reward 1
+    source.update_state(st, 0, True, False, 0.0)  # a click: reward 0.1
+    source.update_state(st, 1, True, True, 50.0)  # a purchase: reward 1
     assert st["alpha"].tolist() == [2.0, 2.0]
     ts = BetaBernoulliTS(2).update(0, 0.1).update(1, 1.0)
     assert ts.alpha_.tolist() == [1.1, 2.0] and ts.beta_.tolist() == [1.9, 1.0]
@@ -203,8 +267,13 @@ def test_multi_objective_picks_highest_value_where_the_source_picks_highest_clic
     # arm 0 is clicked most, arm 2 is worth most per impression
     env = FunnelEnv([0.20, 0.10, 0.05], [0.10, 0.30, 0.50], [20.0, 50.0, 100.0])
     assert env.best_arm == 2 and int(np.argmax(env.click_rates)) == 0
-    res = simulate_funnel({"source": SourceScalarTS(3), "value": MultiObjectiveTS(3, revenue_mean0=50.0)},
-                          env, n_steps=1500, n_runs=200, rng=3)
+    res = simulate_funnel(
+        {"source": SourceScalarTS(3), "value": MultiObjectiveTS(3, revenue_mean0=50.0)},
+        env,
+        n_steps=1500,
+        n_runs=200,
+        rng=3,
+    )
     late_value = res["value"].arms[:, 500:]
     late_source = res["source"].arms[:, 500:]
     share_best = (late_value == 2).mean(axis=1)
@@ -215,32 +284,42 @@ def test_multi_objective_picks_highest_value_where_the_source_picks_highest_clic
     assert gain.mean() > 4 * se_of_mean(gain)
 
 
-@pytest.mark.parametrize("weights, error, match", [
-    ({"click": -1.0}, ValueError, r"weights\['click'\] == -1.0, must be >= 0"),
-    ({"clicks": 1.0}, ValueError, r"weights has the key\(s\) \['clicks'\]"),
-    ({"click": 0.0, "revenue": 0.0}, ValueError, "at least one objective a weight > 0"),
-    ({"revenue": float("nan")}, ValueError, "must be a finite number"),
-    ({"revenue": "1"}, TypeError, "must be a real number"),
-    ([1.0, 2.0], TypeError, "weights is of type list"),
-])
+@pytest.mark.parametrize(
+    "weights, error, match",
+    [
+        ({"click": -1.0}, ValueError, r"weights\['click'\] == -1.0, must be >= 0"),
+        ({"clicks": 1.0}, ValueError, r"weights has the key\(s\) \['clicks'\]"),
+        ({"click": 0.0, "revenue": 0.0}, ValueError, "at least one objective a weight > 0"),
+        ({"revenue": float("nan")}, ValueError, "must be a finite number"),
+        ({"revenue": "1"}, TypeError, "must be a real number"),
+        ([1.0, 2.0], TypeError, "weights is of type list"),
+    ],
+)
 def test_multi_objective_rejects_bad_weights(weights, error, match):
     with pytest.raises(error, match=match):
         MultiObjectiveTS(3, weights=weights)
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(clicked=False, purchased=True, revenue=10.0), ValueError, "must follow a click"),
-    (dict(clicked=True, purchased=True), ValueError, "revenue == None for a purchase"),
-    (dict(clicked=True, revenue=10.0), ValueError, "revenue is recorded only for a purchase"),
-    (dict(clicked=True, purchased=True, revenue=-5.0), ValueError, "revenue == -5.0, must be >= 0"),
-    (dict(clicked="yes"), TypeError, "clicked == 'yes' is of type str"),
-    (dict(clicked=2), TypeError, "must be True or False"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(clicked=False, purchased=True, revenue=10.0), ValueError, "must follow a click"),
+        (dict(clicked=True, purchased=True), ValueError, "revenue == None for a purchase"),
+        (dict(clicked=True, revenue=10.0), ValueError, "revenue is recorded only for a purchase"),
+        (
+            dict(clicked=True, purchased=True, revenue=-5.0),
+            ValueError,
+            "revenue == -5.0, must be >= 0",
+        ),
+        (dict(clicked="yes"), TypeError, "clicked == 'yes' is of type str"),
+        (dict(clicked=2), TypeError, "must be True or False"),
+    ],
+)
 def test_multi_objective_rejects_impossible_outcomes(kwargs, error, match):
     mo = MultiObjectiveTS(2)
     with pytest.raises(error, match=match):
         mo.update(0, **kwargs)
-    assert mo.click_alpha_.tolist() == [1.0, 1.0]   # nothing half-applied
+    assert mo.click_alpha_.tolist() == [1.0, 1.0]  # nothing half-applied
 
 
 def test_multi_objective_rejects_bad_priors_and_arms():
@@ -265,7 +344,9 @@ def test_multi_objective_state_round_trips_through_json():
     assert [back.select() for _ in range(20)] == [again.select() for _ in range(20)]
     bad = json.loads(text)
     bad["policy"] = "BudgetedTS"
-    with pytest.raises(ValueError, match="state\\['policy'\\] == 'BudgetedTS', must be 'MultiObjectiveTS'"):
+    with pytest.raises(
+        ValueError, match="state\\['policy'\\] == 'BudgetedTS', must be 'MultiObjectiveTS'"
+    ):
         MultiObjectiveTS.from_state(bad)
     bad = json.loads(text)
     bad["state"]["revenue_mu_"] = [1.0, 2.0]
@@ -289,7 +370,7 @@ def test_budgeted_ts_ends_cleanly_and_never_overspends():
     assert bt.pulls_.sum() == (bt.alpha_ + bt.beta_ - 2.0).sum()
     with pytest.raises(BudgetExhausted, match="no arm is affordable"):
         bt.select()
-    bt.update(1, 1.0)            # a late reward for an offer already paid for is still learned
+    bt.update(1, 1.0)  # a late reward for an offer already paid for is still learned
     assert bt.spent_ == pytest.approx(paid)
 
 
@@ -299,7 +380,9 @@ def test_budgeted_scores_are_rate_per_cost_among_affordable_arms():
     costs = np.array([1.0, 3.0, 0.01])
     s = budgeted_thompson_scores(alpha, beta, costs, 10.0, np.random.default_rng(0))
     np.testing.assert_allclose(s, [0.5, 0.3, 1.0], rtol=0.05)
-    s = budgeted_thompson_scores(alpha, beta, costs, np.array([[2.0], [0.5]])[:, 0], np.random.default_rng(0))
+    s = budgeted_thompson_scores(
+        alpha, beta, costs, np.array([[2.0], [0.5]])[:, 0], np.random.default_rng(0)
+    )
     assert np.isneginf(s[:, 1]).all() and np.isneginf(s[1, 0]) and np.isfinite(s[0, 0])
 
 
@@ -315,16 +398,25 @@ def test_budgeted_vectorised_state_equals_one_object_per_run():
         config.update_state(state, arms[t], rewards[t])
     for r in range(n_runs):
         np.testing.assert_allclose(state["spent_"][r], config.costs[arms[:, r]].sum())
-        np.testing.assert_allclose(state["alpha_"][r], 1 + np.bincount(arms[:, r], rewards[:, r], 3))
+        np.testing.assert_allclose(
+            state["alpha_"][r], 1 + np.bincount(arms[:, r], rewards[:, r], 3)
+        )
         np.testing.assert_allclose(state["pulls_"][r], np.bincount(arms[:, r], minlength=3))
 
 
 def test_cost_aware_budget_ts_earns_more_conversions_per_budget_than_cost_blind():
     rates = np.array([0.05, 0.10, 0.08])
-    costs = np.array([1.0, 4.0, 1.0])              # per unit of money: 0.05, 0.025, 0.08
+    costs = np.array([1.0, 4.0, 1.0])  # per unit of money: 0.05, 0.025, 0.08
     env = BernoulliBandit(rates)
-    res = simulate_budget({"aware": BudgetedTS(3, costs=costs, budget=300.0),
-                           "blind": CostBlindTS(3, costs=costs, budget=300.0)}, env, n_runs=200, rng=2)
+    res = simulate_budget(
+        {
+            "aware": BudgetedTS(3, costs=costs, budget=300.0),
+            "blind": CostBlindTS(3, costs=costs, budget=300.0),
+        },
+        env,
+        n_runs=200,
+        rng=2,
+    )
     for h in res.values():
         assert np.all(h.spent <= 300.0 + 1e-6) and np.all(h.spent > 300.0 - costs.min() - 1e-6)
         spent = np.where(h.arms >= 0, costs[np.maximum(h.arms, 0)], 0.0).sum(axis=1)
@@ -348,12 +440,23 @@ def test_budgeted_state_round_trips_and_keeps_what_was_spent():
         BudgetedTS.from_state(bad)
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(costs=[1.0, 0.0], budget=5.0), ValueError, r"costs\[1\] == 0.0, must be a finite number > 0"),
-    (dict(costs=[1.0, 2.0, 3.0], budget=5.0), ValueError, r"costs has shape \(3,\), must be a number or"),
-    (dict(costs=1.0, budget=0.0), ValueError, "budget == 0.0, must be a finite number > 0"),
-    (dict(costs="cheap", budget=1.0), TypeError, "costs == 'cheap'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (
+            dict(costs=[1.0, 0.0], budget=5.0),
+            ValueError,
+            r"costs\[1\] == 0.0, must be a finite number > 0",
+        ),
+        (
+            dict(costs=[1.0, 2.0, 3.0], budget=5.0),
+            ValueError,
+            r"costs has shape \(3,\), must be a number or",
+        ),
+        (dict(costs=1.0, budget=0.0), ValueError, "budget == 0.0, must be a finite number > 0"),
+        (dict(costs="cheap", budget=1.0), TypeError, "costs == 'cheap'"),
+    ],
+)
 def test_budgeted_ts_rejects_bad_costs_and_budgets(kwargs, error, match):
     with pytest.raises(error, match=match):
         BudgetedTS(2, **kwargs)
@@ -365,16 +468,23 @@ def test_budgeted_ts_rejects_bad_costs_and_budgets(kwargs, error, match):
 def exact_prob_best(alpha, beta):
     out = []
     for k in range(len(alpha)):
+
         def f(x, k=k):
             others = [stats.beta.cdf(x, alpha[j], beta[j]) for j in range(len(alpha)) if j != k]
             return stats.beta.pdf(x, alpha[k], beta[k]) * np.prod(others)
+
         out.append(integrate.quad(f, 0, 1, limit=200, points=[alpha[k] / (alpha[k] + beta[k])])[0])
     return np.array(out)
 
 
 def exact_expected_loss(alpha, beta):
-    e_max = integrate.quad(lambda x: 1 - np.prod([stats.beta.cdf(x, a, b) for a, b in zip(alpha, beta)]),
-                           0, 1, limit=200, points=list(alpha / (alpha + beta)))[0]
+    e_max = integrate.quad(
+        lambda x: 1 - np.prod([stats.beta.cdf(x, a, b) for a, b in zip(alpha, beta)]),
+        0,
+        1,
+        limit=200,
+        points=list(alpha / (alpha + beta)),
+    )[0]
     return e_max - alpha / (alpha + beta)
 
 
@@ -389,8 +499,9 @@ def test_stopping_rule_estimates_match_exact_integrals():
     assert np.all(np.abs(check.expected_loss - loss) < 4 * 0.015 / np.sqrt(n) + 1e-5)
     # the same draws as BetaPosterior.prob_best, one experiment at a time
     same = BetaPosterior(alpha, beta).prob_best(5_000, rng=3)
-    np.testing.assert_array_equal(PosteriorStoppingRule(level=0.9, n_samples=5_000, rng=3)
-                                  .check(alpha, beta).prob_best, same)
+    np.testing.assert_array_equal(
+        PosteriorStoppingRule(level=0.9, n_samples=5_000, rng=3).check(alpha, beta).prob_best, same
+    )
 
 
 def test_stopping_rule_treats_each_run_separately():
@@ -425,7 +536,9 @@ def test_posterior_stopping_fires_in_almost_every_run_where_the_source_rule_does
     # its 100 pulls and a narrow interval that never come
     rates = [0.05, 0.10, 0.01]
     h = simulate(BetaBernoulliTS(3), BernoulliBandit(rates), n_steps=3000, n_runs=200, rng=9)
-    ours = stopping_times(h, PosteriorStoppingRule(level=0.95, n_samples=1000, rng=1), check_every=250)
+    ours = stopping_times(
+        h, PosteriorStoppingRule(level=0.95, n_samples=1000, rng=1), check_every=250
+    )
     source = stopping_times(h, source_stopping_rule, check_every=250)
     n = 200
     assert ours.stop_rate >= 0.95
@@ -434,18 +547,22 @@ def test_posterior_stopping_fires_in_almost_every_run_where_the_source_rule_does
     assert source.stop_rate < 0.5
     # when it stops it is rarely wrong: at most the 5% the level allows, plus noise
     assert ours.wrong_rate(1) < 0.05 + 4 * np.sqrt(0.05 * 0.95 / n)
-    by_loss = stopping_times(h, PosteriorStoppingRule(loss_threshold=0.002, n_samples=1000, rng=2),
-                             check_every=250)
+    by_loss = stopping_times(
+        h, PosteriorStoppingRule(loss_threshold=0.002, n_samples=1000, rng=2), check_every=250
+    )
     assert by_loss.stop_rate >= 0.95
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(), ValueError, "must give exactly one of them"),
-    (dict(level=0.9, loss_threshold=0.01), ValueError, "must give exactly one of them"),
-    (dict(level=1.0), ValueError, r"level == 1.0, must be in \(0, 1\)"),
-    (dict(loss_threshold=-0.1), ValueError, "loss_threshold == -0.1"),
-    (dict(level=0.9, n_samples=10), ValueError, "n_samples == 10, must be >= 100"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(), ValueError, "must give exactly one of them"),
+        (dict(level=0.9, loss_threshold=0.01), ValueError, "must give exactly one of them"),
+        (dict(level=1.0), ValueError, r"level == 1.0, must be in \(0, 1\)"),
+        (dict(loss_threshold=-0.1), ValueError, "loss_threshold == -0.1"),
+        (dict(level=0.9, n_samples=10), ValueError, "n_samples == 10, must be >= 100"),
+    ],
+)
 def test_stopping_rule_rejects_bad_settings(kwargs, error, match):
     with pytest.raises(error, match=match):
         PosteriorStoppingRule(**kwargs)
@@ -473,7 +590,9 @@ def test_beta_prior_from_a_rate_and_a_strength():
     np.testing.assert_allclose(a, [0.3, 5.0])
     np.testing.assert_allclose(b, [9.7, 5.0])
     post = BetaPosterior(*beta_prior(0.2, 50))
-    assert float(post.mean) == pytest.approx(0.2) and float(post.alpha + post.beta) == pytest.approx(50)
+    assert float(post.mean) == pytest.approx(0.2) and float(
+        post.alpha + post.beta
+    ) == pytest.approx(50)
     with pytest.raises(ValueError, match=r"mean == 1.0, must be in \(0, 1\)"):
         beta_prior(1.0, 10)
     with pytest.raises(ValueError, match="strength == 0.0, must be a finite number > 0"):
@@ -510,7 +629,7 @@ def test_add_arm_keeps_the_old_posteriors_and_gives_the_new_arm_its_prior():
     old = BetaBernoulliTS(2, alpha0=2.0, beta0=3.0, rng=0).update_many([0, 0, 1], [1.0, 0.0, 1.0])
     before = old.to_json()
     new = add_arm(old, alpha0=6.0, beta0=194.0)
-    assert old.to_json() == before                      # the running bandit is untouched
+    assert old.to_json() == before  # the running bandit is untouched
     assert new.alpha_.tolist() == [3.0, 3.0, 6.0] and new.beta_.tolist() == [4.0, 3.0, 194.0]
     assert new.alpha0.tolist() == [2.0, 2.0, 6.0]
     newer = add_arm(new, alpha0=1.0, beta0=1.0)
@@ -528,9 +647,11 @@ def test_a_strong_optimistic_prior_costs_more_than_a_weak_one_when_the_new_arm_i
     pulls = np.array([1000, 2000])
     a_old = 1 + old_rates * pulls
     b_old = 1 + (1 - old_rates) * pulls
-    env = BernoulliBandit([0.03, 0.05, 0.01])            # the new arm is the worst
-    policies = {name: PerArmPriorTS(3, alpha0=np.append(a_old, a), beta0=np.append(b_old, b))
-                for name, (a, b) in {"weak": beta_prior(0.10, 10), "strong": beta_prior(0.10, 1000)}.items()}
+    env = BernoulliBandit([0.03, 0.05, 0.01])  # the new arm is the worst
+    policies = {
+        name: PerArmPriorTS(3, alpha0=np.append(a_old, a), beta0=np.append(b_old, b))
+        for name, (a, b) in {"weak": beta_prior(0.10, 10), "strong": beta_prior(0.10, 1000)}.items()
+    }
     res = simulate(policies, env, n_steps=2000, n_runs=200, rng=6)
     weak, strong = (cumulative_regret(res[k])[:, -1] for k in ("weak", "strong"))
     diff = strong - weak
@@ -550,11 +671,15 @@ def small_env():
 
 def test_one_segment_is_exactly_the_pooled_bandit(small_env):
     one = with_segments(small_env, np.zeros(2_000, dtype=np.int64), 1)
-    pooled = simulate_contextual({"pooled": BetaBernoulliTS(5)}, small_env, n_steps=200, n_runs=5, rng=3)
-    per = simulate_contextual({"pooled": PerSegment(BetaBernoulliTS(5), 1)}, one, n_steps=200, n_runs=5, rng=3)
+    pooled = simulate_contextual(
+        {"pooled": BetaBernoulliTS(5)}, small_env, n_steps=200, n_runs=5, rng=3
+    )
+    per = simulate_contextual(
+        {"pooled": PerSegment(BetaBernoulliTS(5), 1)}, one, n_steps=200, n_runs=5, rng=3
+    )
     np.testing.assert_array_equal(pooled["pooled"].arms, per["pooled"].arms)
     np.testing.assert_array_equal(pooled["pooled"].mean_rewards, per["pooled"].mean_rewards)
-    assert small_env.n_segments == 4 and small_env.segments.max() == 3   # the original is untouched
+    assert small_env.n_segments == 4 and small_env.segments.max() == 3  # the original is untouched
 
 
 def test_segments_that_miss_the_drivers_cap_what_a_per_segment_bandit_can_reach(small_env):
@@ -566,11 +691,15 @@ def test_segments_that_miss_the_drivers_cap_what_a_per_segment_bandit_can_reach(
     rule = small_env.segments
     rule_ceiling = sum((rule == s).mean() * E[rule == s].mean(axis=0).max() for s in range(4))
     assert ceiling < rule_ceiling - 0.02
-    res = simulate_contextual({"coarse": PerSegment(BetaBernoulliTS(5), 2)}, coarse, n_steps=1500,
-                              n_runs=100, rng=4)
-    good = simulate_contextual({"rule": PerSegment(BetaBernoulliTS(5), 4)}, small_env, n_steps=1500,
-                               n_runs=100, rng=4)
-    np.testing.assert_array_equal(res["coarse"].mean_rewards, good["rule"].mean_rewards)  # same customers
+    res = simulate_contextual(
+        {"coarse": PerSegment(BetaBernoulliTS(5), 2)}, coarse, n_steps=1500, n_runs=100, rng=4
+    )
+    good = simulate_contextual(
+        {"rule": PerSegment(BetaBernoulliTS(5), 4)}, small_env, n_steps=1500, n_runs=100, rng=4
+    )
+    np.testing.assert_array_equal(
+        res["coarse"].mean_rewards, good["rule"].mean_rewards
+    )  # same customers
     late = res["coarse"].conversion_rate(start=1000, expected=True)
     assert late.mean() <= ceiling + 4 * se_of_mean(late)
     gain = good["rule"].conversion_rate(start=1000, expected=True) - late

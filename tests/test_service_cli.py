@@ -15,6 +15,8 @@ from bandit_lab.service.monitoring import (dashboard_widget, plot_conversion, pl
 from bandit_lab.service.stores import open_store
 from service_fixtures import sqlite_url  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.service
+
 matplotlib.use("Agg")
 
 

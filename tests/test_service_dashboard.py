@@ -7,6 +7,8 @@ import pytest
 from bandit_lab.service import monitoring
 from bandit_lab.service.monitoring import dashboard_widget
 
+pytestmark = pytest.mark.service
+
 
 def closed_port():
     """A loopback port nothing listens on (bound, then released)."""
@@ -82,3 +84,32 @@ def test_arm_colours_stay_the_same_from_one_refresh_to_the_next():
             assert f"background:{color}" in w.summary.value
         assert traffic.get_legend() is None
         w.refresh()
+
+
+def test_serve_and_start_buttons():
+    served = []
+    data = [fake_data()]
+
+    def serve(n):
+        served.append(n)
+        data.append(fake_data(decisions=data[-1][0]["decisions"] + n))
+
+    w = dashboard_widget(fetch_fn=lambda: data[-1], serve=serve)
+    assert set(w.controls) == {"refresh", "serve"}
+    w.controls["serve"].click()
+    assert served == [100] and "<td>a</td><td>120</td>" in w.summary.value
+    # a stopped service: the Start button starts it and the dashboard fills
+    url = f"http://127.0.0.1:{closed_port()}"
+    started = []
+    w = dashboard_widget(url, start=lambda: started.append(1) or url)
+    assert "Start service" in w.status.value and w.figure.renders == 0
+    import bandit_lab.service.monitoring as m
+
+    real = m.fetch
+    m.fetch = lambda u: fake_data()
+    try:
+        w.controls["start"].click()
+    finally:
+        m.fetch = real
+    assert started == [1] and w.figure.renders == 1
+    matplotlib.pyplot.close("all")

@@ -16,6 +16,8 @@ from bandit_lab.service.stores import (ArmMismatch, RewardConflict, SpecMismatch
                                        UnknownBandit, UnknownDecision, open_store)
 from service_fixtures import redis_url, store_url  # noqa: F401  (fixtures)
 
+pytestmark = pytest.mark.service
+
 ARMS = ("a", "b", "c")
 
 
@@ -176,11 +178,13 @@ def test_state_is_plain_json_and_numbers(store, store_url):
         raw = redis.Redis.from_url(store_url)
         for key in raw.keys("*"):
             kind = raw.type(key)
-            values = [raw.get(key)] if kind == b"string" else list(raw.hgetall(key).values())
+            values = ([raw.get(key)] if kind == b"string" else list(raw.hgetall(key).values())
+                      if kind == b"hash" else list(raw.zrange(key, 0, -1)) if kind == b"zset"
+                      else list(raw.smembers(key)))
             for v in values:
                 assert not v.startswith(b"\x80"), f"{key!r} holds a pickle"
                 v.decode("utf-8")
-        assert json.loads(raw.get(b"bandit-lab:{t}:config")) == spec.to_config()
+        assert json.loads(raw.hget(b"bandit-lab:{t}:meta", "config")) == spec.to_config()
         raw.close()
 
 

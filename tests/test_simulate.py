@@ -1,21 +1,39 @@
 """The vectorised simulator, environments, metrics and rng handling."""
+
 import numpy as np
 import pytest
 
-from bandit_lab import (UCB1, BernoulliBandit, BetaBernoulliTS, EpsilonGreedy, History,
-                        arm_shares, cumulative_regret, lai_robbins_constant, simulate)
+from bandit_lab import (
+    UCB1,
+    BernoulliBandit,
+    BetaBernoulliTS,
+    EpsilonGreedy,
+    History,
+    arm_shares,
+    cumulative_regret,
+    lai_robbins_constant,
+    simulate,
+)
 from bandit_lab._rng import resolve_rng
 
 
 def test_shapes_and_history_fields():
-    res = simulate({"TS": BetaBernoulliTS(5), "UCB1": UCB1(5)},
-                   BernoulliBandit([0.030, 0.045, 0.028, 0.015, 0.060]), n_steps=120, n_runs=7, rng=42)
+    res = simulate(
+        {"TS": BetaBernoulliTS(5), "UCB1": UCB1(5)},
+        BernoulliBandit([0.030, 0.045, 0.028, 0.015, 0.060]),
+        n_steps=120,
+        n_runs=7,
+        rng=42,
+    )
     h = res["TS"]
     assert h.arms.shape == h.rewards.shape == (7, 120)
-    assert h.mean_rewards.shape == (120, 5)
+    assert h.mean_rewards.shape == (7, 120, 5)  # the one history protocol: runs, steps, arms
+    assert h.best_rewards.shape == h.expected_rewards.shape == (7, 120)
     assert set(np.unique(h.rewards)) <= {0.0, 1.0}
     assert h.arm_counts().sum(axis=1).tolist() == [120] * 7
-    np.testing.assert_allclose(h.expected_rewards, np.array([0.030, 0.045, 0.028, 0.015, 0.060])[h.arms])
+    np.testing.assert_allclose(
+        h.expected_rewards, np.array([0.030, 0.045, 0.028, 0.015, 0.060])[h.arms]
+    )
     np.testing.assert_allclose(h.best_rewards, 0.060)
     assert cumulative_regret(h).shape == (7, 120)
 
@@ -32,12 +50,17 @@ def test_same_seed_same_history_different_seed_differs():
 
 def test_every_policy_faces_the_same_outcomes():
     env = BernoulliBandit([0.3, 0.5, 0.4, 0.45])
-    res = simulate({"TS": BetaBernoulliTS(4), "eps": EpsilonGreedy(4, epsilon=0.3), "UCB1": UCB1(4)},
-                   env, n_steps=300, n_runs=50, rng=9)
+    res = simulate(
+        {"TS": BetaBernoulliTS(4), "eps": EpsilonGreedy(4, epsilon=0.3), "UCB1": UCB1(4)},
+        env,
+        n_steps=300,
+        n_runs=50,
+        rng=9,
+    )
     names = list(res)
     compared = 0
     for i, x in enumerate(names):
-        for y in names[i + 1:]:
+        for y in names[i + 1 :]:
             same = res[x].arms == res[y].arms
             compared += same.sum()
             np.testing.assert_array_equal(res[x].rewards[same], res[y].rewards[same])
@@ -61,8 +84,13 @@ def test_simulate_leaves_the_policy_objects_untouched():
 def test_priors_are_used_by_the_simulator():
     # A confident wrong prior (arm 0 looks great) must slow TS down compared with a flat one.
     env = BernoulliBandit([0.2, 0.6])
-    res = simulate({"flat": BetaBernoulliTS(2), "wrong": BetaBernoulliTS(2, alpha0=1.0, beta0=1.0)},
-                   env, n_steps=10, n_runs=5, rng=0)
+    res = simulate(
+        {"flat": BetaBernoulliTS(2), "wrong": BetaBernoulliTS(2, alpha0=1.0, beta0=1.0)},
+        env,
+        n_steps=10,
+        n_runs=5,
+        rng=0,
+    )
     assert res["flat"].arms.shape == (5, 10)
     strong = BetaBernoulliTS(2, alpha0=50.0, beta0=1.0)
     h = simulate(strong, env, n_steps=60, n_runs=200, rng=3)
@@ -71,17 +99,26 @@ def test_priors_are_used_by_the_simulator():
 
 
 def test_list_of_policies_and_progress_bar(capsys):
-    res = simulate([BetaBernoulliTS(2), BetaBernoulliTS(2)], BernoulliBandit([0.1, 0.2]),
-                   n_steps=30, n_runs=2, rng=0, progress=True)
+    res = simulate(
+        [BetaBernoulliTS(2), BetaBernoulliTS(2)],
+        BernoulliBandit([0.1, 0.2]),
+        n_steps=30,
+        n_runs=2,
+        rng=0,
+        progress=True,
+    )
     assert len(res) == 2
 
 
-@pytest.mark.parametrize("kwargs, err, match", [
-    (dict(n_steps=0), ValueError, "n_steps == 0, must be >= 1"),
-    (dict(n_steps=10, n_runs=0), ValueError, "n_runs == 0, must be >= 1"),
-    (dict(n_steps=10.0), TypeError, "n_steps == 10.0 is of type float"),
-    (dict(n_steps=10, rng=-3), ValueError, "rng == -3"),
-])
+@pytest.mark.parametrize(
+    "kwargs, err, match",
+    [
+        (dict(n_steps=0), ValueError, "n_steps == 0, must be >= 1"),
+        (dict(n_steps=10, n_runs=0), ValueError, "n_runs == 0, must be >= 1"),
+        (dict(n_steps=10.0), TypeError, "n_steps == 10.0 is of type float"),
+        (dict(n_steps=10, rng=-3), ValueError, "rng == -3"),
+    ],
+)
 def test_bad_simulation_sizes(kwargs, err, match):
     with pytest.raises(err, match=match):
         simulate(BetaBernoulliTS(2), BernoulliBandit([0.1, 0.2]), **kwargs)
@@ -89,7 +126,9 @@ def test_bad_simulation_sizes(kwargs, err, match):
 
 def test_bad_policies_and_environments():
     env = BernoulliBandit([0.1, 0.2])
-    with pytest.raises(ValueError, match=r"policies\['x'\] has n_arms == 3, must match env.n_arms == 2"):
+    with pytest.raises(
+        ValueError, match=r"policies\['x'\] has n_arms == 3, must match env.n_arms == 2"
+    ):
         simulate({"x": UCB1(3)}, env, n_steps=5)
     with pytest.raises(TypeError, match=r"policies\['x'\] is of type str"):
         simulate({"x": "UCB1"}, env, n_steps=5)
@@ -99,12 +138,15 @@ def test_bad_policies_and_environments():
         simulate(UCB1(2), [0.1, 0.2], n_steps=5)
 
 
-@pytest.mark.parametrize("rates, match", [
-    ([0.1, 1.2], r"rates\[1\] == 1.2, must be in \[0, 1\]"),
-    ([0.1, np.nan], r"rates\[1\] == nan"),
-    ([], r"rates has shape \(0,\)"),
-    ([[0.1, 0.2]], r"rates has shape \(1, 2\)"),
-])
+@pytest.mark.parametrize(
+    "rates, match",
+    [
+        ([0.1, 1.2], r"rates\[1\] == 1.2, must be in \[0, 1\]"),
+        ([0.1, np.nan], r"rates\[1\] == nan"),
+        ([], r"rates has shape \(0,\)"),
+        ([[0.1, 0.2]], r"rates has shape \(1, 2\)"),
+    ],
+)
 def test_bad_rates(rates, match):
     with pytest.raises(ValueError, match=match):
         BernoulliBandit(rates)
@@ -122,8 +164,11 @@ def test_environment_pull_is_reproducible_and_has_the_right_rate():
 
 def test_cumulative_regret_by_hand():
     means = np.tile([0.1, 0.5, 0.3], (4, 1))
-    h = History(arms=np.array([[1, 0, 2, 1], [0, 0, 0, 0]]), rewards=np.zeros((2, 4), np.float32),
-                mean_rewards=means)
+    h = History(
+        arms=np.array([[1, 0, 2, 1], [0, 0, 0, 0]]),
+        rewards=np.zeros((2, 4), np.float32),
+        mean_rewards=means,
+    )
     np.testing.assert_allclose(cumulative_regret(h), [[0.0, 0.4, 0.6, 0.6], [0.4, 0.8, 1.2, 1.6]])
     np.testing.assert_allclose(arm_shares(h), [[0.25, 0.5, 0.25], [1.0, 0.0, 0.0]])
 

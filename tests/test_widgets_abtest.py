@@ -63,12 +63,12 @@ def test_moving_a_rate_re_simulates_and_equal_rates_cannot_ship_the_worse():
     assert len(w.timings) == 4
 
 
-def test_threshold_redraws_are_quick():
+def test_every_threshold_change_is_timed():
+    # How fast is measured in benchmarks/bench_widgets.py (a speed target, not a test).
     w = small()
     for value in (0.001, 0.002, 0.0005, 0.004, 0.0003):
         w.controls["threshold"].value = value
-    # about 30 ms on an idle machine; generous here because test runs share the cores
-    assert np.median(w.timings[1:]) < 0.3
+    assert len(w.timings) == 6 and all(t > 0 for t in w.timings)
 
 
 def test_same_seed_same_picture_different_seed_different_numbers():

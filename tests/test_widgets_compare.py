@@ -61,7 +61,7 @@ def test_moving_a_rate_re_simulates_and_redraws():
     assert w.figure.image.value != image
     assert "Best arm: 0" in w.summary.value
     hist = w.state.history("TS", (0.5, 0.10, 0.15), 200)
-    np.testing.assert_allclose(hist.mean_rewards[0], [0.5, 0.10, 0.15])
+    np.testing.assert_allclose(hist.mean_rewards[0, 0], [0.5, 0.10, 0.15])
     final, share = recompute(BetaBernoulliTS(3), (0.5, 0.10, 0.15), 200, 30, w.state.seed)
     assert w.rows["TS"]["regret"] == pytest.approx(final.mean())
     # Thompson sampling found the new best arm: more than a uniform share, by far.

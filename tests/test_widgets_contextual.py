@@ -1,7 +1,5 @@
 """The widgets of notebooks 05 and 06, driven without a kernel by setting control values."""
 import re
-import statistics
-import time
 
 import numpy as np
 import pytest
@@ -11,14 +9,11 @@ from bandit_lab.credit_card import ARCHETYPES, OFFER_NAMES, true_conversion
 from bandit_lab.widgets import customer_explorer, posterior_lines
 
 
-def _cpu_median(set_value, values):
-    """Median CPU time of a redraw: CPU time, because the test machine's cores are shared."""
-    times = []
+def _drive(set_value, values):
+    """Move a control through ``values`` (how fast it redraws is measured in
+    benchmarks/bench_widgets.py: a speed target, not a test)."""
     for v in values:
-        start = time.process_time()
         set_value(v)
-        times.append(time.process_time() - start)
-    return statistics.median(times)
 
 
 # -- posterior over lines (notebook 05) ------------------------------------------------------
@@ -52,10 +47,12 @@ def test_the_widget_belief_is_the_closed_form_on_the_revealed_points():
     assert w.posterior.n_obs == 0
 
 
-def test_lines_widget_redraws_fast_and_checks_its_arguments():
+def test_lines_widget_redraws_and_checks_its_arguments():
     w = posterior_lines(rng=0)
     w.controls["n_obs"].value = 3  # warm the caches
-    assert _cpu_median(lambda v: setattr(w.controls["n_obs"], "value", v), range(5, 80, 8)) < 0.1
+    png = w.figure_image.image.value
+    _drive(lambda v: setattr(w.controls["n_obs"], "value", v), range(5, 80, 8))
+    assert w.figure_image.image.value != png
     with pytest.raises(ValueError, match=re.escape("noise_var == 0.0, must be a finite number > 0.")):
         posterior_lines(noise_var=0.0)
     with pytest.raises(ValueError, match=re.escape("prior_var == 500.0, must be in [0.001, 100]")):
@@ -115,7 +112,7 @@ def test_customer_widget_redraws_fast_and_checks_its_arguments(trained):
     policy, env = trained
     w = customer_explorer(policy, env)
     w.controls["age"].value = 30  # warm the caches
-    assert _cpu_median(lambda v: setattr(w.controls["age"], "value", v), range(31, 41)) < 0.1
+    _drive(lambda v: setattr(w.controls["age"], "value", v), range(31, 41))
     assert "chosen in" in customer_explorer(LogisticTS(5, 11), env).summary.value
     with pytest.raises(TypeError, match="policy is of type str, must be a LinearTS or LogisticTS."):
         customer_explorer("ts", env)

@@ -1,7 +1,5 @@
 """The forgetting explorer of notebook 07, driven by setting its controls (no kernel)."""
 import re
-import statistics
-import time
 
 import numpy as np
 import pytest
@@ -89,7 +87,7 @@ def test_the_change_slider_moves_the_rates_and_the_best_arm():
     assert "Best arm before: 0, after: 0" in w.summary.value
     assert "become (0.600, 0.400, 0.200)" in w.summary.value
     hist = w.state.history("plain TS", 30, 0.95, 0.0)
-    np.testing.assert_allclose(hist.mean_rewards[-1], RATES)
+    np.testing.assert_allclose(hist.mean_rewards[0, -1], RATES)
     w.controls["change"].value = 0.4   # 0.6 - 0.4 and 0.4 + 0.4: arm 1 leads
     assert "become (0.200, 0.800, 0.200)" in w.summary.value
     # slider noise (0.1 + 0.1 + ...) must not defeat the cache or show in the rates
@@ -166,22 +164,15 @@ def test_same_seed_same_picture_different_seed_different_numbers():
     assert a.rows != c.rows
 
 
-def test_redraw_times():
-    # CPU time of this process (not the wait for other processes on a shared machine).
+def test_window_changes_redraw_new_and_cached_settings():
+    # How fast is measured in benchmarks/bench_widgets.py (a speed target, not a test).
     # A setting seen before only redraws; a new window re-runs sliding-window TS alone.
     w = forgetting_explorer()
-    cached, fresh = [], []
-    for window in (100, 400, 50, 800, 25):
-        start = time.process_time()
+    summaries = []
+    for window in (100, 400, 50, 800, 25, 100, 400):
         w.controls["window"].value = window
-        fresh.append(time.process_time() - start)
-    for window in (100, 400, 50, 800, 25, 200, 100, 400, 50, 800):
-        start = time.process_time()
-        w.controls["window"].value = window
-        cached.append(time.process_time() - start)
-    median = statistics.median(cached)
-    assert median < 0.1, f"median cached redraw {median:.3f} s"
-    assert statistics.median(fresh) < 0.25, f"median fresh redraw {statistics.median(fresh):.3f} s"
+        summaries.append(w.summary.value)
+    assert summaries[5] == summaries[0] and summaries[6] == summaries[1]  # from the cache
 
 
 @pytest.mark.parametrize("kwargs, error, words", [

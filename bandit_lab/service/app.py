@@ -2,127 +2,94 @@
 
 Taught in notebooks/10_serving_a_bandit.ipynb.
 
-Endpoints
----------
-``POST /decision``  body ``{}`` (Beta bandit) or ``{"context": [x1, ..., xd]}`` (linear
-    bandit), optionally ``"arms": [names]`` to choose among eligible arms only. Returns the
-    chosen ``arm`` (name), its ``arm_index``, a ``decision_id`` and ``expires_in`` seconds;
+Routes (the contract is at ``/openapi.json``; every refusal has the body
+``{"status", "message", "field"}``, see :mod:`.errors`)
+-------------------------------------------------------------------------------------------
+``POST /bandits/{name}/decision``  body ``{}`` (Beta bandit) or ``{"context": [x1, ..., xd]}``
+    (linear bandit), optionally ``"arms": [names]`` to choose among eligible arms only.
+    Returns the chosen ``arm`` (name), its ``arm_index``, a ``decision_id``, the
+    ``propensity`` (the probability the policy had of choosing that arm) and ``expires_in``;
     the ``Server-Timing`` header says how long the decision took inside the service.
-``POST /reward``    body ``{"decision_id": ..., "reward": 0 or 1}`` (optionally ``"arm"``,
-    checked against the decision). The reward is counted once per decision: a retry
-    returns ``"duplicate": true``; an unknown or expired decision gets 404, a second,
-    different reward 409. Malformed payloads get 422 with a one-sentence ``detail``, and
-    the state is untouched.
-``GET /stats``      per arm: decisions and traffic share, rewards, observed conversion,
-    posterior mean and credible interval (Beta) or weights (linear), last reward time.
-``GET /timeline``   decisions and rewards per arm per time bucket (for monitoring).
-``GET /health``     ``{"status": "ok", ...}`` when the store answers.
+``POST /bandits/{name}/reward``    body ``{"decision_id": ..., "reward": 0 or 1}``
+    (optionally ``"arm"``, checked). Counted once per decision: a retry returns
+    ``"duplicate": true``; an unknown or expired decision gets 404, a second, different
+    reward 409.
+``GET /bandits/{name}/stats``      per arm: traffic, conversion, posterior.
+``GET /bandits/{name}/timeline``   ``?since=&until=&limit=``: counts per time bucket.
+``GET /bandits/{name}/log``        ``?since=&until=&after=&limit=``: the decision log.
+``POST /decision``, ``POST /reward``, ``GET /stats``, ``GET /timeline``: the same for the
+    default bandit.
+``/admin/bandits...``              create, list, describe, retire, add arms (:mod:`.admin`).
+``GET /health``  alive; ``GET /ready``  the store answers and every active bandit can
+    decide; ``GET /metrics``  Prometheus (:mod:`.ops`).
 
 Where store calls run. A call that waits on the network must never block the event loop,
 the one thread that accepts and answers every request: the source article's ``async def``
 handlers made blocking Redis calls, which serialises all requests behind the slowest round
 trip. The Redis store therefore offers coroutines (``redis.asyncio``) that the handlers
-await: while one request waits for Redis, the loop serves the others. The embedded SQLite
-store is different: its calls are local and take about a tenth of a millisecond, and its
-writes are serialised anyway (one writer at a time), so they run directly on the loop; a
-hand-off to a thread costs more than it saves. Any store can also be called from the thread
-pool (``store_calls="threads"``); ``benchmarks/bench_service.py`` measures the three.
+await. The embedded SQLite store is different: its calls are local and take about a tenth
+of a millisecond, so they run directly on the loop, but *without waiting*: if another
+process holds the write lock, the call is handed to a thread, so ``/health`` and every
+request not waiting for that lock keep being answered (``store_calls="threads"`` hands
+every call to a thread; ``benchmarks/bench_service.py`` measures the modes).
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import math
-import threading
 import time
-from typing import Any
 
-import numpy as np
-from fastapi import FastAPI, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.concurrency import run_in_threadpool
 
-
+from .. import __version__
 from .._rng import resolve_rng
 from .._validation import check_probability
-from ..posteriors import BetaPosterior
-from ..scores import argmax_random
-from .models import _short
-from .stores import ArmMismatch, RewardConflict, Store, UnknownDecision
+from .admin import admin_router
+from .auth import ApiKeys
+from .errors import ApiError, ErrorBody, error_response, validation_error
+from .ops import DEFAULT_MAX_BODY, Metrics, OpsMiddleware
+from .routes import Service, _errors, bandit_router
+from .runtime import Bandits, Decider, StoreCaller, PROPENSITY_MODES
+from .schemas import (ArmCreate, BanditCreate, DecisionRequest, HealthResponse, ReadyResponse,
+                      RewardRequest, decision_schema, reward_schema)
+from .stores import StateMissing, Store
 
-__all__ = ["create_app", "DEFAULT_TTL"]
+__all__ = ["create_app", "DEFAULT_TTL", "PURGE_EVERY"]
+
+log = logging.getLogger("bandit_lab.service")
 
 #: How long a decision waits for its reward, in seconds (one day).
 DEFAULT_TTL = 86_400.0
+#: Seconds between two purges of old decisions and buckets (and one at start).
+PURGE_EVERY = 300.0
 
 
-class _Refused(Exception):
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class DecisionRequest(BaseModel):
-    """What a caller may send with a decision request."""
-
-    model_config = ConfigDict(extra="forbid")
-    context: Any = Field(None, description="the customer's features (linear bandit only): a "
-                                           "list of n_features numbers")
-    arms: Any = Field(None, description="optional: the arm names eligible for this decision")
-
-
-class RewardRequest(BaseModel):
-    """A reward for one decision."""
-
-    model_config = ConfigDict(extra="forbid")
-    decision_id: Any = Field(..., description="the id POST /decision returned")
-    reward: Any = Field(..., description="0 or 1 (or a number in [0, 1] if the bandit "
-                                         "accepts fractions)")
-    arm: Any = Field(None, description="optional: the arm the decision chose, checked")
-
-
-def _sentence(errors) -> str:
-    """One sentence from pydantic's first error, in the package's style."""
-    err = errors[0]
-    kind, loc = err.get("type", ""), [str(p) for p in err.get("loc", ()) if p != "body"]
-    field = ".".join(loc)
-    if kind == "json_invalid":
-        return "the body is not valid JSON, must be a JSON object."
-    if kind == "missing" and not field:
-        return "the body is missing, must be a JSON object (see /docs for its fields)."
-    if kind == "missing":
-        return f"field {field!r} is missing, it is required."
-    if kind == "extra_forbidden":
-        return f"field {field!r} is not allowed; the body takes only the fields listed in /docs."
-    if kind in ("model_attributes_type", "dict_type", "model_type"):
-        if isinstance(err.get("input"), (bytes, str)):
-            return ("the body is not a JSON object, must be JSON sent with "
-                    "Content-Type: application/json.")
-        return f"the body == {_short(err.get('input'))}, must be a JSON object."
-    return f"{field or 'body'}: {err.get('msg', 'invalid')}."
-
-
-def _float_or_none(x):
-    x = float(x)
-    return None if math.isnan(x) else x
-
-
-def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
-               ttl: float = DEFAULT_TTL, level: float = 0.95, store_calls=None) -> FastAPI:
-    """A FastAPI app serving bandit ``name`` from ``store``.
+def create_app(store: Store, name: str | None = "offers", spec=None, *, rng=None,
+               ttl: float = DEFAULT_TTL, level: float = 0.95, store_calls=None,
+               bandits=None, keys: ApiKeys | None = None, propensity: str = "exact",
+               max_body: int = DEFAULT_MAX_BODY, access_log: bool = True,
+               purge_every: float | None = PURGE_EVERY) -> FastAPI:
+    """A FastAPI app serving the bandits of ``store``.
 
     Parameters
     ----------
     store : Store
         Where the state lives (:class:`~bandit_lab.service.stores.SQLiteStore` or
         :class:`~bandit_lab.service.stores.RedisStore`).
-    name : str
-        The bandit's name in the store.
+    name : str or None
+        The default bandit, served by the single-bandit routes. None: only
+        ``/bandits/{name}/...``.
     spec : BetaSpec or LinearSpec, optional
         Created with its prior if the store does not hold ``name`` yet; must equal the stored
-        spec if it does. None: use the stored spec.
+        spec (or have grown into it by added arms) if it does. None: use the stored spec.
+    bandits : dict of name -> spec, optional
+        More bandits to create (or check) at start, e.g. from a config file.
     rng : None, int or numpy.random.Generator
         Source of the posterior draws (one stream, shared by all requests under a lock).
     ttl : float
@@ -130,9 +97,20 @@ def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
     level : float
         Credible level of the intervals in ``/stats``.
     store_calls : {"inline", "async", "threads"}, optional
-        How store calls are made: on the event loop (``"inline"``), as coroutines of the
-        store's async client (``"async"``), or in the thread pool (``"threads"``). Default:
-        the store's ``store_calls`` (SQLite: inline; Redis: async).
+        How store calls are made (default: the store's ``store_calls``; see the module
+        docstring).
+    keys : ApiKeys, optional
+        API keys; when given (and not empty) every route but ``/health``, ``/ready`` and the
+        docs needs one, and ``/admin`` one of scope admin.
+    propensity : {"exact", "monte-carlo", "off"}
+        How the logged propensity of each decision is computed.
+    max_body : int
+        Largest request body accepted, in bytes (413 above).
+    access_log : bool
+        One JSON line per request to the ``bandit_lab.service.access`` logger.
+    purge_every : float or None
+        Seconds between purges of decisions and buckets older than the store's retention
+        (one also runs at start); None: never (tests).
 
     Examples
     --------
@@ -143,56 +121,54 @@ def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
     >>> store = SQLiteStore(os.path.join(tempfile.mkdtemp(), "app.sqlite3"))
     >>> client = TestClient(create_app(store, "offers", BetaSpec(["a", "b"]), rng=0))
     >>> d = client.post("/decision").json()
+    >>> round(d["propensity"], 12)          # two arms with the same prior: a coin flip
+    0.5
     >>> client.post("/reward", json={"decision_id": d["decision_id"], "reward": 1}).json()["status"]
     'recorded'
-    >>> client.post("/reward", json={"decision_id": d["decision_id"], "reward": 7}).json()["detail"]
-    'reward == 7, must be 0 or 1 (this bandit counts conversions: 1 converted, 0 did not).'
+    >>> client.post("/reward", json={"decision_id": d["decision_id"], "reward": 7}).json()
+    {'status': 422, 'message': 'reward == 7, must be 0 or 1 (this bandit counts conversions: 1 converted, 0 did not).', 'field': 'reward'}
     >>> store.close()
     """
     level = check_probability("level", level, open_low=True, open_high=True)
-    spec = store.create(name, spec)
     ttl = float(ttl)
     if not (ttl > 0 and math.isfinite(ttl)):
         raise ValueError(f"ttl == {ttl!r}, must be a finite number of seconds > 0.")
-    gen = resolve_rng(rng)
-    draw_lock = threading.Lock()  # a numpy Generator is not safe to share between threads
-    store_kind = type(store).__name__.removesuffix("Store").lower()
+    if propensity not in PROPENSITY_MODES:
+        raise ValueError(f"propensity == {propensity!r}, must be one of "
+                         f"{list(PROPENSITY_MODES)}.")
+    store_calls = _store_calls(store, store_calls)
+    default_spec = None
+    for other, other_spec in (bandits or {}).items():
+        store.create(other, other_spec)
+    if name is not None:
+        default_spec = store.create(name, spec)
+    metrics = Metrics()
+    caller = StoreCaller(store, store_calls, metrics)
+    service = Service(caller=caller, bandits=Bandits(caller, name),
+                      decider=Decider(resolve_rng(rng), propensity), metrics=metrics,
+                      ttl=ttl, level=level)
+    store_kind = caller.kind
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        yield
-        if hasattr(store, "aclose"):  # the async client lives on this loop: close it here
-            await store.aclose()
+    description = ("Thompson sampling behind HTTP, with state that loses nothing. "
+                   + (f"Default bandit {name!r} ({default_spec.describe()})."
+                      if name is not None else ""))
+    app = FastAPI(title="bandit-lab decision service", description=description,
+                  version=__version__, lifespan=_lifespan(store, purge_every))
+    app.state.store, app.state.service, app.state.name = store, service, name
+    app.state.spec = default_spec
+    app.state.started = time.time()
+    app.state.keys = keys
+    _install_error_handlers(app)
+    app.add_middleware(OpsMiddleware, metrics=metrics, max_body=max_body, keys=keys,
+                       access=access_log)
+    app.include_router(bandit_router(name))
+    app.include_router(admin_router())
+    _ops_routes(app, service, store_kind)
+    app.openapi = lambda: _openapi(app)
+    return app
 
-    app = FastAPI(title="bandit-lab decision service",
-                  description=f"Thompson sampling for bandit {name!r} ({spec.describe()}).",
-                  version="1", lifespan=lifespan)
-    app.state.store, app.state.spec, app.state.name = store, spec, name
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError):
-        return JSONResponse(status_code=422, content={"detail": _sentence(exc.errors())})
-
-    @app.exception_handler(_Refused)
-    async def _refused(request: Request, exc: _Refused):
-        return JSONResponse(status_code=exc.status, content={"detail": exc.message})
-
-    def _check(fn, *args):
-        try:
-            return fn(*args)
-        except (TypeError, ValueError) as err:
-            raise _Refused(422, str(err)) from None
-
-    def _eligible(arms):
-        if arms is None:
-            return None
-        if not isinstance(arms, list) or not arms:
-            raise _Refused(422, f"arms == {_short(arms)}, must be a non-empty list of arm names.")
-        mask = np.zeros(spec.n_arms, dtype=bool)
-        for i, a in enumerate(arms):
-            mask[_check(spec.arm_index, a, f"arms[{i}]")] = True
-        return mask
-
+def _store_calls(store, store_calls):
     if store_calls is None:
         store_calls = getattr(store, "store_calls", "threads")
     if store_calls not in ("inline", "async", "threads"):
@@ -201,105 +177,157 @@ def create_app(store: Store, name: str = "offers", spec=None, *, rng=None,
     if store_calls == "async" and not hasattr(store, "aread_vectors"):
         raise ValueError(f"store_calls == 'async', but {type(store).__name__} has no coroutine "
                          "methods; use 'inline' or 'threads'.")
+    return store_calls
 
-    async def run(fn, *args, **kwargs):
-        """A blocking store call: inline for a local store, else in the thread pool."""
-        if store_calls == "inline":
-            return fn(*args, **kwargs)
-        return await run_in_threadpool(fn, *args, **kwargs)
 
-    def draw(vectors, context, mask):
-        with draw_lock:
-            scores = spec.scores(vectors, context, gen)
-            if mask is not None:
-                scores = np.where(mask, scores, -np.inf)
-            return int(argmax_random(scores, gen))
-
-    def decide(context, mask):
-        arm = draw(store.read_vectors(name), context, mask)  # one read for all arms
-        return arm, store.record_decision(name, arm, context=context, ttl=ttl)
-
-    async def decide_async(context, mask):
-        arm = draw(await store.aread_vectors(name), context, mask)
-        return arm, await store.arecord_decision(name, arm, context=context, ttl=ttl)
-
-    @app.post("/decision")
-    async def decision(response: Response, body: DecisionRequest | None = None) -> dict:
-        started = time.perf_counter()
-        body = body or DecisionRequest()
-        context = _check(spec.check_context, body.context)
-        mask = _eligible(body.arms)
-        if store_calls == "async":
-            arm, did = await decide_async(context, mask)
-        else:
-            arm, did = await run(decide, context, mask)
-        # W3C Server-Timing: how long the decision itself took (store read, draw, store write)
-        response.headers["Server-Timing"] = f"decide;dur={(time.perf_counter() - started) * 1e3:.3f}"
-        return {"decision_id": did, "arm": spec.arms[arm], "arm_index": arm, "expires_in": ttl}
-
-    @app.post("/reward")
-    async def reward(body: RewardRequest) -> dict:
-        if not isinstance(body.decision_id, str) or not body.decision_id:
-            raise _Refused(422, f"decision_id == {_short(body.decision_id)}, must be the string "
-                                "returned by POST /decision.")
-        value = _check(spec.check_reward, body.reward)
-        arm = None if body.arm is None else _check(spec.arm_index, body.arm)
+def _lifespan(store, purge_every):
+    async def purge_now():
         try:
-            if store_calls == "async":
-                result = await store.arecord_reward(name, body.decision_id, value, arm=arm)
-            else:
-                result = await run(store.record_reward, name, body.decision_id, value, arm=arm)
-        except UnknownDecision as err:
-            raise _Refused(404, str(err)) from None
-        except (RewardConflict, ArmMismatch) as err:
-            raise _Refused(409, str(err)) from None
-        return {"status": "duplicate" if result.duplicate else "recorded",
-                "decision_id": result.decision_id, "arm": spec.arms[result.arm],
-                "reward": result.reward, "duplicate": result.duplicate}
+            gone = await run_in_threadpool(store.purge)
+            if gone["decisions"] or gone["buckets"]:
+                log.info("purged %(decisions)d decisions and %(buckets)d buckets", gone)
+        except Exception as err:  # the store is down: try again next time
+            log.warning("purge failed: %s", err)
 
-    @app.get("/stats")
-    async def stats() -> dict:
-        return _stats(await run(store.read, name), spec, name, level)
+    async def purge_loop():
+        while True:
+            await asyncio.sleep(purge_every)
+            await purge_now()
 
-    @app.get("/timeline")
-    async def timeline() -> dict:
-        tl = await run(store.timeline, name)
-        return {"bandit": name, "arms": list(spec.arms), "bucket_seconds": tl.bucket_seconds,
-                "starts": tl.starts.tolist(), "decisions": tl.decisions.tolist(),
-                "rewards": tl.rewards.tolist(), "reward_sums": tl.reward_sums.tolist()}
-
-    @app.get("/health")
-    async def health() -> dict:
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        task = None
+        if purge_every is not None:  # at start (whatever ran before), then every so often
+            await purge_now()
+            task = asyncio.create_task(purge_loop())
         try:
-            ok = await run(store.ping)
-        except Exception as err:  # the store is down: say so, with a 503
-            raise _Refused(503, f"store {store_kind} does not answer: {err}") from None
-        return {"status": "ok" if ok else "degraded", "bandit": name, "kind": spec.kind,
-                "store": store_kind, "arms": list(spec.arms), "store_calls": store_calls}
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if hasattr(store, "aclose"):  # the async client lives on this loop: close it here
+                await store.aclose()
 
-    return app
+    return lifespan
 
 
-def _stats(state, spec, name, level) -> dict:
-    total = int(state.decisions.sum())
-    posterior = spec.summary(state.vectors, level)
-    failures = state.rewards - state.reward_sums
-    # How sure are we of each arm's *observed* conversion rate (uniform prior)?
-    observed = BetaPosterior(1.0 + state.reward_sums, 1.0 + failures)
-    obs_low, obs_high = observed.interval(level)
-    arms = []
-    for k, arm in enumerate(spec.arms):
-        n = int(state.rewards[k])
-        arms.append({
-            "name": arm, "index": k,
-            "decisions": int(state.decisions[k]),
-            "share": float(state.decisions[k] / total) if total else None,
-            "rewards": n,
-            "reward_sum": float(state.reward_sums[k]),
-            "conversion": float(state.reward_sums[k] / n) if n else None,
-            "conversion_low": float(obs_low[k]), "conversion_high": float(obs_high[k]),
-            "last_reward_at": _float_or_none(state.last_reward_at[k]),
-            **posterior[k],
-        })
-    return {"bandit": name, "kind": spec.kind, "level": level, "now": time.time(),
-            "decisions": total, "rewards": int(state.rewards.sum()), "arms": arms}
+def _install_error_handlers(app):
+    @app.exception_handler(ApiError)
+    async def _refused(request: Request, exc: ApiError):
+        return error_response(exc.status, exc.message, exc.field, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        err = validation_error(list(exc.errors()))
+        return error_response(422, err.message, err.field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        messages = {404: f"no route {request.url.path[:80]!r}; see /docs for the routes.",
+                    405: f"method {request.method} is not allowed on {request.url.path[:80]!r}; "
+                         "see /docs."}
+        message = messages.get(exc.status_code, str(exc.detail)[:200] + ".")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # every method the path answers, not just the first route's
+            from starlette.routing import Match
+
+            methods = set()
+            for route in request.app.routes:
+                match, _ = route.matches({**request.scope, "method": "GET"})
+                if match != Match.NONE and getattr(route, "methods", None):
+                    methods |= set(route.methods)
+            headers["Allow"] = ", ".join(sorted(methods))
+        return error_response(exc.status_code, message, None, headers)
+
+
+def _ops_routes(app, service, store_kind):
+    @app.get("/health", response_model=HealthResponse, tags=["operations"],
+             summary="Liveness: the process answers (touches no store)")
+    async def health():
+        return JSONResponse({"status": "ok", "version": __version__,
+                             "uptime": time.time() - app.state.started})
+
+    @app.get("/ready", response_model=ReadyResponse, tags=["operations"],
+             responses=_errors(busy=True),
+             summary="Readiness: the store answers and every active bandit can decide")
+    async def ready():
+        try:
+            infos = await asyncio.wait_for(service.caller("bandits"), 5.0)
+            active = [i for i in infos if i.status == "active"]
+            for info in active:
+                await asyncio.wait_for(service.caller("read_vectors", info.name), 5.0)
+        except StateMissing as err:
+            raise ApiError(503, str(err), headers={"Retry-After": "60"}) from None
+        except asyncio.TimeoutError:
+            raise ApiError(503, f"the {store_kind} store did not answer within 5 s.",
+                           headers={"Retry-After": "1"}) from None
+        if app.state.name is not None and app.state.name not in {i.name for i in active}:
+            raise ApiError(503, f"the default bandit {app.state.name!r} is missing or retired.",
+                           headers={"Retry-After": "60"})
+        return JSONResponse({"status": "ready", "store": store_kind,
+                             "bandits": [i.name for i in active]})
+
+    @app.get("/metrics", tags=["operations"], response_class=Response,
+             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                              "description": "Prometheus text format"},
+                        **_errors(401, busy=False)},
+             summary="Prometheus metrics: decisions, rewards, latency, store errors")
+    async def metrics():
+        body, content_type = service.metrics.render()
+        return Response(body, media_type=content_type)
+
+
+def _openapi(app):
+    """FastAPI's schema, with the request bodies the handlers validate (the default
+    bandit's exactly), the error body everywhere, and the API-key scheme when keys are set."""
+    if app.openapi_schema is not None and app.state.spec_seen == app.state.spec:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                         routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    ref = "#/components/schemas/{model}"
+    for model in (DecisionRequest, RewardRequest, ArmCreate, ErrorBody):
+        s = model.model_json_schema(ref_template=ref)
+        components.update(s.pop("$defs", {}))
+        components[model.__name__] = s
+    from pydantic import TypeAdapter
+
+    s = TypeAdapter(BanditCreate).json_schema(ref_template=ref)
+    components.update(s.pop("$defs", {}))
+    components["BanditCreate"] = s
+    spec = app.state.spec
+    if spec is not None:
+        components["DefaultDecisionRequest"] = decision_schema(spec)
+        components["DefaultRewardRequest"] = reward_schema(spec)
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    if app.state.keys:
+        schema["components"]["securitySchemes"] = {
+            "apiKey": {"type": "http", "scheme": "bearer",
+                       "description": "an API key: Authorization: Bearer KEY"}}
+        for path, ops in schema["paths"].items():
+            if path in ("/health", "/ready"):
+                continue
+            for op in ops.values():
+                op["security"] = [{"apiKey": []}]
+                op.setdefault("responses", {}).setdefault(
+                    "401", {"description": "No valid API key",
+                            "content": {"application/json": {"schema": {
+                                "$ref": "#/components/schemas/ErrorBody"}}}})
+                if path.startswith("/admin"):
+                    op["responses"].setdefault("403", {
+                        "description": "The key's scope is not admin",
+                        "content": {"application/json": {"schema": {
+                            "$ref": "#/components/schemas/ErrorBody"}}}})
+    else:  # no keys: nothing answers 401 or 403
+        for ops in schema["paths"].values():
+            for op in ops.values():
+                op.get("responses", {}).pop("401", None)
+                op.get("responses", {}).pop("403", None)
+    app.openapi_schema = schema
+    app.state.spec_seen = spec
+    return schema

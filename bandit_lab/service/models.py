@@ -23,36 +23,57 @@ intervals from :class:`bandit_lab.posteriors.BetaPosterior`, and the contextual 
 """
 from __future__ import annotations
 
-import math
+import re
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import linalg as _linalg
 
 from .._validation import check_int, check_positive, check_reward
 from ..posteriors import BetaPosterior
 from ..scores import thompson_scores
 
-__all__ = ["BetaSpec", "LinearSpec", "spec_from_config", "check_arm_names"]
+__all__ = ["BetaSpec", "LinearSpec", "spec_from_config", "check_arm_names", "check_text",
+           "MAX_ARM_NAME"]
+
+#: Longest arm name a bandit accepts (characters).
+MAX_ARM_NAME = 200
 
 _FORMAT = 1
 
 
+# What a name may not hold: control characters (the schema's pattern) and lone surrogates
+# (which UTF-8 cannot encode).
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def check_text(name, value, *, max_length=MAX_ARM_NAME) -> str:
+    """A name sent by a client: a non-empty string of at most ``max_length`` printable
+    characters that UTF-8 can encode (no lone surrogate, no control character)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} == {_short(value)} is of type {type(value).__name__}, must be "
+                        "a string.")
+    if not value or len(value) > max_length:
+        raise ValueError(f"{name} == {_short(value)} has {len(value)} characters, must have "
+                         f"1 to {max_length}.")
+    if _FORBIDDEN.search(value):
+        raise ValueError(f"{name} == {_short(value)} holds a control character or a lone "
+                         "surrogate, must be printable text.")
+    return value
+
+
 def check_arm_names(arms) -> tuple[str, ...]:
-    """Arm names: a sequence of at least one distinct, non-empty string."""
+    """Arm names: a sequence of at least one distinct, non-empty, printable string."""
     if isinstance(arms, str) or not hasattr(arms, "__iter__"):
-        raise TypeError(f"arms == {arms!r}, must be a sequence of arm names (strings).")
+        raise TypeError(f"arms == {_short(arms)}, must be a sequence of arm names (strings).")
     names = tuple(arms)
     if not names:
         raise ValueError("arms == (), must name at least one arm.")
     for i, a in enumerate(names):
-        if not isinstance(a, str) or not a or len(a) > 200:
-            raise ValueError(f"arms[{i}] == {a!r}, must be a non-empty string of at most 200 "
-                             "characters.")
+        check_text(f"arms[{i}]", a)
     if len(set(names)) != len(names):
         dup = next(a for a in names if names.count(a) > 1)
-        raise ValueError(f"arms names {dup!r} twice, every arm name must be distinct.")
+        raise ValueError(f"arms names {_short(dup)} twice, every arm name must be distinct.")
     return names
 
 
@@ -81,34 +102,77 @@ class _Spec:
         if isinstance(arm, str):
             if arm in self.arms:
                 return self.arms.index(arm)
-            raise ValueError(f"{name} == {arm!r} is not an arm of this bandit, must be one of "
-                             f"{list(self.arms)} (or an index in [0, {self.n_arms - 1}]).")
+            raise ValueError(f"{name} == {_short(arm)} is not an arm of this bandit, must be one "
+                             f"of {_short(list(self.arms), 120)} (or an index in [0, "
+                             f"{self.n_arms - 1}]).")
         if isinstance(arm, numbers.Integral) and not isinstance(arm, bool):
             if 0 <= int(arm) < self.n_arms:
                 return int(arm)
-            raise ValueError(f"{name} == {arm!r}, must be an arm index in [0, {self.n_arms - 1}] "
+            raise ValueError(f"{name} == {_short(arm)}, must be an arm index in [0, {self.n_arms - 1}] "
                              f"(or one of the names {list(self.arms)}).")
-        raise TypeError(f"{name} == {arm!r} is of type {type(arm).__name__}, must be an arm name "
-                        "(string) or index (integer).")
+        raise TypeError(f"{name} == {_short(arm)} is of type {type(arm).__name__}, must be an "
+                        "arm name (string) or index (integer).")
 
     def check_reward(self, reward) -> float:
         """The reward as a float, or a one-sentence TypeError/ValueError."""
         if not _is_number(reward):
-            raise TypeError(f"reward == {reward!r} is of type {type(reward).__name__}, must be a "
+            raise TypeError(f"reward == {_short(reward)} is of type {type(reward).__name__}, must be a "
                             "number" + (" (0 or 1)." if self.binary else " in [0, 1]."))
         if self.binary:
             if reward not in (0, 1):
-                raise ValueError(f"reward == {reward!r}, must be 0 or 1 (this bandit counts "
+                raise ValueError(f"reward == {_short(reward)}, must be 0 or 1 (this bandit counts "
                                  "conversions: 1 converted, 0 did not).")
             return float(reward)
         return check_reward(reward)
 
     def _base_config(self) -> dict:
-        return {"format": _FORMAT, "kind": self.kind, "arms": list(self.arms),
-                "binary": self.binary, "bucket_seconds": self.bucket_seconds}
+        config = {"format": _FORMAT, "kind": self.kind, "arms": list(self.arms),
+                  "binary": self.binary, "bucket_seconds": self.bucket_seconds}
+        if self.added_arms:
+            config["added_arms"] = self.added_arms
+        return config
+
+    def _check_added(self):
+        added = check_int("added_arms", self.added_arms, minimum=0, maximum=self.n_arms - 1)
+        object.__setattr__(self, "added_arms", added)
 
     def describe(self) -> str:
         return f"{self.kind}, {self.n_arms} arms"
+
+    def extends(self, other) -> bool:
+        """True if this spec is ``other`` with arms added at the end (each with its own
+        prior): what a bandit becomes when arms are added to it while it runs."""
+        if type(self) is not type(other) or self.n_arms < other.n_arms:
+            return False
+        if self == other:
+            return True
+        if other.n_arms < self.n_arms - self.added_arms:  # fewer arms than it was created with
+            return False
+        return replace(self._first(other.n_arms), added_arms=0) == replace(other, added_arms=0)
+
+    def propensities(self, vectors, context=None, mask=None) -> np.ndarray:
+        """The probability with which :meth:`scores` (and a random tie-break) picks each
+        arm, exactly; 0 for arms outside ``mask`` (the eligible arms, a boolean array)."""
+        eligible = np.arange(self.n_arms) if mask is None else np.flatnonzero(mask)
+        p = np.zeros(self.n_arms)
+        p[eligible] = self._propensities(np.asarray(vectors, dtype=float), context, eligible)
+        return p
+
+    def propensities_monte_carlo(self, vectors, context=None, mask=None, *, n_draws=250_000,
+                                 rng=None):
+        """:meth:`propensities` estimated from ``n_draws`` draws of the scores (standard
+        error at most ``0.5 / sqrt(n_draws)``: 1e-3 with the default); returns
+        ``(p, standard_error)``."""
+        from ..propensities import monte_carlo_propensities
+
+        vectors = np.asarray(vectors, dtype=float)
+        eligible = np.arange(self.n_arms) if mask is None else np.flatnonzero(mask)
+        p, se = monte_carlo_propensities(
+            lambda n, g: self._draw_scores(vectors, context, g, n)[:, eligible], eligible.size,
+            n_draws=n_draws, rng=rng)
+        full_p, full_se = np.zeros(self.n_arms), np.zeros(self.n_arms)
+        full_p[eligible], full_se[eligible] = p, se
+        return full_p, full_se
 
 
 @dataclass(frozen=True)
@@ -143,6 +207,8 @@ class BetaSpec(_Spec):
     beta0: float = 1.0
     binary: bool = True
     bucket_seconds: float = 60.0
+    arm_priors: tuple[tuple[float, float], ...] | None = None
+    added_arms: int = 0
     kind = "beta"
 
     def __post_init__(self):
@@ -152,6 +218,30 @@ class BetaSpec(_Spec):
         if not isinstance(self.binary, bool):
             raise TypeError(f"binary == {self.binary!r}, must be True or False.")
         object.__setattr__(self, "bucket_seconds", _check_bucket(self.bucket_seconds))
+        if self.arm_priors is not None:
+            priors = tuple(self.arm_priors)
+            if len(priors) != self.n_arms:
+                raise ValueError(f"arm_priors has {len(priors)} entries, must have one "
+                                 f"(alpha0, beta0) pair per arm ({self.n_arms}).")
+            priors = tuple((check_positive(f"arm_priors[{k}][0]", a),
+                            check_positive(f"arm_priors[{k}][1]", b))
+                           for k, (a, b) in enumerate(priors))
+            same = all(p == (self.alpha0, self.beta0) for p in priors)
+            object.__setattr__(self, "arm_priors", None if same else priors)
+        self._check_added()
+
+    def with_arm(self, arm, alpha0=None, beta0=None) -> BetaSpec:
+        """This spec with one more arm, whose prior is ``Beta(alpha0, beta0)`` (default:
+        the bandit's prior)."""
+        priors = list(self.arm_priors or [(self.alpha0, self.beta0)] * self.n_arms)
+        priors.append((self.alpha0 if alpha0 is None else alpha0,
+                       self.beta0 if beta0 is None else beta0))
+        return replace(self, arms=(*self.arms, arm), arm_priors=tuple(priors),
+                       added_arms=self.added_arms + 1)
+
+    def _first(self, n):
+        return replace(self, arms=self.arms[:n], added_arms=max(0, self.added_arms - (self.n_arms - n)),
+                       arm_priors=None if self.arm_priors is None else self.arm_priors[:n])
 
     @property
     def width(self) -> int:
@@ -160,6 +250,8 @@ class BetaSpec(_Spec):
 
     def prior(self) -> np.ndarray:
         """The stored vectors before any reward, shape ``(n_arms, width)``."""
+        if self.arm_priors is not None:
+            return np.array(self.arm_priors, dtype=float)
         return np.tile([self.alpha0, self.beta0], (self.n_arms, 1))
 
     def check_context(self, context):
@@ -177,6 +269,14 @@ class BetaSpec(_Spec):
         """One posterior draw per arm (Thompson sampling)."""
         return thompson_scores(vectors[:, 0], vectors[:, 1], rng)
 
+    def _draw_scores(self, vectors, context, rng, n):
+        return rng.beta(vectors[:, 0], vectors[:, 1], size=(n, self.n_arms))
+
+    def _propensities(self, vectors, context, eligible):
+        from ..propensities import thompson_propensities
+
+        return thompson_propensities(vectors[eligible, 0], vectors[eligible, 1])
+
     def posterior(self, vectors) -> BetaPosterior:
         return BetaPosterior(vectors[:, 0], vectors[:, 1])
 
@@ -189,167 +289,33 @@ class BetaSpec(_Spec):
                 for k in range(self.n_arms)]
 
     def to_config(self) -> dict:
-        return {**self._base_config(), "alpha0": self.alpha0, "beta0": self.beta0}
+        config = {**self._base_config(), "alpha0": self.alpha0, "beta0": self.beta0}
+        if self.arm_priors is not None:
+            config["arm_priors"] = [list(p) for p in self.arm_priors]
+        return config
 
     @classmethod
     def from_config(cls, config):
+        priors = config.get("arm_priors")
         return cls(tuple(config["arms"]), alpha0=config["alpha0"], beta0=config["beta0"],
-                   binary=config["binary"], bucket_seconds=config["bucket_seconds"])
+                   binary=config["binary"], bucket_seconds=config["bucket_seconds"],
+                   arm_priors=None if priors is None else tuple(tuple(p) for p in priors),
+                   added_arms=config.get("added_arms", 0))
 
     def describe(self) -> str:
         return f"beta, {self.n_arms} arms, prior Beta({self.alpha0:g}, {self.beta0:g})"
 
 
 def _short(value, limit=60) -> str:
+    """``repr(value)``, cut to at most ``limit`` characters: a message quotes what a client
+    sent, never all of it."""
+    if isinstance(value, (str, bytes, list, tuple, dict)) and len(value) > limit:
+        value = value[:limit] if not isinstance(value, dict) else dict(list(value.items())[:8])
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-@dataclass(frozen=True)
-class LinearSpec(_Spec):
-    """A linear Thompson-sampling (contextual) bandit as the service stores it.
-
-    One Bayesian linear regression per arm (the model of
-    :class:`bandit_lab.contextual.LinearTS`): weights ~ N(0, prior_var I), reward = x.w +
-    noise of variance ``noise_var``. The store keeps, per arm, the posterior precision
-    ``A`` and ``f = A @ mean``; both grow by addition, so updates are atomic increments.
-
-    Parameters
-    ----------
-    arms : sequence of str
-    n_features : int
-        Length of the context vector every decision must send.
-    prior_var, noise_var : float, default 1.0 and 0.1 (the defaults of ``LinearTS``)
-    binary, bucket_seconds : as in :class:`BetaSpec`
-    feature_names : sequence of str, optional
-        Names of the context entries, for messages and documentation.
-
-    Examples
-    --------
-    >>> spec = LinearSpec(["a", "b"], n_features=2, prior_var=4.0)
-    >>> spec.prior()[0].tolist()
-    [0.25, 0.0, 0.0, 0.25, 0.0, 0.0]
-    >>> spec.increment([1.0, 2.0], 1.0).tolist()
-    [10.0, 20.0, 20.0, 40.0, 10.0, 20.0]
-    """
-
-    arms: tuple[str, ...]
-    n_features: int = 1
-    prior_var: float = 1.0
-    noise_var: float = 0.1
-    binary: bool = True
-    bucket_seconds: float = 60.0
-    feature_names: tuple[str, ...] | None = None
-    kind = "linear"
-
-    def __post_init__(self):
-        object.__setattr__(self, "arms", check_arm_names(self.arms))
-        object.__setattr__(self, "n_features", check_int("n_features", self.n_features,
-                                                         minimum=1, maximum=256))
-        object.__setattr__(self, "prior_var", check_positive("prior_var", self.prior_var))
-        object.__setattr__(self, "noise_var", check_positive("noise_var", self.noise_var))
-        if not isinstance(self.binary, bool):
-            raise TypeError(f"binary == {self.binary!r}, must be True or False.")
-        object.__setattr__(self, "bucket_seconds", _check_bucket(self.bucket_seconds))
-        if self.feature_names is not None:
-            names = tuple(self.feature_names)
-            if len(names) != self.n_features or not all(isinstance(n, str) for n in names):
-                raise ValueError(f"feature_names has {len(names)} entries, must be "
-                                 f"{self.n_features} strings (one per feature).")
-            object.__setattr__(self, "feature_names", names)
-
-    @property
-    def width(self) -> int:
-        d = self.n_features
-        return d * d + d
-
-    def prior(self) -> np.ndarray:
-        d = self.n_features
-        one = np.concatenate([(np.eye(d) / self.prior_var).ravel(), np.zeros(d)])
-        return np.tile(one, (self.n_arms, 1))
-
-    def check_context(self, context) -> np.ndarray:
-        """The context as a float array of length ``n_features``, or a one-sentence error."""
-        d = self.n_features
-        if context is None:
-            raise ValueError(f"context is missing, must be a list of {d} numbers for bandit of "
-                             "kind 'linear'.")
-        if not isinstance(context, (list, tuple)):
-            raise TypeError(f"context == {_short(context)} is of type {type(context).__name__}, "
-                            f"must be a list of {d} numbers.")
-        if len(context) != d:
-            raise ValueError(f"context has {len(context)} entries, must have {d} "
-                             f"(n_features of this bandit).")
-        for i, v in enumerate(context):
-            name = self.feature_names[i] if self.feature_names else str(i)
-            if not _is_number(v) or not math.isfinite(v):
-                raise ValueError(f"context[{i}] ({name}) == {_short(v)}, must be a finite number.")
-        return np.asarray(context, dtype=float)
-
-    def increment(self, context, reward) -> np.ndarray:
-        x = np.asarray(context, dtype=float)
-        return np.concatenate([np.outer(x, x).ravel(), reward * x]) / self.noise_var
-
-    def moments(self, vectors):
-        """Posterior ``mean`` (n_arms, d) and ``cov`` (n_arms, d, d) from the stored
-        information form: ``cov = inverse(A)``, ``mean = cov @ f``."""
-        d = self.n_features
-        vectors = np.asarray(vectors, dtype=float)
-        precision = vectors[:, : d * d].reshape(-1, d, d)
-        f = vectors[:, d * d:]
-        eye = np.eye(d)
-        cov = np.empty_like(precision)
-        mean = np.empty_like(f)
-        for k in range(precision.shape[0]):
-            factor = _linalg.cho_factor(precision[k])
-            c = _linalg.cho_solve(factor, eye)
-            cov[k] = 0.5 * (c + c.T)
-            mean[k] = _linalg.cho_solve(factor, f[k])
-        return mean, cov
-
-    def model(self, vectors, n_obs=None, rng=None):
-        """The :class:`bandit_lab.contextual.LinearTS` holding this stored posterior."""
-        from ..contextual import LinearTS
-
-        mean, cov = self.moments(vectors)
-        n_obs = np.zeros(self.n_arms, dtype=np.int64) if n_obs is None else n_obs
-        state = {"format": 1, "policy": "LinearTS",
-                 "params": {"n_arms": self.n_arms, "n_features": self.n_features,
-                            "prior_var": self.prior_var, "noise_var": self.noise_var},
-                 "state": {"mean_": mean.tolist(), "cov_": cov.tolist(),
-                           "n_obs_": np.asarray(n_obs).tolist()}}
-        return LinearTS.from_state(state, rng=rng)
-
-    def scores(self, vectors, context, rng) -> np.ndarray:
-        """One draw of ``x . w`` per arm: the function :class:`LinearTS` decides with."""
-        from ..contextual import linear_ts_scores
-
-        mean, cov = self.moments(vectors)
-        return linear_ts_scores(mean, cov, context, rng)
-
-    def summary(self, vectors, level=0.95) -> list[dict]:
-        """Posterior mean and standard deviation of each arm's weights."""
-        mean, cov = self.moments(vectors)
-        sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
-        return [{"weights_mean": mean[k].tolist(), "weights_sd": sd[k].tolist()}
-                for k in range(self.n_arms)]
-
-    def to_config(self) -> dict:
-        return {**self._base_config(), "n_features": self.n_features,
-                "prior_var": self.prior_var, "noise_var": self.noise_var,
-                "feature_names": list(self.feature_names) if self.feature_names else None}
-
-    @classmethod
-    def from_config(cls, config):
-        names = config.get("feature_names")
-        return cls(tuple(config["arms"]), n_features=config["n_features"],
-                   prior_var=config["prior_var"], noise_var=config["noise_var"],
-                   binary=config["binary"], bucket_seconds=config["bucket_seconds"],
-                   feature_names=tuple(names) if names else None)
-
-    def describe(self) -> str:
-        return (f"linear, {self.n_arms} arms, {self.n_features} features, "
-                f"prior_var {self.prior_var:g}, noise_var {self.noise_var:g}")
+from .linear_spec import LinearSpec  # noqa: E402  (it builds on _Spec above)
 
 
 def spec_from_config(config) -> BetaSpec | LinearSpec:

@@ -160,12 +160,16 @@ def plot_freshness(stats, ax=None, *, now=None):
 
 
 def plot_dashboard(stats, timeline, fig=None):
-    """The three plots side by side in ``fig`` (a new figure if None); returns the axes."""
+    """The three plots in ``fig`` (a new 10 x 7.5 inch figure if None: readable at a
+    notebook's width): traffic over time across the top, conversion and freshness below;
+    returns the three axes."""
     if fig is None:
         import matplotlib.pyplot as plt
 
-        fig = plt.figure(figsize=(15, 5), layout="constrained")
-    axes = fig.subplots(1, 3, width_ratios=[1.3, 1.1, 0.9])
+        fig = plt.figure(figsize=(10, 7.5), layout="constrained")
+    grid = fig.subplot_mosaic([["traffic", "traffic"], ["conversion", "freshness"]],
+                              height_ratios=[1.0, 1.1], width_ratios=[1.2, 1.0])
+    axes = [grid["traffic"], grid["conversion"], grid["freshness"]]
     plot_traffic(timeline, axes[0])
     plot_conversion(stats, axes[1])
     plot_freshness(stats, axes[2])
@@ -208,11 +212,16 @@ def _empty(ax):
     ax.relim()
 
 
-def dashboard_widget(url=None, *, fetch_fn=None, figsize=(10, 2.9), dpi=80):
+def dashboard_widget(url=None, *, fetch_fn=None, figsize=(10, 2.9), dpi=80, serve=None,
+                     start=None):
     """A live dashboard: the three plots and a table, redrawn by a Refresh button.
 
     If the service cannot be reached (it was stopped, or never started), the widget says so
     in its status line and keeps the last picture and table.
+
+    With ``serve`` (a function of ``n``: serve ``n`` simulated customers), a button serves a
+    batch of 100 customers and refreshes; with ``start`` (a function that starts the
+    service and returns its address), a button starts it when it is not running.
 
     Parameters
     ----------
@@ -225,7 +234,8 @@ def dashboard_widget(url=None, *, fetch_fn=None, figsize=(10, 2.9), dpi=80):
 
     Returns
     -------
-    ipywidgets.VBox with attributes ``controls`` (``{"refresh": Button}``), ``status``
+    ipywidgets.VBox with attributes ``controls`` (``{"refresh": Button}``, plus ``"serve"``
+    and ``"start"`` when given), ``status``
     (HTML: when the data was fetched, or why it could not be), ``summary`` (HTML table),
     ``figure`` (the FigureImage) and ``refresh()`` (fetch and redraw; returns the stats,
     or None when the service could not be reached).
@@ -236,11 +246,12 @@ def dashboard_widget(url=None, *, fetch_fn=None, figsize=(10, 2.9), dpi=80):
 
     from ..widgets._base import FigureImage
 
+    where = {"url": url}
     if fetch_fn is None:
         if url is None:
             raise ValueError("url is None, must be the service's address when fetch_fn is not "
                              "given.")
-        fetch_fn = lambda: fetch(url)  # noqa: E731
+        fetch_fn = lambda: fetch(where["url"])  # noqa: E731
     image = FigureImage(figsize=figsize, dpi=dpi)
     axes = [image.figure.add_axes(rect) for rect in _WIDGET_AXES]
     status = W.HTML()
@@ -250,15 +261,17 @@ def dashboard_widget(url=None, *, fetch_fn=None, figsize=(10, 2.9), dpi=80):
     refreshes = [0]
 
     def refresh(_=None):
+        url = where["url"]
         if url is not None:
             import httpx
 
             try:
                 stats, timeline = fetch_fn()
             except httpx.ConnectError:
-                status.value = (f"<b>The service at {url} is not running: start it and press "
-                                "Refresh.</b> (The picture below is from the last successful "
-                                "refresh.)")
+                status.value = (f"<b>The service at {url} is not running: start it"
+                                + (" (Start service)" if start is not None else "")
+                                + " and press Refresh.</b> (The picture below is from the "
+                                  "last successful refresh.)")
                 return None
         else:
             stats, timeline = fetch_fn()
@@ -284,12 +297,36 @@ def dashboard_widget(url=None, *, fetch_fn=None, figsize=(10, 2.9), dpi=80):
         summary.value = _summary_html(stats, colors if len(colors) == len(stats["arms"]) else None)
         refreshes[0] += 1
         status.value = (f"Refreshed {refreshes[0]} time{'' if refreshes[0] == 1 else 's'}"
-                        + (f" from {url}" if url is not None else "") + ".")
+                        + (" from the service" if url is not None else "") + ".")
         return stats
 
     button.on_click(refresh)
-    box = W.VBox([W.HBox([button, status]), summary, image.image, caption])
-    box.controls = {"refresh": button}
+    controls = {"refresh": button}
+    if serve is not None:
+        serve_button = W.Button(description="Serve 100 customers", icon="users")
+
+        def serve_batch(_=None):
+            status.value = "Serving 100 customers..."
+            try:
+                serve(100)
+            except Exception as err:  # the service is down: say so, keep the widget
+                status.value = f"<b>Could not serve: {type(err).__name__}: {err}</b>"
+                return
+            refresh()
+
+        serve_button.on_click(serve_batch)
+        controls["serve"] = serve_button
+    if start is not None:
+        start_button = W.Button(description="Start service", icon="play")
+
+        def start_service_(_=None):
+            where["url"] = start()
+            refresh()
+
+        start_button.on_click(start_service_)
+        controls["start"] = start_button
+    box = W.VBox([W.HBox([*controls.values(), status]), summary, image.image, caption])
+    box.controls = controls
     box.status = status
     box.summary = summary
     box.figure = image

@@ -11,7 +11,9 @@ from .compare import strategy_explorer
 from .customer import customer_explorer
 from .forgetting import forgetting_explorer
 from .lines import posterior_lines
+from .offpolicy import ope_explorer
 from .stepper import ts_stepper
 
 __all__ = ["FigureImage", "beta_explorer", "strategy_explorer", "ts_stepper",
-           "posterior_lines", "customer_explorer", "forgetting_explorer", "ab_test_explorer"]
+           "posterior_lines", "customer_explorer", "forgetting_explorer", "ab_test_explorer",
+           "ope_explorer"]

@@ -50,7 +50,7 @@ def default_policies(n_arms, *, klucb=True):
 def _truncate(hist, n_steps):
     """The first ``n_steps`` steps of ``hist`` (what a run of that length would have given)."""
     return dataclasses.replace(hist, arms=hist.arms[:, :n_steps], rewards=hist.rewards[:, :n_steps],
-                               mean_rewards=hist.mean_rewards[:n_steps])
+                               mean_rewards=hist.mean_rewards[:, :n_steps])
 
 
 class StrategyComparison:
@@ -124,7 +124,7 @@ def summarize(results):
     rows = {}
     for name, hist in results.items():
         final = cumulative_regret(hist)[:, -1]
-        best = int(np.argmax(hist.mean_rewards[-1]))
+        best = int(np.argmax(hist.mean_rewards[0, -1]))
         share = arm_shares(hist)[:, best]
         rows[name] = {
             "regret": float(final.mean()),
@@ -182,7 +182,7 @@ def _draw(picture, results, log_x):
         top = max(top, float(hi[-1]))
     hist = next(iter(results.values()))
     t = np.arange(1, hist.n_steps + 1)
-    c = lai_robbins_constant(hist.mean_rewards[-1])
+    c = lai_robbins_constant(hist.mean_rewards[0, -1])
     # Keep the policies readable when the asymptote C log t runs far above them.
     top = max(top, min(c * np.log(hist.n_steps), 3 * top))
     picture.draw(t, curves, xlim=(1, hist.n_steps) if log_x else (0, hist.n_steps),

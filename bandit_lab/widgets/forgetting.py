@@ -168,7 +168,7 @@ def summarize(results, change_point):
         reg = cumulative_regret(hist)
         before = reg[:, change_point - 1]
         after = reg[:, -1] - before
-        best = int(np.argmax(hist.mean_rewards[-1]))
+        best = int(np.argmax(hist.mean_rewards[0, -1]))
         share = (hist.arms[:, change_point:] == best).mean(axis=1)
         n = reg.shape[0]
         rows[name] = {

@@ -1,0 +1,225 @@
+"""Many bandits per service: the admin API, a config file, two instances seeing the same
+set; API keys; /metrics; the exported decision log."""
+import csv
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from bandit_lab.service.app import create_app
+from bandit_lab.service.auth import ApiKeys
+from bandit_lab.service.config import load_config
+from bandit_lab.service.decision_log import export_log, log_frame
+from bandit_lab.service.models import BetaSpec, LinearSpec
+from bandit_lab.service.stores import LOG_COLUMNS, open_store
+from service_fixtures import redis_url, sqlite_url, store_url  # noqa: F401  (fixtures)
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+pytestmark = pytest.mark.service
+
+
+def app_on(url, **kw):
+    store = open_store(url)
+    kw.setdefault("purge_every", None)
+    return store, create_app(store, kw.pop("name", "offers"), kw.pop("spec", BetaSpec(("a", "b"))),
+                             **kw)
+
+
+def test_admin_api_and_two_instances_see_the_same_bandits(store_url):
+    s1, app1 = app_on(store_url, rng=1)
+    s2, app2 = app_on(store_url, rng=2)
+    with TestClient(app1) as one, TestClient(app2) as two:
+        r = one.post("/admin/bandits", json={"name": "banners", "kind": "beta",
+                                             "arms": ["red", "blue"], "alpha0": 2, "beta0": 20})
+        assert r.status_code == 201 and r.json()["arms"] == ["red", "blue"]
+        again = one.post("/admin/bandits", json={"name": "banners", "kind": "beta",
+                                                 "arms": ["red", "blue"], "alpha0": 2,
+                                                 "beta0": 20})
+        assert again.status_code == 200  # the same spec: nothing to do
+        assert {b["name"] for b in two.get("/admin/bandits").json()["bandits"]} == \
+            {"offers", "banners"}
+        d = two.post("/bandits/banners/decision").json()  # the other instance serves it
+        assert d["arm"] in ("red", "blue") and d["bandit"] == "banners"
+        assert one.post("/bandits/banners/reward", json={"decision_id": d["decision_id"],
+                                                         "reward": 1}).status_code == 200
+        # an arm with its own prior, added while two instances serve the bandit
+        two.post("/bandits/banners/decision")  # two has the old spec cached
+        r = one.post("/admin/bandits/banners/arms", json={"name": "green", "alpha0": 1,
+                                                          "beta0": 5})
+        assert r.status_code == 200 and r.json()["arms"] == ["red", "blue", "green"]
+        seen = {two.post("/bandits/banners/decision", json={"arms": ["green"]}).json()["arm"]
+                for _ in range(3)}
+        assert seen == {"green"}  # the other instance noticed at its next decision
+        stats = two.get("/bandits/banners/stats").json()
+        green = stats["arms"][2]
+        assert (green["alpha"], green["beta"], green["decisions"]) == (1.0, 5.0, 3)
+        assert stats["arms"][0]["alpha"] + stats["arms"][1]["alpha"] == 5.0  # 2 + 2 + 1 reward
+        # describe, retire: no new decisions, rewards and log remain
+        assert one.get("/admin/bandits/banners").json()["generation"] == 1
+        pending = two.post("/bandits/banners/decision").json()
+        r = one.post("/admin/bandits/banners/retire")
+        assert r.status_code == 200 and r.json()["status"] == "retired"
+        r = two.post("/bandits/banners/decision")
+        assert r.status_code == 409 and "retired" in r.json()["message"]
+        assert two.post("/bandits/banners/reward", json={"decision_id": pending["decision_id"],
+                                                         "reward": 0}).status_code == 200
+        assert len(one.get("/bandits/banners/log").json()["rows"]) == 6
+        assert two.get("/ready").json()["bandits"] == ["offers"]
+    s1.close()
+    s2.close()
+
+
+def test_the_prior_of_an_added_arm_survives_a_restart_with_the_old_spec(sqlite_url):
+    store, app = app_on(sqlite_url, spec=BetaSpec(("a", "b"), alpha0=2.0, beta0=40.0))
+    with TestClient(app) as client:
+        client.post("/admin/bandits/offers/arms", json={"name": "c", "alpha0": 1, "beta0": 9})
+    store.close()
+    # the same command line as before (two arms) serves the three: arms added are kept
+    store, app = app_on(sqlite_url, spec=BetaSpec(("a", "b"), alpha0=2.0, beta0=40.0))
+    with TestClient(app) as client:
+        arms = client.get("/stats").json()["arms"]
+        assert [(a["name"], a["alpha"], a["beta"]) for a in arms] == \
+            [("a", 2.0, 40.0), ("b", 2.0, 40.0), ("c", 1.0, 9.0)]
+    assert store.prior("offers").tolist() == [[2.0, 40.0], [2.0, 40.0], [1.0, 9.0]]
+    store.close()
+    with pytest.raises(Exception, match="is stored with"):  # but not a different prior
+        app_on(sqlite_url, spec=BetaSpec(("a", "b")))
+
+
+def test_config_file(tmp_path, sqlite_url):
+    path = tmp_path / "bandit-lab.toml"
+    path.write_text(f'''
+[service]
+store = "{sqlite_url}"
+default = "offers"
+ttl = 600
+propensity = "exact"
+
+[bandits.offers]
+kind = "beta"
+arms = ["cashback", "travel", {{ name = "premium", alpha0 = 1, beta0 = 20 }}]
+alpha0 = 2
+beta0 = 40
+
+[bandits.personal]
+kind = "linear"
+arms = ["cashback", "travel"]
+n_features = 3
+feature_names = ["age", "income", "tenure"]
+''')
+    config = load_config(path)
+    assert config.service["ttl"] == 600.0
+    assert config.bandits["offers"].prior().tolist() == [[2, 40], [2, 40], [1, 20]]
+    assert config.bandits["personal"] == LinearSpec(("cashback", "travel"), n_features=3,
+                                                    feature_names=("age", "income", "tenure"))
+    from bandit_lab.service.cli import main
+
+    bad = tmp_path / "bad.toml"
+    for text, words in [("[service]\nport = 'x'\n", "service.port"),
+                        ("[bandits.a]\nkind = 'gamma'\narms = ['x']\n", "must be 'beta' or"),
+                        ("[bandits.a]\narms = ['x']\ncolour = 1\n", "not an option"),
+                        ("[service\n", "not valid TOML")]:
+        bad.write_text(text)
+        with pytest.raises(ValueError, match=words):
+            load_config(bad)
+    assert main(["--config", str(bad)]) == 2
+
+
+def test_api_keys(sqlite_url, tmp_path):
+    client_key, admin_key = "client-key-0123456789abcdef", "admin-key-0123456789abcdef"
+    keys_file = tmp_path / "keys.txt"
+    keys_file.write_text(f"# keys\n{client_key}\n{admin_key} admin\n")
+    keys = ApiKeys(keys_file, env="")
+    store, app = app_on(sqlite_url, keys=keys)
+    with TestClient(app) as client:
+        assert client.get("/health").status_code == 200  # probes are open
+        r = client.post("/decision")
+        assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+        assert client.post("/decision", headers={"Authorization": "Bearer wrong-key-xxxxxxxxx"}
+                           ).status_code == 401
+        c = {"Authorization": f"Bearer {client_key}"}
+        a = {"Authorization": f"Bearer {admin_key}"}
+        assert client.post("/decision", headers=c).status_code == 200
+        assert client.get("/metrics", headers=c).status_code == 200
+        assert client.get("/admin/bandits", headers=c).status_code == 403
+        assert client.get("/admin/bandits", headers=a).status_code == 200
+        assert client.post("/decision", headers=a).status_code == 200  # admin can do all
+        schema = client.get("/openapi.json").json()
+        assert "apiKey" in schema["components"]["securitySchemes"]
+        # rotation: a new key file; the old client key stops working within a second
+        import time
+
+        time.sleep(1.1)
+        keys_file.write_text(f"new-client-key-0123456789abcdef\n{admin_key} admin\n")
+        time.sleep(1.1)
+        assert client.post("/decision", headers=c).status_code == 401
+        assert client.post("/decision", headers={
+            "Authorization": "Bearer new-client-key-0123456789abcdef"}).status_code == 200
+    store.close()
+    with pytest.raises(ValueError, match="at least 16"):
+        ApiKeys(env="short")
+    # off loopback, keys are required
+    from bandit_lab.service.cli import main
+
+    assert main(["--store", sqlite_url, "--host", "0.0.0.0", "--port", "0"]) == 2
+
+
+def test_metrics(sqlite_url):
+    store, app = app_on(sqlite_url, rng=0)
+    with TestClient(app) as client:
+        arms = [client.post("/decision").json() for _ in range(5)]
+        client.post("/reward", json={"decision_id": arms[0]["decision_id"], "reward": 1})
+        client.post("/reward", json={"decision_id": arms[0]["decision_id"], "reward": 1})
+        text = client.get("/metrics").text
+    n_a = sum(d["arm"] == "a" for d in arms)
+    if n_a:
+        assert f'bandit_decisions_total{{arm="a",bandit="offers"}} {float(n_a)}' in text
+    assert f'bandit_rewards_total{{arm="{arms[0]["arm"]}",bandit="offers",result="duplicate"}} 1.0' \
+        in text
+    assert 'bandit_decision_seconds_count{bandit="offers"} 5.0' in text
+    assert 'bandit_http_requests_total{method="POST",route="/decision",status="200"} 5.0' in text
+    store.close()
+
+
+def test_export_log(store_url, tmp_path):
+    store = open_store(store_url)
+    spec = LinearSpec(("a", "b"), n_features=2)
+    with TestClient(create_app(store, "p", spec, rng=0, purge_every=None)) as client:
+        ds = [client.post("/decision", json={"context": [1.0, float(i)]}).json()
+              for i in range(5)]
+        client.post("/decision", json={"context": [0.5, 0.5], "arms": ["b"]})
+        client.post("/reward", json={"decision_id": ds[1]["decision_id"], "reward": 1})
+        pages, after = [], None
+        while True:  # paging by cursor gives every row once
+            q = "/bandits/p/log?limit=2" + (f"&after={after}" if after else "")
+            page = client.get(q).json()
+            pages += page["rows"]
+            after = page["next_after"]
+            if after is None:
+                break
+    assert [r["decision_id"] for r in pages[:5]] == [d["decision_id"] for d in ds]
+    frame = log_frame(store, "p")
+    assert list(frame.columns) == [*LOG_COLUMNS, "x0", "x1"]
+    assert frame["x1"].tolist()[:5] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert frame["reward"].notna().sum() == 1 and frame["eligible"].iloc[5] == '["b"]'
+    assert frame["propensity"].iloc[5] == 1.0
+    np.testing.assert_allclose(frame["propensity"][:5], [d["propensity"] for d in ds])
+    path = tmp_path / "log.csv"
+    from bandit_lab.cli import main
+
+    assert main(["export-log", str(path), "--store", store_url, "--bandit", "p"]) == 0
+    rows = list(csv.DictReader(path.open()))
+    assert len(rows) == 6 and float(rows[1]["reward"]) == 1.0 and rows[0]["reward"] == ""
+    assert float(rows[0]["time"]) == frame["time"].iloc[0]  # full precision
+    assert main(["export-log", str(tmp_path / "x.csv"), "--store", store_url, "--bandit",
+                 "nope"]) == 2
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        with pytest.raises(ValueError, match="needs the pyarrow package"):
+            export_log(store, "p", tmp_path / "log.parquet")
+    store.close()
