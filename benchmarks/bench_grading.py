@@ -10,6 +10,7 @@ learner's cells, the same tests sent over the channel. Reports the median wall t
 notebook of each, their ratio (target: the sandbox adds under 10%), and the machine's load
 average (the figures are noisy on a shared machine). Figures, not a pass/fail test.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,11 @@ def main(argv=None):
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--exercises", nargs="*", default=["ex01_beta_update", "ex03_ucb1_index",
-                                                      "ex07_regret_decomposition"])
+    p.add_argument(
+        "--exercises",
+        nargs="*",
+        default=["ex01_beta_update", "ex03_ucb1_index", "ex07_regret_decomposition"],
+    )
     args = p.parse_args(argv)
     problem = grading.sandbox_problem()
     if problem:
@@ -42,22 +46,31 @@ def main(argv=None):
             order = (True, False) if r % 2 == 0 else (False, True)
             for sandbox in order:
                 start = time.perf_counter()
-                res = grading.grade_notebook_file(ROOT / "solutions" / f"{name}.ipynb", keys[name],
-                                                  sandbox=sandbox, cell_timeout=300, deadline=900)
+                res = grading.grade_notebook_file(
+                    ROOT / "solutions" / f"{name}.ipynb",
+                    keys[name],
+                    sandbox=sandbox,
+                    cell_timeout=300,
+                    deadline=900,
+                )
                 seconds = time.perf_counter() - start
                 assert res.scores == keys[name].questions, (name, sandbox, res.notes)
                 times[sandbox].append(seconds)
     load_after = os.getloadavg()
     with_box, without = statistics.median(times[True]), statistics.median(times[False])
-    print(f"Grading {len(args.exercises)} solution notebooks x {args.repeats} repeats, one at a time "
-          f"(Python {sys.version.split()[0]}, {os.cpu_count()} cores; load average "
-          f"{load_before[0]:.1f} before, {load_after[0]:.1f} after)")
+    print(
+        f"Grading {len(args.exercises)} solution notebooks x {args.repeats} repeats, one at a time "
+        f"(Python {sys.version.split()[0]}, {os.cpu_count()} cores; load average "
+        f"{load_before[0]:.1f} before, {load_after[0]:.1f} after)"
+    )
     print(f"{'':22}{'median s':>10}{'min s':>8}{'max s':>8}")
     for label, sandbox in (("with the sandbox", True), ("without (--no-sandbox)", False)):
         t = times[sandbox]
         print(f"{label:22}{statistics.median(t):10.2f}{min(t):8.2f}{max(t):8.2f}")
-    print(f"the sandbox adds {100 * (with_box / without - 1):+.1f}% (median with / median without = "
-          f"{with_box / without:.3f}; target < 1.10)")
+    print(
+        f"the sandbox adds {100 * (with_box / without - 1):+.1f}% (median with / median without = "
+        f"{with_box / without:.3f}; target < 1.10)"
+    )
     return 0
 
 

@@ -6,6 +6,7 @@ the blank notebooks and the planted answers (tests/exercise_fixtures/wrong_answe
 in this process, cell by cell, and are scored with the very same otter test files: that
 keeps the suite fast and still exercises every public and hidden test.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,10 +21,10 @@ import pytest
 
 pytest.importorskip("otter", reason="the grading extra (otter-grader) is not installed")
 
-import yaml  # noqa: E402  (comes with otter-grader)
+import yaml
 
-from bandit_lab import grading  # noqa: E402
-from bandit_lab.grading.kernel_side import run_cases  # noqa: E402
+from bandit_lab import grading
+from bandit_lab.grading.kernel_side import run_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "exercise_fixtures" / "wrong_answers.yaml"
@@ -43,7 +44,11 @@ def run_in_process(nb):
     env = {"__name__": "__main__"}
     errors = []
     for cell in nb.cells:
-        if cell.cell_type != "code" or str(cell.get("id")).endswith("otter-init") or re.match(r"\s*grader\.", cell.source):
+        if (
+            cell.cell_type != "code"
+            or str(cell.get("id")).endswith("otter-init")
+            or re.match(r"\s*grader\.", cell.source)
+        ):
             continue
         try:
             with contextlib.redirect_stdout(io.StringIO()):
@@ -69,10 +74,13 @@ def score_in_process(env, key):
 
 # -- the generated notebooks ------------------------------------------------------------------
 
+
 def test_committed_exercises_and_solutions_match_the_masters():
     stale = grading.assign(course=ROOT, check=True)
-    assert not stale, ("exercises/ or solutions/ differ from what exercises_src/ generates; run "
-                       f"`python -m bandit_lab.grading assign` and commit: {stale}")
+    assert not stale, (
+        "exercises/ or solutions/ differ from what exercises_src/ generates; run "
+        f"`python -m bandit_lab.grading assign` and commit: {stale}"
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -83,7 +91,9 @@ def test_each_exercise_has_a_story_a_picture_and_graded_questions(name, keys):
     assert first_md.source.startswith("# Exercise "), "the story starts with an 'Exercise N' title"
     assert "By the end of this exercise you will be able to" in first_md.source
     assert "minutes" in first_md.source, "the story says how long the exercise takes"
-    assert any(c.cell_type == "code" and "plt.show()" in c.source for c in learner.cells), "a picture"
+    assert any(c.cell_type == "code" and "plt.show()" in c.source for c in learner.cells), (
+        "a picture"
+    )
     key = keys[name]
     assert len(key.questions) >= 2
     public = learner.metadata["otter"]["tests"]
@@ -91,8 +101,9 @@ def test_each_exercise_has_a_story_a_picture_and_graded_questions(name, keys):
         cases = key.cases(q)
         assert any(not c.hidden for c in cases), f"{q} has public tests for instant feedback"
         assert any(c.hidden for c in cases), f"{q} has hidden tests for grading"
-        assert not any(c.hidden for c in grading.parse_tests(public[q])), \
+        assert not any(c.hidden for c in grading.parse_tests(public[q])), (
             f"the learner's notebook must not carry {q}'s hidden tests"
+        )
         assert any(c.source.strip() == f'grader.check("{q}")' for c in learner.cells)
     # the learner sees prompts, never the solution
     for cell in learner.cells:
@@ -108,32 +119,42 @@ def test_committed_notebooks_are_executed_top_to_bottom_without_errors(folder):
         code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
         checks = [c for c in code if c.source.startswith("grader.check")]
         ran = [c for c in code if folder == "solutions" or c not in checks]
-        assert [c.execution_count for c in ran] == list(range(1, len(ran) + 1)), \
+        assert [c.execution_count for c in ran] == list(range(1, len(ran) + 1)), (
             f"{folder}/{name} was not executed top to bottom in one kernel"
+        )
         errors = [c.get("id") for c in code for o in c.outputs if o.output_type == "error"]
         assert not errors, f"{folder}/{name}: stored errors in {errors}"
         picture = next(c for c in code if c.get("id", "").endswith("-picture"))
         kinds = {k for o in picture.outputs for k in o.get("data", {})}
         text = "".join(o.get("text", "") for o in picture.outputs)
         if folder == "exercises":
-            assert "image/png" not in kinds and re.match(r"Fill in q.* above to see your picture", text), \
-                f"{name}: the blank exercise's picture cell should ask for the answers: {text!r}"
+            assert "image/png" not in kinds and re.match(
+                r"Fill in q.* above to see your picture", text
+            ), f"{name}: the blank exercise's picture cell should ask for the answers: {text!r}"
         else:
             assert "image/png" in kinds, f"{name}: the solution's picture is missing"
         if folder == "exercises":
-            assert checks and not any(c.outputs or c.execution_count for c in checks), \
+            assert checks and not any(c.outputs or c.execution_count for c in checks), (
                 f"{name}: a learner's check cells are committed without output (no failure shown)"
+            )
         else:
-            shown = ["".join(o.get("data", {}).get("text/plain", "")) for c in checks for o in c.outputs]
-            assert len(shown) == len(checks) and all(re.fullmatch(r"q\d+: PASSED all \d+ public tests?", t)
-                                                     for t in shown), f"{name}: {shown}"
+            shown = [
+                "".join(o.get("data", {}).get("text/plain", "")) for c in checks for o in c.outputs
+            ]
+            assert len(shown) == len(checks) and all(
+                re.fullmatch(r"q\d+: PASSED all \d+ public tests?", t) for t in shown
+            ), f"{name}: {shown}"
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_links_lead_somewhere(name):
     nb = nbformat.read(ROOT / "exercises" / f"{name}.ipynb", as_version=4)
-    links = [link for c in nb.cells if c.cell_type == "markdown"
-             for link in re.findall(r"\]\(([^)#]+\.ipynb)\)", c.source)]
+    links = [
+        link
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for link in re.findall(r"\]\(([^)#]+\.ipynb)\)", c.source)
+    ]
     assert links, "each exercise links back to the notebook it goes with"
     for link in links:
         assert (ROOT / "exercises" / link).resolve().is_file(), f"{name}: broken link {link}"
@@ -147,14 +168,23 @@ def test_learner_check_gives_feedback_from_public_tests(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     grader = Notebook("ex01_beta_update.ipynb")
     env = {}
-    blank = grader.check("q1", global_env={"beta_update": run_in_process(
-        nbformat.read(tmp_path / "ex01_beta_update.ipynb", as_version=4))[0]["beta_update"]})
+    blank = grader.check(
+        "q1",
+        global_env={
+            "beta_update": run_in_process(
+                nbformat.read(tmp_path / "ex01_beta_update.ipynb", as_version=4)
+            )[0]["beta_update"]
+        },
+    )
     assert repr(blank).splitlines()[0] == "q1: NOT ANSWERED YET"
     assert "q1 is not answered yet" in repr(blank) and "not answered yet" in blank._repr_html_()
-    exec("import numpy as np\n"
-         "def beta_update(alpha, beta, rewards):\n"
-         "    r = np.asarray(rewards, dtype=float)\n"
-         "    return float(alpha + (r > 0).sum()), float(beta + (r == 0).sum())\n", env)
+    exec(
+        "import numpy as np\n"
+        "def beta_update(alpha, beta, rewards):\n"
+        "    r = np.asarray(rewards, dtype=float)\n"
+        "    return float(alpha + (r > 0).sum()), float(beta + (r == 0).sum())\n",
+        env,
+    )
     result = grader.check("q1", global_env=env)
     assert len(result.results) == 2, "only the two public tests run for the learner"
     assert [r["passed"] for r in result.results] == [True, False]
@@ -171,17 +201,21 @@ def test_learner_check_gives_feedback_from_public_tests(tmp_path, monkeypatch):
 
 # -- blank notebooks, planted mistakes, answers written differently ----------------------------
 
+
 @pytest.mark.parametrize("name", NAMES)
 def test_untouched_exercise_scores_zero(name, keys):
     nb = nbformat.read(ROOT / "exercises" / f"{name}.ipynb", as_version=4)
     env, errors = run_in_process(nb)
     scores = score_in_process(env, keys[name])
     assert {q: s for q, (s, *_) in scores.items()} == {q: 0 for q in scores}
-    assert not errors, ("a blank notebook runs top to bottom without an error: a cell that "
-                        f"needs an answer says so instead: {errors}")
+    assert not errors, (
+        "a blank notebook runs top to bottom without an error: a cell that "
+        f"needs an answer says so instead: {errors}"
+    )
     for q, (_, _, report, results) in scores.items():
-        assert {r["kind"] for r in results} == {"blank"}, \
+        assert {r["kind"] for r in results} == {"blank"}, (
             f"{name} {q}: a blank answer is told it is not answered yet, nothing else:\n{report}"
+        )
 
 
 @pytest.mark.parametrize("answer", ANSWERS, ids=[a["id"] for a in ANSWERS])
@@ -192,7 +226,9 @@ def test_planted_answer_earns_exactly_what_it_should(answer, keys):
     assert len(target) == 1, f"no cell {answer['cell']!r} in the solution"
     target[0].source = answer["source"]
     env, errors = run_in_process(nb)
-    errors = [e for e in errors if not e[0].endswith("-picture")]  # a wrong shape may break the plot
+    errors = [
+        e for e in errors if not e[0].endswith("-picture")
+    ]  # a wrong shape may break the plot
     assert not errors, f"the planted answer should run without errors: {errors}"
     scores = score_in_process(env, key)
     for q, (score, possible, report, _) in scores.items():
@@ -210,8 +246,11 @@ def test_every_exercise_has_planted_mistakes():
 
 # -- the solutions and the blank exercises, through the real grader, in its sandbox ----------
 
+
 @pytest.mark.slow
-def test_every_solution_scores_full_marks_and_every_blank_exercise_zero_in_the_grader(keys, tmp_path):
+def test_every_solution_scores_full_marks_and_every_blank_exercise_zero_in_the_grader(
+    keys, tmp_path
+):
     subs = []
     for folder in ("solutions", "exercises"):
         for name in NAMES:
@@ -219,12 +258,19 @@ def test_every_solution_scores_full_marks_and_every_blank_exercise_zero_in_the_g
             target.mkdir(exist_ok=True)
             shutil.copy(ROOT / folder / f"{name}.ipynb", target)
             subs.append(grading.Submission(target / f"{name}.ipynb", folder))
-    results = grading.grade_many(subs, keys, jobs=2, cell_timeout=120, test_timeout=120,
-                                 deadline=400)
+    results = grading.grade_many(
+        subs, keys, jobs=2, cell_timeout=120, test_timeout=120, deadline=400
+    )
     for r in results:
         assert r.exercise == r.path.stem
-        want = keys[r.exercise].questions if r.student == "solutions" else {q: 0 for q in keys[r.exercise].questions}
+        want = (
+            keys[r.exercise].questions
+            if r.student == "solutions"
+            else {q: 0 for q in keys[r.exercise].questions}
+        )
         assert r.scores == want, f"{r.student} {r.exercise}: {r.scores}\n{r.notes}\n{r.feedback}"
         assert r.notes == [] and r.flags == [], f"{r.exercise}: ran with problems: {r.notes}"
         if r.student == "exercises":
-            assert all(line.endswith("is not answered yet") for line in r.feedback.splitlines()), r.feedback
+            assert all(line.endswith("is not answered yet") for line in r.feedback.splitlines()), (
+                r.feedback
+            )

@@ -10,6 +10,7 @@ test reads the sandbox from the inside.
 Run with the sandbox, so Linux with bubblewrap only; the whole batch takes about two
 minutes on two cores.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,8 @@ import pytest
 
 pytest.importorskip("otter", reason="the grading extra (otter-grader) is not installed")
 
-from bandit_lab import grading  # noqa: E402
-from bandit_lab.cli import main as cli_main  # noqa: E402
+from bandit_lab import grading
+from bandit_lab.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parent.parent
 EX01, EX09 = "ex01_beta_update", "ex09_linear_update"
@@ -34,8 +35,10 @@ MARK = "bandit-lab-hostile-" + hashlib.sha256(str(os.getpid()).encode()).hexdige
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(grading.sandbox_problem() is not None,
-                       reason=f"no sandbox here: {grading.sandbox_problem()}"),
+    pytest.mark.skipif(
+        grading.sandbox_problem() is not None,
+        reason=f"no sandbox here: {grading.sandbox_problem()}",
+    ),
 ]
 
 
@@ -57,7 +60,7 @@ def answer(nb, cid, source):
 
 
 # What a snooping notebook looks for, everywhere it can read.
-SNOOP = r'''
+SNOOP = r"""
 import os, sys, glob, json, pathlib, threading, time, gc
 found = []
 import bandit_lab
@@ -112,9 +115,9 @@ def steal_later():  # a thread that waits for the hidden tests to arrive, and co
         time.sleep(0.05)
 threading.Thread(target=steal_later, daemon=True).start()
 raise RuntimeError("found " + (", ".join(found[:4]) if found else "nothing"))
-'''
+"""
 
-VANDAL = r'''
+VANDAL = r"""
 import os, socket
 open("/tmp/{mark}-vandal.txt", "w").write("its private /tmp")  # allowed: gone with the sandbox
 done = []
@@ -132,9 +135,9 @@ for host, port in (("127.0.0.1", {port}), ("1.1.1.1", 53)):
     except OSError:
         pass
 raise RuntimeError("reached " + (", ".join(done) if done else "nothing"))
-'''
+"""
 
-LINGER = r'''
+LINGER = r"""
 import os, subprocess, sys, threading, time
 code = "import time, os\n# {mark}\ntime.sleep(4)\n" + "".join(
     f"try:\n    open({{t!r}}, 'a').write('changed by a leftover process')\nexcept OSError:\n    pass\n"
@@ -146,9 +149,9 @@ if os.fork() == 0:  # a double fork, detached from the kernel
     if os.fork() == 0:
         os.execv(sys.executable, [sys.executable, "-c", code])
     os._exit(0)
-'''
+"""
 
-FORGE_RUNNER = r'''
+FORGE_RUNNER = r"""
 import sys, json
 def forged(payload):
     p = json.loads(payload)
@@ -159,16 +162,16 @@ def forged(payload):
 for name in dir(sys):
     if callable(getattr(sys, name)) and getattr(getattr(sys, name), "__name__", "") == "runner":
         setattr(sys, name, forged)
-'''
+"""
 
-FORGE_FORMATTER = r'''
+FORGE_FORMATTER = r"""
 import json
 def rewrite(text, p, cycle):
     p.text(repr(text.replace('\\"passed\\": false', '\\"passed\\": true').replace('\\"kind\\": \\"blank\\"', '\\"kind\\": \\"passed\\"')))
 get_ipython().display_formatter.formatters["text/plain"].for_type(str, rewrite)
-'''
+"""
 
-FORGE_PICKLE_AND_JSON = r'''
+FORGE_PICKLE_AND_JSON = r"""
 import pickle, json
 real = json.dumps
 pickle.dump = lambda *a, **k: None
@@ -177,32 +180,32 @@ json.dumps = lambda obj, *a, **k: real(obj, *a, **k).replace('"passed": false', 
 for target in ("results.pkl", "results.json", "/tmp/results.pkl"):
     with open(target, "wb") as f:
         pickle.dump({"q1": 3.0, "q2": 3.0}, f)
-'''
+"""
 
-PATCH_RUNNERS = r'''
+PATCH_RUNNERS = r"""
 import otter.test_files.exception_test as et
 et.ExceptionTestFile.run = lambda self, env: None
 import bandit_lab.grading.kernel_side as ks
 ks.run_cases = lambda cases, env, **k: [{"name": c["name"], "passed": True, "kind": "passed", "message": ""} for c in cases]
-'''
+"""
 
-PATCH_BUILTINS = r'''
+PATCH_BUILTINS = r"""
 import builtins
 builtins.abs = lambda x: 0.0
 def beta_update(alpha, beta, rewards):
     return (0.0, 0.0)
-'''
+"""
 
-PATCH_NUMPY = r'''
+PATCH_NUMPY = r"""
 import numpy
 numpy.allclose = lambda *a, **k: True
 numpy.isclose = lambda *a, **k: True
 numpy.array_equal = lambda *a, **k: True
 def linear_update(mean, cov, x, reward, noise_var):
     return numpy.zeros(2), numpy.eye(2)
-'''
+"""
 
-LIAR = r'''
+LIAR = r"""
 class Liar(float):  # a number that says yes to every comparison
     def __sub__(self, other):
         return 0.0
@@ -212,9 +215,9 @@ class Liar(float):  # a number that says yes to every comparison
     __hash__ = float.__hash__
 def beta_update(alpha, beta, rewards):
     return Liar(0.0), Liar(0.0)
-'''
+"""
 
-FORK_BOMB = r'''
+FORK_BOMB = r"""
 import os, time
 kids = 0
 try:
@@ -225,9 +228,9 @@ try:
         kids += 1
 except OSError as e:
     raise RuntimeError(f"fork stopped after {kids} processes: {type(e).__name__}")
-'''
+"""
 
-MEMORY_FORK_BOMB = r'''
+MEMORY_FORK_BOMB = r"""
 import os, time
 for _ in range(8):
     if os.fork() == 0:
@@ -237,27 +240,59 @@ for _ in range(8):
         finally:
             os._exit(0)
 time.sleep(20)
-'''
+"""
 
 
 def hostile_class(folder, outside, port):
     """The submissions, and the files a vandal would like to change."""
     victim = folder / "victim" / f"{EX01}.ipynb"
-    write = lambda nb, student, name=EX01: (  # noqa: E731
-        (folder / student).mkdir(parents=True, exist_ok=True), nbformat.write(nb, folder / student / f"{name}.ipynb"))
+    write = lambda nb, student, name=EX01: (
+        (folder / student).mkdir(parents=True, exist_ok=True),
+        nbformat.write(nb, folder / student / f"{name}.ipynb"),
+    )
     write(notebook("solutions"), "victim")
-    secret_paths = [str(ROOT / "solutions"), str(ROOT / "exercises_src"), str(victim), str(outside),
-                    str(ROOT / ".git"), str(ROOT / "tests"), str(Path.home() / ".bash_history")]
-    write(with_cell(notebook("exercises"), SNOOP.format(
-        paths=", ".join(map(repr, secret_paths)), mark=MARK, outside=outside)), "snoop")
-    targets = [str(victim), str(ROOT / "solutions" / f"{EX01}.ipynb"), str(outside / f"{MARK}-vandal.txt"),
-               str(folder / "snoop" / f"{EX01}.ipynb"), str(Path.home() / f"{MARK}.txt"),
-               str(outside.parent / "grades.csv"), str(ROOT / "bandit_lab" / f"{MARK}.py")]
-    write(with_cell(notebook("exercises"), VANDAL.format(targets=", ".join(map(repr, targets)), port=port,
-                                                          mark=MARK)),
-          "vandal")
-    write(with_cell(notebook("exercises"), LINGER.format(
-        mark=MARK, targets=", ".join(map(repr, [str(outside.parent / "grades.csv"), str(victim)])))), "lingerer")
+    secret_paths = [
+        str(ROOT / "solutions"),
+        str(ROOT / "exercises_src"),
+        str(victim),
+        str(outside),
+        str(ROOT / ".git"),
+        str(ROOT / "tests"),
+        str(Path.home() / ".bash_history"),
+    ]
+    write(
+        with_cell(
+            notebook("exercises"),
+            SNOOP.format(paths=", ".join(map(repr, secret_paths)), mark=MARK, outside=outside),
+        ),
+        "snoop",
+    )
+    targets = [
+        str(victim),
+        str(ROOT / "solutions" / f"{EX01}.ipynb"),
+        str(outside / f"{MARK}-vandal.txt"),
+        str(folder / "snoop" / f"{EX01}.ipynb"),
+        str(Path.home() / f"{MARK}.txt"),
+        str(outside.parent / "grades.csv"),
+        str(ROOT / "bandit_lab" / f"{MARK}.py"),
+    ]
+    write(
+        with_cell(
+            notebook("exercises"),
+            VANDAL.format(targets=", ".join(map(repr, targets)), port=port, mark=MARK),
+        ),
+        "vandal",
+    )
+    write(
+        with_cell(
+            notebook("exercises"),
+            LINGER.format(
+                mark=MARK,
+                targets=", ".join(map(repr, [str(outside.parent / "grades.csv"), str(victim)])),
+            ),
+        ),
+        "lingerer",
+    )
     write(with_cell(notebook("exercises"), FORGE_RUNNER), "forger_runner")
     write(with_cell(notebook("exercises"), FORGE_FORMATTER), "forger_formatter")
     write(with_cell(notebook("exercises"), FORGE_PICKLE_AND_JSON), "forger_pickle")
@@ -265,18 +300,34 @@ def hostile_class(folder, outside, port):
     write(with_cell(notebook("exercises"), PATCH_BUILTINS), "builtins_patcher")
     write(with_cell(notebook("exercises", EX09), PATCH_NUMPY), "numpy_patcher", EX09)
     write(with_cell(notebook("exercises"), LIAR, after="ex01-q1-answer"), "liar")
-    crasher = with_cell(notebook("solutions"), "import os\nos._exit(3)", after="ex01-q1-answer", cid="exit")
+    crasher = with_cell(
+        notebook("solutions"), "import os\nos._exit(3)", after="ex01-q1-answer", cid="exit"
+    )
     with_cell(crasher, "import ctypes\nctypes.string_at(0)", after="ex01-q2-answer", cid="segfault")
     write(crasher, "crasher")
-    write(with_cell(notebook("solutions"), "while True:\n    print('spam ' * 2000)", after="ex01-q1-answer"),
-          "chatterbox")
-    hog = with_cell(notebook("solutions"), "block = bytearray(4 * 2**30)", after="ex01-q1-answer", cid="big")
-    with_cell(hog, "blocks = []\nwhile True:\n    blocks.append(bytearray(50 * 2**20))", after="ex01-q2-answer",
-              cid="growing")
+    write(
+        with_cell(
+            notebook("solutions"), "while True:\n    print('spam ' * 2000)", after="ex01-q1-answer"
+        ),
+        "chatterbox",
+    )
+    hog = with_cell(
+        notebook("solutions"), "block = bytearray(4 * 2**30)", after="ex01-q1-answer", cid="big"
+    )
+    with_cell(
+        hog,
+        "blocks = []\nwhile True:\n    blocks.append(bytearray(50 * 2**20))",
+        after="ex01-q2-answer",
+        cid="growing",
+    )
     write(hog, "hog")
-    write(with_cell(notebook("solutions"), FORK_BOMB, after="ex01-q1-answer", cid="forks"), "forker")
-    write(with_cell(notebook("solutions"), MEMORY_FORK_BOMB, after="ex01-q1-answer", cid="memforks"),
-          "memory_forker")
+    write(
+        with_cell(notebook("solutions"), FORK_BOMB, after="ex01-q1-answer", cid="forks"), "forker"
+    )
+    write(
+        with_cell(notebook("solutions"), MEMORY_FORK_BOMB, after="ex01-q1-answer", cid="memforks"),
+        "memory_forker",
+    )
     return victim
 
 
@@ -297,10 +348,33 @@ def hostile(tmp_path_factory):
     os.environ["BANDIT_LAB_TEST_SECRET"] = "s3cret-" + MARK
     start = time.monotonic()
     try:
-        code = cli_main(["grade", str(folder), "--course", str(ROOT), "--out", str(out), "--feedback",
-                         str(feedback), "--jobs", "2", "--timeout", "15", "--test-timeout", "15",
-                         "--deadline", "240", "--memory", "1G", "--max-output", "1M", "--processes", "64",
-                         "--quiet"])
+        code = cli_main(
+            [
+                "grade",
+                str(folder),
+                "--course",
+                str(ROOT),
+                "--out",
+                str(out),
+                "--feedback",
+                str(feedback),
+                "--jobs",
+                "2",
+                "--timeout",
+                "15",
+                "--test-timeout",
+                "15",
+                "--deadline",
+                "240",
+                "--memory",
+                "1G",
+                "--max-output",
+                "1M",
+                "--processes",
+                "64",
+                "--quiet",
+            ]
+        )
     finally:
         del os.environ["BANDIT_LAB_TEST_SECRET"]
     seconds = time.monotonic() - start
@@ -314,9 +388,20 @@ def hostile(tmp_path_factory):
     time.sleep(6)  # what a leftover process would wait before it struck
     with open(out, newline="") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
-    return dict(code=code, rows=rows, feedback=feedback, seconds=seconds, base=base, outside=outside,
-                victim=victim, victim_before=victim_before, sheet=sheet, out=out, connected=connected,
-                solutions_before=solutions_before)
+    return dict(
+        code=code,
+        rows=rows,
+        feedback=feedback,
+        seconds=seconds,
+        base=base,
+        outside=outside,
+        victim=victim,
+        victim_before=victim_before,
+        sheet=sheet,
+        out=out,
+        connected=connected,
+        solutions_before=solutions_before,
+    )
 
 
 def notes(hostile, student):
@@ -325,10 +410,26 @@ def notes(hostile, student):
 
 def test_the_batch_finishes_and_grades_everyone(hostile):
     assert hostile["code"] == 0
-    assert sorted(hostile["rows"]) == sorted([
-        "victim", "snoop", "vandal", "lingerer", "forger_runner", "forger_formatter", "forger_pickle",
-        "runner_patcher", "builtins_patcher", "numpy_patcher", "liar", "crasher", "chatterbox", "hog", "forker",
-        "memory_forker"])
+    assert sorted(hostile["rows"]) == sorted(
+        [
+            "victim",
+            "snoop",
+            "vandal",
+            "lingerer",
+            "forger_runner",
+            "forger_formatter",
+            "forger_pickle",
+            "runner_patcher",
+            "builtins_patcher",
+            "numpy_patcher",
+            "liar",
+            "crasher",
+            "chatterbox",
+            "hog",
+            "forker",
+            "memory_forker",
+        ]
+    )
 
 
 def test_another_student_is_not_touched(hostile):
@@ -339,12 +440,16 @@ def test_another_student_is_not_touched(hostile):
 
 
 def test_nothing_is_written_outside_and_nothing_reaches_the_network(hostile):
-    assert f"cell {len(notebook('exercises').cells) + 1} (hostile) raised RuntimeError: reached nothing" \
+    assert (
+        f"cell {len(notebook('exercises').cells) + 1} (hostile) raised RuntimeError: reached nothing"
         in notes(hostile, "vandal")
+    )
     assert not hostile["connected"], "a sandboxed kernel reached a port on the grader's loopback"
     assert not list(hostile["outside"].iterdir())
     assert not list(Path("/tmp").glob(f"{MARK}*")) and not list(Path.home().glob(f"{MARK}*"))
-    assert {p.name: p.read_bytes() for p in (ROOT / "solutions").glob("*.ipynb")} == hostile["solutions_before"]
+    assert {p.name: p.read_bytes() for p in (ROOT / "solutions").glob("*.ipynb")} == hostile[
+        "solutions_before"
+    ]
 
 
 def test_solutions_hidden_tests_and_the_environment_are_out_of_reach(hostile):
@@ -358,13 +463,20 @@ def test_a_process_left_behind_changes_nothing_after_the_grader_is_done(hostile)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                assert MARK.encode() not in (entry / "cmdline").read_bytes(), "a leftover process is running"
+                assert MARK.encode() not in (entry / "cmdline").read_bytes(), (
+                    "a leftover process is running"
+                )
             except OSError:
                 pass
-    assert re.search(r"\(hostile\) left [1-9] process\(es\) running; they were stopped", notes(hostile, "lingerer"))
+    assert re.search(
+        r"\(hostile\) left [1-9] process\(es\) running; they were stopped",
+        notes(hostile, "lingerer"),
+    )
 
 
-@pytest.mark.parametrize("student", ["forger_runner", "forger_formatter", "forger_pickle", "runner_patcher"])
+@pytest.mark.parametrize(
+    "student", ["forger_runner", "forger_formatter", "forger_pickle", "runner_patcher"]
+)
 def test_forged_results_and_patched_runners_earn_nothing_and_are_flagged(hostile, student):
     row = hostile["rows"][student]
     assert row["total"] == "0.0", row
@@ -377,8 +489,9 @@ def test_forged_results_and_patched_runners_earn_nothing_and_are_flagged(hostile
 def test_patched_builtins_and_numpy_earn_nothing_and_name_what_was_replaced(hostile):
     row = hostile["rows"]["builtins_patcher"]
     assert row["total"] == "0.0"
-    assert "q1 scores 0: the notebook replaced builtins.abs, which its tests rely on" in row["notes"], \
-        row["notes"]
+    assert (
+        "q1 scores 0: the notebook replaced builtins.abs, which its tests rely on" in row["notes"]
+    ), row["notes"]
     row = hostile["rows"]["numpy_patcher"]
     assert row["total"] == "0.0"
     assert "numpy.allclose" in row["notes"], row["notes"]
@@ -391,7 +504,10 @@ def test_answers_that_lie_about_equality_earn_nothing(hostile):
 def test_a_dying_kernel_costs_only_the_cell_that_killed_it(hostile):
     row = hostile["rows"]["crasher"]
     assert (row["ex01.q1"], row["ex01.q2"]) == ("3.0", "3.0"), row
-    assert "(exit) stopped the kernel (exit code 3); the notebook was run again without it" in row["notes"]
+    assert (
+        "(exit) stopped the kernel (exit code 3); the notebook was run again without it"
+        in row["notes"]
+    )
     assert "(segfault) stopped the kernel (killed by SIGSEGV)" in row["notes"], row["notes"]
 
 
@@ -405,7 +521,10 @@ def test_memory_exhaustion_costs_only_its_cells(hostile):
     row = hostile["rows"]["hog"]
     assert row["total"] == "6.0", row
     assert "(big) raised MemoryError" in row["notes"], row["notes"]
-    assert "(growing) raised MemoryError" in row["notes"] or "(growing) stopped the kernel" in row["notes"]
+    assert (
+        "(growing) raised MemoryError" in row["notes"]
+        or "(growing) stopped the kernel" in row["notes"]
+    )
     row = hostile["rows"]["memory_forker"]
     assert row["total"] == "6.0", row
     assert "(memforks) stopped the kernel (its processes used" in row["notes"], row["notes"]

@@ -24,6 +24,7 @@ notebook: cells, restarts, tests), ``results`` (checking what a kernel sends bac
 reports), ``command`` (``bandit-lab grade``), ``assign`` (maintainers), ``learner``
 (``grader.check``).
 """
+
 from .assign import assign
 from .batch import grade_many, grade_notebook_file
 from .command import main
@@ -34,9 +35,27 @@ from .sandbox import Limits, SandboxUnavailable, sandbox_problem
 from .submissions import Submission, find_submissions
 
 __all__ = [
-    "ExerciseKey", "TestCase", "Submission", "GradeResult", "Limits", "Settings",
-    "SandboxUnavailable", "assign", "load_keys", "parse_tests", "course_folders",
-    "find_submissions", "grade_notebook_file", "grade_many", "gradebook", "write_csv",
-    "write_feedback", "format_summary", "sandbox_problem", "main",
-    "CELL_TIMEOUT", "TEST_TIMEOUT", "DEADLINE",
+    "ExerciseKey",
+    "TestCase",
+    "Submission",
+    "GradeResult",
+    "Limits",
+    "Settings",
+    "SandboxUnavailable",
+    "assign",
+    "load_keys",
+    "parse_tests",
+    "course_folders",
+    "find_submissions",
+    "grade_notebook_file",
+    "grade_many",
+    "gradebook",
+    "write_csv",
+    "write_feedback",
+    "format_summary",
+    "sandbox_problem",
+    "main",
+    "CELL_TIMEOUT",
+    "TEST_TIMEOUT",
+    "DEADLINE",
 ]

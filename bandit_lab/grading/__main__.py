@@ -1,4 +1,5 @@
 """``python -m bandit_lab.grading assign [--check]`` (maintainers) or ``... grade ...``."""
+
 import sys
 
 from .assign import assign_main

@@ -9,6 +9,7 @@ then both are executed top to bottom in a fresh kernel, so they are committed wi
 outputs. The learner's ``grader.check`` cells are committed without output: a learner
 opening an exercise sees no failure before writing anything.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,11 @@ _INIT = '# Initialize Otter\nfrom bandit_lab.grading.learner import Notebook\ngr
 
 def _folders(course, source, exercises, solutions):
     course = Path(course) if course is not None else Path.cwd()
-    return (Path(source) if source is not None else course / "exercises_src",
-            Path(exercises) if exercises is not None else course / "exercises",
-            Path(solutions) if solutions is not None else course / "solutions")
+    return (
+        Path(source) if source is not None else course / "exercises_src",
+        Path(exercises) if exercises is not None else course / "exercises",
+        Path(solutions) if solutions is not None else course / "solutions",
+    )
 
 
 def _stable_ids(nb, master_ids, prefix):
@@ -108,8 +111,13 @@ def _execute(nb, folder, timeout=120):
     """Execute ``nb`` in place in a fresh ``python3`` kernel whose working folder is ``folder``."""
     from nbclient import NotebookClient
 
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(folder)}},
+    ).execute()
     return nb
 
 
@@ -120,8 +128,11 @@ def _up_to_date(path, text):
     if not path.exists():
         return False
     old = path.read_text(encoding="utf-8")
-    executed = all(c.execution_count is not None for c in nbformat.reads(old, as_version=4).cells
-                   if c.cell_type == "code" and c.source.strip() and not _is_check(c))
+    executed = all(
+        c.execution_count is not None
+        for c in nbformat.reads(old, as_version=4).cells
+        if c.cell_type == "code" and c.source.strip() and not _is_check(c)
+    )
     return executed and _comparable(old) == _comparable(text)
 
 
@@ -140,8 +151,16 @@ def _comparable(text):
     return nbformat.writes(nb)
 
 
-def assign(names=None, *, course=None, source=None, exercises=None, solutions=None,
-           check=False, force=False):
+def assign(
+    names=None,
+    *,
+    course=None,
+    source=None,
+    exercises=None,
+    solutions=None,
+    check=False,
+    force=False,
+):
     """Generate the learner and solution notebooks from the master notebooks.
 
     Parameters
@@ -170,8 +189,10 @@ def assign(names=None, *, course=None, source=None, exercises=None, solutions=No
     """
     source, exercises, solutions = _folders(course, source, exercises, solutions)
     if not source.is_dir():
-        raise ValueError(f"source == {str(source)!r} is not a folder: run in the course "
-                         "folder (the one holding exercises_src/), or pass --course.")
+        raise ValueError(
+            f"source == {str(source)!r} is not a folder: run in the course "
+            "folder (the one holding exercises_src/), or pass --course."
+        )
     masters = sorted(source.glob("ex*.ipynb"))
     if names:
         wanted = set(names)
@@ -205,16 +226,26 @@ def assign_main(argv):
     p = argparse.ArgumentParser(
         prog="python -m bandit_lab.grading assign",
         description="Regenerate exercises/ and solutions/ from the masters in exercises_src/ "
-                    "with otter assign, and execute them (fresh kernel) so they are committed "
-                    "with their outputs.")
+        "with otter assign, and execute them (fresh kernel) so they are committed "
+        "with their outputs.",
+    )
     p.add_argument("names", nargs="*", help="master notebooks to do (default: all)")
-    p.add_argument("--course", metavar="DIR", default=".",
-                   help="the course folder holding exercises_src/ (default: the current folder)")
-    p.add_argument("--check", action="store_true",
-                   help="write nothing; fail if the committed files differ from what the "
-                        "masters generate")
-    p.add_argument("--force", action="store_true",
-                   help="execute and rewrite every notebook, even those that are up to date")
+    p.add_argument(
+        "--course",
+        metavar="DIR",
+        default=".",
+        help="the course folder holding exercises_src/ (default: the current folder)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; fail if the committed files differ from what the masters generate",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="execute and rewrite every notebook, even those that are up to date",
+    )
     args = p.parse_args(argv)
     root = Path(args.course).resolve()
     try:
@@ -222,8 +253,10 @@ def assign_main(argv):
     except ValueError as exc:
         print(f"assign: {exc}")
         return 2
-    rel = [str(c.resolve().relative_to(root)) if c.resolve().is_relative_to(root) else str(c)
-           for c in changed]
+    rel = [
+        str(c.resolve().relative_to(root)) if c.resolve().is_relative_to(root) else str(c)
+        for c in changed
+    ]
     if args.check:
         if changed:
             print("Out of date (run `python -m bandit_lab.grading assign`):\n  " + "\n  ".join(rel))

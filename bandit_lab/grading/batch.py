@@ -7,6 +7,7 @@ or any ``concurrent.futures`` executor, a ``dask.distributed`` client or a sched
 Every file is read before any is executed, so a notebook cannot change another student's
 submission; the results come back in the submissions' order whatever ran them.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,11 @@ __all__ = ["grade_many", "grade_notebook_file"]
 
 
 def _settings(cell_timeout, test_timeout, deadline, limits, sandbox, hide):
-    for name, value in (("cell_timeout", cell_timeout), ("test_timeout", test_timeout),
-                        ("deadline", deadline)):
+    for name, value in (
+        ("cell_timeout", cell_timeout),
+        ("test_timeout", test_timeout),
+        ("deadline", deadline),
+    ):
         if not value > 0:
             raise ValueError(f"{name} == {value!r}, must be > 0 seconds.")
     limits = (limits or Limits()).check()
@@ -31,13 +35,30 @@ def _settings(cell_timeout, test_timeout, deadline, limits, sandbox, hide):
         problem = sandbox_problem()
         if problem:
             raise SandboxUnavailable(problem)
-    return Settings(float(cell_timeout), float(test_timeout), float(deadline), limits,
-                    bool(sandbox), tuple(str(Path(h).resolve()) for h in hide))
+    return Settings(
+        float(cell_timeout),
+        float(test_timeout),
+        float(deadline),
+        limits,
+        bool(sandbox),
+        tuple(str(Path(h).resolve()) for h in hide),
+    )
 
 
-def grade_many(submissions, keys, *, jobs=None, executor=None, cell_timeout=CELL_TIMEOUT,
-               test_timeout=TEST_TIMEOUT, deadline=DEADLINE, limits=None, sandbox=True,
-               hide=(), progress=None):
+def grade_many(
+    submissions,
+    keys,
+    *,
+    jobs=None,
+    executor=None,
+    cell_timeout=CELL_TIMEOUT,
+    test_timeout=TEST_TIMEOUT,
+    deadline=DEADLINE,
+    limits=None,
+    sandbox=True,
+    hide=(),
+    progress=None,
+):
     """Grade every submission; one :class:`GradeResult` each, in the submissions' order.
 
     Parameters
@@ -76,12 +97,15 @@ def grade_many(submissions, keys, *, jobs=None, executor=None, cell_timeout=CELL
         if text is not None:
             try:
                 nb = nbformat.reads(text, as_version=4)
-            except Exception as exc:  # noqa: BLE001 - anything a broken file can raise
-                problem = f"{type(exc).__name__}: {str(exc).splitlines()[0][:100] if str(exc) else ''}"
+            except Exception as exc:
+                problem = (
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:100] if str(exc) else ''}"
+                )
         if nb is None:
             name, _ = identify({}, sub.path, keys)
-            r = GradeResult(sub.student, sub.path, name,
-                            {q: 0.0 for q in keys[name].questions} if name else {})
+            r = GradeResult(
+                sub.student, sub.path, name, {q: 0.0 for q in keys[name].questions} if name else {}
+            )
             r.notes.append(f"{sub.path.name!r} is not a readable notebook ({problem})")
             results[i] = r
             continue
@@ -89,8 +113,9 @@ def grade_many(submissions, keys, *, jobs=None, executor=None, cell_timeout=CELL
         if name is None:
             results[i] = GradeResult(sub.student, sub.path, None, notes=[note])
             continue
-        pieces.append(Piece(sub.student, sub.path, text, keys[name], settings,
-                            [note] if note else []))
+        pieces.append(
+            Piece(sub.student, sub.path, text, keys[name], settings, [note] if note else [])
+        )
         where.append(i)
     for r in results:
         if r is not None and not settings.sandbox:
@@ -106,16 +131,26 @@ def grade_many(submissions, keys, *, jobs=None, executor=None, cell_timeout=CELL
         if progress:
             progress(done[0], len(submissions), r)
 
-    graded = map_blocks(grade_piece, pieces, executor=executor, default="processes",
-                        on_result=finished)
+    graded = map_blocks(
+        grade_piece, pieces, executor=executor, default="processes", on_result=finished
+    )
     for i, r in zip(where, graded):
         results[i] = r
     return results
 
 
-def grade_notebook_file(path, key, *, student="", cell_timeout=CELL_TIMEOUT,
-                        test_timeout=TEST_TIMEOUT, deadline=DEADLINE, notebook=None,
-                        limits=None, sandbox=True):
+def grade_notebook_file(
+    path,
+    key,
+    *,
+    student="",
+    cell_timeout=CELL_TIMEOUT,
+    test_timeout=TEST_TIMEOUT,
+    deadline=DEADLINE,
+    notebook=None,
+    limits=None,
+    sandbox=True,
+):
     """Execute one submitted notebook and grade it against ``key``, here; never raises
     for anything in the notebook.
 

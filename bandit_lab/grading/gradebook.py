@@ -1,4 +1,5 @@
 """The grade sheet: one row per student, written by the grader alone, after the batch."""
+
 from __future__ import annotations
 
 import csv
@@ -7,11 +8,20 @@ from pathlib import Path
 
 from .keys import ExerciseKey  # noqa: F401  (the doctest below uses it)
 
-__all__ = ["GradeResult", "gradebook", "write_csv", "format_summary", "write_feedback",
-           "NOTE_SEPARATOR", "NO_SANDBOX_NOTE"]
+__all__ = [
+    "GradeResult",
+    "gradebook",
+    "write_csv",
+    "format_summary",
+    "write_feedback",
+    "NOTE_SEPARATOR",
+    "NO_SANDBOX_NOTE",
+]
 
 NOTE_SEPARATOR = " | "  # between the notes of one student in the grade sheet
-NO_SANDBOX_NOTE = "graded WITHOUT a sandbox (--no-sandbox): its code ran with the grader's permissions"
+NO_SANDBOX_NOTE = (
+    "graded WITHOUT a sandbox (--no-sandbox): its code ran with the grader's permissions"
+)
 
 
 @dataclass
@@ -68,8 +78,10 @@ def gradebook(results, keys):
                 notes.append(f"{keys[e].short}: not submitted")
             elif len(subs) > 1:
                 others = ", ".join(r.path.name for r in subs if r is not best)
-                notes.append(f"{keys[e].short}: {len(subs)} submissions, kept the best "
-                             f"({best.path.name}, also {others})")
+                notes.append(
+                    f"{keys[e].short}: {len(subs)} submissions, kept the best "
+                    f"({best.path.name}, also {others})"
+                )
             for q in keys[e].questions:
                 score = best.scores.get(q, 0.0) if best else 0.0
                 row[f"{keys[e].short}.{q}"] = score
@@ -142,8 +154,10 @@ def write_feedback(folder, results):
     for r in results:
         target = folder / _safe(r.student) / f"{_safe(r.exercise or r.path.stem)}.txt"
         target.parent.mkdir(parents=True, exist_ok=True)
-        text = [f"{r.path.name}: {r.exercise or 'not recognised'}",
-                f"score: {_fmt(round(r.total, 2))}" if r.exercise else ""]
+        text = [
+            f"{r.path.name}: {r.exercise or 'not recognised'}",
+            f"score: {_fmt(round(r.total, 2))}" if r.exercise else "",
+        ]
         text += [f"note: {n}" for n in r.notes]
         text += ["", r.feedback]
         target.write_text("\n".join(text).strip() + "\n", encoding="utf-8")

@@ -7,6 +7,7 @@ binds at the same path, so the grader connects to the kernel's Unix sockets from
 The grader looks at the sandbox's processes through ``/proc``: the kernel, what it started,
 how much memory they use together; stopping the sandbox's first process ends them all.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -40,8 +41,11 @@ os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", {con
 
 def _font_cache(work):
     """Copy matplotlib's font list into the kernel's home, so it is not rebuilt each time."""
-    homes = [os.environ.get("MPLCONFIGDIR"), Path.home() / ".cache" / "matplotlib",
-             Path.home() / ".matplotlib"]
+    homes = [
+        os.environ.get("MPLCONFIGDIR"),
+        Path.home() / ".cache" / "matplotlib",
+        Path.home() / ".matplotlib",
+    ]
     for home in filter(None, homes):
         caches = sorted(Path(home).glob("fontlist-v*.json"))
         if caches:
@@ -64,13 +68,18 @@ class Kernel:
             (self.work / sub).mkdir(exist_ok=True)
         transport = "ipc" if os.name == "posix" else "tcp"
         ip = str(self.work / "k") if transport == "ipc" else "127.0.0.1"
-        write_connection_file(self.connection_file, ip=ip, transport=transport,
-                              key=secrets.token_hex(32).encode())
+        write_connection_file(
+            self.connection_file, ip=ip, transport=transport, key=secrets.token_hex(32).encode()
+        )
         uid = None
         if sandbox and os.geteuid() == 0:
             uid = _UID_BASE + (os.getpid() * 64 + next(_uids)) % 500_000_000
-        rlimits = [("RLIMIT_AS", limits.memory), ("RLIMIT_CPU", limits.cpu),
-                   ("RLIMIT_FSIZE", limits.file_size), ("RLIMIT_CORE", 0)]
+        rlimits = [
+            ("RLIMIT_AS", limits.memory),
+            ("RLIMIT_CPU", limits.cpu),
+            ("RLIMIT_FSIZE", limits.file_size),
+            ("RLIMIT_CORE", 0),
+        ]
         if sandbox:
             rlimits.append(("RLIMIT_NPROC", limits.processes))
         launcher = _LAUNCHER.format(limits=rlimits, uid=uid, connection=self.connection_file)
@@ -82,13 +91,28 @@ class Kernel:
         if sandbox:
             cmd = bwrap_command(self.work, argv, limits=limits, hide=hide, uid=uid)
             cmd[1:1] = ["--info-fd", str(info_write)]
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         pass_fds=(info_write,), cwd=str(self.work))
+            self.proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                pass_fds=(info_write,),
+                cwd=str(self.work),
+            )
         else:
-            env = dict(os.environ, **{k: v for k, v in environment(self.work).items()
-                                      if k not in ("TMPDIR",)})
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         cwd=str(self.work), env=env, start_new_session=True)
+            env = dict(
+                os.environ,
+                **{k: v for k, v in environment(self.work).items() if k not in ("TMPDIR",)},
+            )
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                cwd=str(self.work),
+                env=env,
+                start_new_session=True,
+            )
         os.close(info_write)
         self.init_pid, self.kernel_pid = None, None
         if sandbox:

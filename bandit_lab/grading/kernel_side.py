@@ -24,12 +24,27 @@ kernel. What it can and cannot promise is said in docs/instructors.md ("Safety")
 __all__ = ["is_blank", "run_cases", "install", "WATCHED"]
 
 # Modules whose functions and classes the tests rely on (with their submodules).
-WATCHED = ("builtins", "math", "json", "signal", "numpy", "scipy.stats", "scipy.special",
-           "otter.test_files", "bandit_lab", "IPython.core", "ipykernel", "jupyter_client.session")
+WATCHED = (
+    "builtins",
+    "math",
+    "json",
+    "signal",
+    "numpy",
+    "scipy.stats",
+    "scipy.special",
+    "otter.test_files",
+    "bandit_lab",
+    "IPython.core",
+    "ipykernel",
+    "jupyter_client.session",
+)
 
 _STUBS = (
-    "def f():\n    ...\n", "def f():\n    pass\n", "def f():\n    '''doc'''\n    ...\n",
-    "def f():\n    '''doc'''\n", "def f():\n    '''doc'''\n    pass\n",
+    "def f():\n    ...\n",
+    "def f():\n    pass\n",
+    "def f():\n    '''doc'''\n    ...\n",
+    "def f():\n    '''doc'''\n",
+    "def f():\n    '''doc'''\n    pass\n",
 )
 
 
@@ -42,7 +57,10 @@ def _stub_codes():
     return codes
 
 
-def is_blank(value, _codes=[]):
+_CACHE = {}  # the stub bytecodes, the library folders: computed once
+
+
+def is_blank(value):
     """Whether ``value`` is still the blank a learner was asked to fill in.
 
     ``...`` (or a pair of them), a function whose body is only ``...`` or ``pass``, and a
@@ -59,27 +77,27 @@ def is_blank(value, _codes=[]):
     """
     import types
 
-    if not _codes:
-        _codes.append(_stub_codes())
+    if "stubs" not in _CACHE:
+        _CACHE["stubs"] = _stub_codes()
     if value is Ellipsis:
         return True
     if type(value) in (tuple, list) and 0 < len(value) <= 16:
         return any(v is Ellipsis for v in value)
     if isinstance(value, types.FunctionType):
         code = value.__code__
-        return code.co_code in _codes[0] and not code.co_names
+        return code.co_code in _CACHE["stubs"] and not code.co_names
     if isinstance(value, type) and getattr(value, "__module__", "") == "__main__":
         funcs = [f for f in vars(value).values() if isinstance(f, types.FunctionType)]
         return bool(funcs) and all(is_blank(f) for f in funcs)
     return False
 
 
-def _library_file(filename, _prefixes=[]):
+def _library_file(filename):
     import sys
 
-    if not _prefixes:
-        _prefixes.extend({p for p in (sys.prefix, sys.base_prefix, sys.exec_prefix) if p})
-    return filename.startswith("<frozen") or any(filename.startswith(p) for p in _prefixes)
+    if "prefixes" not in _CACHE:
+        _CACHE["prefixes"] = tuple({p for p in (sys.prefix, sys.base_prefix, sys.exec_prefix) if p})
+    return filename.startswith(("<frozen", *_CACHE["prefixes"]))
 
 
 def _explain(exc, test_file):
@@ -115,8 +133,11 @@ def run_cases(cases, env, *, test_globals=None, timeout=None, blank=is_blank):
     import threading
 
     results = []
-    alarm = (timeout and hasattr(signal, "setitimer")
-             and threading.current_thread() is threading.main_thread())
+    alarm = (
+        timeout
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
 
     def too_slow(signum, frame):
         raise TimeoutError(f"stopped after {timeout:g} s")
@@ -128,9 +149,15 @@ def run_cases(cases, env, *, test_globals=None, timeout=None, blank=is_blank):
         for case in cases:
             results.append(_run_case(case, env, test_globals, blank))
             if results[-1]["kind"] == "timeout":
-                for rest in cases[len(results):]:
-                    results.append({"name": rest["name"], "passed": False, "kind": "timeout",
-                                    "message": results[-1]["message"]})
+                for rest in cases[len(results) :]:
+                    results.append(
+                        {
+                            "name": rest["name"],
+                            "passed": False,
+                            "kind": "timeout",
+                            "message": results[-1]["message"],
+                        }
+                    )
                 break
     finally:
         if alarm:
@@ -144,13 +171,19 @@ def _run_case(case, env, test_globals, blank):
     result = {"name": name, "passed": False, "kind": "failed", "message": ""}
     missing = [p for p in params if p != "env" and p not in env]
     if missing:
-        result.update(kind="undefined", message=f"`{missing[0]}` is not defined: run the cell "
-                      "that defines it (and the cells above it).")
+        result.update(
+            kind="undefined",
+            message=f"`{missing[0]}` is not defined: run the cell "
+            "that defines it (and the cells above it).",
+        )
         return result
     blanks = [p for p in params if p != "env" and blank(env[p])]
     if blanks:
-        result.update(kind="blank", message=f"`{blanks[0]}` is not answered yet: replace the "
-                      "`...` with your answer and run its cell.")
+        result.update(
+            kind="blank",
+            message=f"`{blanks[0]}` is not answered yet: replace the "
+            "`...` with your answer and run its cell.",
+        )
         return result
     filename = f"<test {name}>"
     try:
@@ -161,7 +194,7 @@ def _run_case(case, env, test_globals, blank):
         result.update(kind="timeout", message=f"{exc}: does the code it tests ever finish?")
     except KeyboardInterrupt:
         raise
-    except BaseException as exc:  # noqa: BLE001 - a learner's code may raise anything
+    except BaseException as exc:
         result["message"] = _explain(exc, filename)
     else:
         result.update(passed=True, kind="passed")
@@ -183,8 +216,11 @@ def _fingerprint(sys, types, extra):
             prints[f"{prefix}.{key}"] = value
             if isinstance(value, types.FunctionType):
                 prints[f"{prefix}.{key}.__code__"] = value.__code__
-            if (owner_module and isinstance(value, type)
-                    and getattr(value, "__module__", None) == owner_module):
+            if (
+                owner_module
+                and isinstance(value, type)
+                and getattr(value, "__module__", None) == owner_module
+            ):
                 add(f"{prefix}.{key}", dict(vars(value)))
 
     for modname, module in list(sys.modules.items()):
@@ -222,14 +258,17 @@ def install(attr, preload=(), secret=""):
     for name in preload:
         try:
             importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - a module a submission names may not exist
+        except Exception:
             pass
     shell = getattr(builtins, "get_ipython", lambda: None)()
     env = shell.user_ns if shell is not None else sys.modules["__main__"].__dict__
     extra = []
     if shell is not None:
-        extra = [("shell", shell), ("shell.display_formatter", shell.display_formatter),
-                 ("shell.displayhook", shell.displayhook)]
+        extra = [
+            ("shell", shell),
+            ("shell.display_formatter", shell.display_formatter),
+            ("shell.displayhook", shell.displayhook),
+        ]
         text = shell.display_formatter.formatters.get("text/plain")
         if text is not None:
             extra.append(("shell.text_formatter", text))
@@ -241,8 +280,11 @@ def install(attr, preload=(), secret=""):
     for key, value in own.items():
         if callable(value):
             before[f"runner.{key}"] = value
-    snapshots = {name: dict(vars(mod)) for name, mod in list(sys.modules.items())
-                 if _watched(name) and isinstance(mod, types.ModuleType) and name != "builtins"}
+    snapshots = {
+        name: dict(vars(mod))
+        for name, mod in list(sys.modules.items())
+        if _watched(name) and isinstance(mod, types.ModuleType) and name != "builtins"
+    }
     made = {}
     real_import = builtins.__import__
     dumps, loads, monotonic = json.dumps, json.loads, time.monotonic
@@ -253,7 +295,11 @@ def install(attr, preload=(), secret=""):
         if name not in made:
             mod = made[name] = module_type(name)
             for key, value in snapshots[name].items():
-                if isinstance(value, module_type) and value.__name__ in snapshots and value.__name__ != name:
+                if (
+                    isinstance(value, module_type)
+                    and value.__name__ in snapshots
+                    and value.__name__ != name
+                ):
                     value = snapshot(value.__name__)
                 mod.__dict__[key] = value
         return made[name]
@@ -278,11 +324,19 @@ def install(attr, preload=(), secret=""):
         start = monotonic()
         p = loads(payload)
         replaced = changed()
-        results = run(p["cases"], env, test_globals=test_globals, timeout=p.get("timeout"),
-                      blank=blank)
+        results = run(
+            p["cases"], env, test_globals=test_globals, timeout=p.get("timeout"), blank=blank
+        )
         replaced = sorted(set(replaced) | set(changed()))
-        body = dumps({"nonce": p["nonce"], "question": p["question"], "cases": results,
-                      "replaced": replaced[:50], "seconds": round(monotonic() - start, 3)})
+        body = dumps(
+            {
+                "nonce": p["nonce"],
+                "question": p["question"],
+                "cases": results,
+                "replaced": replaced[:50],
+                "seconds": round(monotonic() - start, 3),
+            }
+        )
         return dumps({"body": body, "mac": sign(key, body.encode(), sha256).hexdigest()})
 
     setattr(sys, attr, runner)

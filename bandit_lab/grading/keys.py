@@ -10,6 +10,7 @@ decorated with ``@test_case(points=..., hidden=...)``, whose parameters are name
 learner's notebook. They are parsed here, in the grader, with :mod:`ast`; no test file is
 executed outside the kernel that grades a submission.
 """
+
 from __future__ import annotations
 
 import ast
@@ -18,8 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ExerciseKey", "TestCase", "parse_tests", "load_keys", "course_folders",
-           "EXERCISE_STEM"]
+__all__ = ["ExerciseKey", "TestCase", "parse_tests", "load_keys", "course_folders", "EXERCISE_STEM"]
 
 EXERCISE_STEM = re.compile(r"ex(\d{2})(_[a-z0-9_]+)?", re.IGNORECASE)
 
@@ -64,7 +64,9 @@ def _uses(func):
     for node in ast.walk(func):
         if isinstance(node, ast.Import):
             for a in node.names:
-                aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+                aliases[a.asname or a.name.split(".")[0]] = (
+                    a.name if a.asname else a.name.split(".")[0]
+                )
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for a in node.names:
                 aliases[a.asname or a.name] = f"{node.module}.{a.name}"
@@ -102,27 +104,52 @@ def parse_tests(source, question=None):
     tree = ast.parse(source)
     if question is None:
         for node in tree.body:
-            if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                    and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "name"):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id == "name"
+            ):
                 question = ast.literal_eval(node.value)
     cases = []
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef):
             continue
-        deco = [d for d in node.decorator_list
-                if isinstance(d, ast.Call) and getattr(d.func, "id", getattr(d.func, "attr", "")) == "test_case"]
+        deco = [
+            d
+            for d in node.decorator_list
+            if isinstance(d, ast.Call)
+            and getattr(d.func, "id", getattr(d.func, "attr", "")) == "test_case"
+        ]
         if not deco:
             continue
         kwargs = {k.arg: ast.literal_eval(k.value) for k in deco[0].keywords}
         if kwargs.get("points") is None:
-            raise ValueError(f"test case {node.name!r} of {question!r} has no points: give it "
-                             "`points: N` in its TEST CONFIG block.")
-        func = ast.FunctionDef(name=node.name, args=node.args, body=node.body, decorator_list=[],
-                               returns=None, type_comment=None, lineno=node.lineno, col_offset=0)
-        cases.append(TestCase(str(question), kwargs.get("name") or node.name,
-                              float(kwargs["points"]), bool(kwargs.get("hidden", False)),
-                              ast.unparse(ast.fix_missing_locations(func)),
-                              tuple(a.arg for a in node.args.args), _uses(node)))
+            raise ValueError(
+                f"test case {node.name!r} of {question!r} has no points: give it "
+                "`points: N` in its TEST CONFIG block."
+            )
+        func = ast.FunctionDef(
+            name=node.name,
+            args=node.args,
+            body=node.body,
+            decorator_list=[],
+            returns=None,
+            type_comment=None,
+            lineno=node.lineno,
+            col_offset=0,
+        )
+        cases.append(
+            TestCase(
+                str(question),
+                kwargs.get("name") or node.name,
+                float(kwargs["points"]),
+                bool(kwargs.get("hidden", False)),
+                ast.unparse(ast.fix_missing_locations(func)),
+                tuple(a.arg for a in node.args.args),
+                _uses(node),
+            )
+        )
     return cases
 
 
@@ -161,23 +188,28 @@ def course_folders(course=None, key=None, exercises=None):
     solutions' cell ids).
     """
     if key is None and course is None:
-        raise ValueError("say where the tests are: --course DIR (a folder with solutions/ and "
-                         "exercises/, such as the course repository) or --key DIR (the "
-                         "solution notebooks).")
+        raise ValueError(
+            "say where the tests are: --course DIR (a folder with solutions/ and "
+            "exercises/, such as the course repository) or --key DIR (the "
+            "solution notebooks)."
+        )
     if key is None:
         key = Path(course) / "solutions"
         if not Path(course).is_dir():
             raise ValueError(f"course == {str(course)!r} is not a folder.")
         if not key.is_dir():
-            raise ValueError(f"course == {str(course)!r} has no solutions/ folder: name the "
-                             "course folder that holds solutions/ and exercises/, or the key "
-                             "folder itself with --key.")
+            raise ValueError(
+                f"course == {str(course)!r} has no solutions/ folder: name the "
+                "course folder that holds solutions/ and exercises/, or the key "
+                "folder itself with --key."
+            )
     key = Path(key)
     if not key.is_dir():
         raise ValueError(f"key == {str(key)!r} is not a folder of solution notebooks.")
     if exercises is None:
         for candidate in ([Path(course) / "exercises"] if course is not None else []) + [
-                key.parent / "exercises"]:
+            key.parent / "exercises"
+        ]:
             if candidate.is_dir():
                 exercises = candidate
                 break
@@ -208,6 +240,8 @@ def load_keys(solutions, exercises=None):
         key.questions = {q: sum(c.points for c in key.cases(q)) for q in tests}
         keys[name] = key
     if not keys:
-        raise ValueError(f"solutions == {str(solutions)!r} holds no otter solution notebooks; "
-                         "run `python -m bandit_lab.grading assign` in the course folder first.")
+        raise ValueError(
+            f"solutions == {str(solutions)!r} holds no otter solution notebooks; "
+            "run `python -m bandit_lab.grading assign` in the course folder first."
+        )
     return keys

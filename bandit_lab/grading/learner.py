@@ -7,6 +7,7 @@ learner needs. The checks run with the same code the instructor's grader runs
 the grade report will hold: what is wrong, never the test's source line; "q2 is not
 answered yet" for a blank answer. Passing and failing read in words and in colour.
 """
+
 from __future__ import annotations
 
 import html
@@ -48,13 +49,17 @@ class CheckResult:
         if self.blank:
             return f"{self.question}: NOT ANSWERED YET"
         failed = sum(not r["passed"] for r in self.results)
-        return f"{self.question}: NOT YET: {failed} of {n} public test{'s' if n != 1 else ''} failed"
+        return (
+            f"{self.question}: NOT YET: {failed} of {n} public test{'s' if n != 1 else ''} failed"
+        )
 
     def __repr__(self):
         lines = [self.headline()]
         if self.blank:
-            lines.append(f"  {self.question} is not answered yet: replace the `...` with your "
-                         "answer and run its cell, then this one.")
+            lines.append(
+                f"  {self.question} is not answered yet: replace the `...` with your "
+                "answer and run its cell, then this one."
+            )
         else:
             lines += [f"  - {m}" for m in self.messages]
         return "\n".join(lines)
@@ -62,14 +67,20 @@ class CheckResult:
     def _repr_html_(self):
         colour = _GREEN if self.passed else (_GREY if self.blank else _RED)
         mark = "&#10003;" if self.passed else ("&#8230;" if self.blank else "&#10007;")
-        head = (f'<p style="margin:0.2em 0"><span style="color:{colour};font-weight:bold">'
-                f'{mark} {html.escape(self.headline())}</span></p>')
+        head = (
+            f'<p style="margin:0.2em 0"><span style="color:{colour};font-weight:bold">'
+            f"{mark} {html.escape(self.headline())}</span></p>"
+        )
         if self.blank:
-            body = [f"{self.question} is not answered yet: replace the <code>...</code> with "
-                    "your answer and run its cell, then this one."]
+            body = [
+                f"{self.question} is not answered yet: replace the <code>...</code> with "
+                "your answer and run its cell, then this one."
+            ]
         else:
             body = [re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(m)) for m in self.messages]
-        items = "".join(f'<li style="color:{colour if self.blank else "inherit"}">{b}</li>' for b in body)
+        items = "".join(
+            f'<li style="color:{colour if self.blank else "inherit"}">{b}</li>' for b in body
+        )
         return head + (f'<ul style="margin:0.2em 0">{items}</ul>' if items else "")
 
 
@@ -85,12 +96,15 @@ class Notebook:
             raise FileNotFoundError(
                 f"grader.check reads the tests from {self.nb_path!r}, which is not in "
                 f"{Path.cwd()}: keep the exercise's original file name (or rename it back), "
-                "and run the notebook from its own folder.")
+                "and run the notebook from its own folder."
+            )
         meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
         tests = meta.get("otter", {}).get("tests", {})
         if not tests:
-            raise ValueError(f"{path.name} carries no tests in its metadata: is it an "
-                             "exercise notebook from exercises/?")
+            raise ValueError(
+                f"{path.name} carries no tests in its metadata: is it an "
+                "exercise notebook from exercises/?"
+            )
         return tests
 
     def check(self, question, global_env=None):

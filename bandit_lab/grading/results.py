@@ -7,6 +7,7 @@ and its body checked against what the grader sent: the nonce, the question, the 
 by name and in order. The marks are computed from the grader's own points; the kernel only
 says which cases passed, why the others did not, and what it found replaced.
 """
+
 from __future__ import annotations
 
 import ast
@@ -17,10 +18,27 @@ import json
 __all__ = ["parse", "affected"]
 
 MAX_REPLY = 2_000_000  # characters of a test result
-_MACHINERY = ("runner.", "shell", "kernel", "sys.", "json.", "signal.", "otter.", "IPython.",
-              "ipykernel.", "jupyter_client.")
-_ALWAYS = {"builtins.__import__", "builtins.exec", "builtins.compile", "builtins.__build_class__",
-           "builtins.getattr", "builtins.isinstance", "builtins.callable"}
+_MACHINERY = (
+    "runner.",
+    "shell",
+    "kernel",
+    "sys.",
+    "json.",
+    "signal.",
+    "otter.",
+    "IPython.",
+    "ipykernel.",
+    "jupyter_client.",
+)
+_ALWAYS = {
+    "builtins.__import__",
+    "builtins.exec",
+    "builtins.compile",
+    "builtins.__build_class__",
+    "builtins.getattr",
+    "builtins.isinstance",
+    "builtins.callable",
+}
 
 
 def parse(reply, nonce, q, cases, secret):
@@ -30,7 +48,10 @@ def parse(reply, nonce, q, cases, secret):
     value = (reply.get("user_expressions") or {}).get("r")
     if not isinstance(value, dict) or value.get("status") != "ok":
         ename = value.get("ename") if isinstance(value, dict) else None
-        return None, f"its tests could not be run ({ename or 'no result'}; was the grader's runner replaced?)"
+        return (
+            None,
+            f"its tests could not be run ({ename or 'no result'}; was the grader's runner replaced?)",
+        )
     text = (value.get("data") or {}).get("text/plain")
     if not isinstance(text, str) or len(text) > MAX_REPLY:
         return None, "its test results came back malformed"
@@ -43,8 +64,15 @@ def parse(reply, nonce, q, cases, secret):
         if not (isinstance(mac, str) and hmac.compare_digest(mac, good)):
             return None, problem
         data = json.loads(body)
-    except (ValueError, SyntaxError, TypeError, KeyError, AttributeError, MemoryError,
-            RecursionError):
+    except (
+        ValueError,
+        SyntaxError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        MemoryError,
+        RecursionError,
+    ):
         data = None
     if not isinstance(data, dict) or data.get("nonce") != nonce or data.get("question") != q:
         return None, problem
@@ -53,13 +81,28 @@ def parse(reply, nonce, q, cases, secret):
         return None, problem
     clean = []
     for c, r in zip(cases, got):
-        if not isinstance(r, dict) or r.get("name") != c.name or not isinstance(r.get("passed"), bool):
+        if (
+            not isinstance(r, dict)
+            or r.get("name") != c.name
+            or not isinstance(r.get("passed"), bool)
+        ):
             return None, problem
-        kind = r.get("kind") if r.get("kind") in ("passed", "failed", "blank", "undefined", "timeout") else "failed"
-        clean.append({"passed": r["passed"] and kind == "passed", "kind": kind,
-                      "message": str(r.get("message", ""))[:600]})
+        kind = (
+            r.get("kind")
+            if r.get("kind") in ("passed", "failed", "blank", "undefined", "timeout")
+            else "failed"
+        )
+        clean.append(
+            {
+                "passed": r["passed"] and kind == "passed",
+                "kind": kind,
+                "message": str(r.get("message", ""))[:600],
+            }
+        )
     replaced = data.get("replaced")
-    replaced = [str(x)[:200] for x in replaced[:50]] if isinstance(replaced, list) else ["(unknown)"]
+    replaced = (
+        [str(x)[:200] for x in replaced[:50]] if isinstance(replaced, list) else ["(unknown)"]
+    )
     return {"cases": clean, "replaced": replaced}, None
 
 

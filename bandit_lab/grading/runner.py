@@ -16,6 +16,7 @@ The order of events for one notebook:
 
 Nothing a kernel sends is unpickled or executed here; the tests never touch its disk.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,7 +43,6 @@ STARTUP = 120  # seconds a kernel may take to answer its first request
 GRACE = 5  # seconds an interrupted cell has to stop before its kernel is killed
 WATCH_EVERY = 0.25  # seconds between looks at the sandbox's memory
 _PRELOAD = ("numpy", "numpy.testing", "numpy.linalg", "numpy.random", "scipy.stats", "math")
-
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,13 @@ def grade_piece(piece):
 
     start = time.monotonic()
     key = piece.key
-    result = GradeResult(piece.student, Path(piece.path), key.name,
-                         {q: 0.0 for q in key.questions}, list(piece.notes))
+    result = GradeResult(
+        piece.student,
+        Path(piece.path),
+        key.name,
+        {q: 0.0 for q in key.questions},
+        list(piece.notes),
+    )
     if not piece.settings.sandbox:
         result.notes.append(NO_SANDBOX_NOTE)
     try:
@@ -148,8 +153,11 @@ class _Grading:
                 out = self._execute(cell.source, self.settings.cell_timeout)
                 label = cell_label(cell)
                 if out.died:
-                    what = (f"{out.stuck} and did not stop when interrupted" if out.stuck
-                            else f"stopped the kernel ({out.died})")
+                    what = (
+                        f"{out.stuck} and did not stop when interrupted"
+                        if out.stuck
+                        else f"stopped the kernel ({out.died})"
+                    )
                     killer = (k, f"{label} {what}; the notebook was run again without it")
                     break
                 if out.stopped:
@@ -173,18 +181,28 @@ class _Grading:
                 self._run_cells(quiet=True)  # a fresh kernel, the same cells
             cases = self.key.cases(q)
             nonce = secrets.token_hex(16)
-            payload = json.dumps({"nonce": nonce, "question": q, "timeout": self.settings.test_timeout,
-                                  "cases": [c.payload() for c in cases]})
+            payload = json.dumps(
+                {
+                    "nonce": nonce,
+                    "question": q,
+                    "timeout": self.settings.test_timeout,
+                    "cases": [c.payload() for c in cases],
+                }
+            )
             expr = f"__import__('sys').{self.attr}({payload!r})"
-            out = self._execute("", self.settings.test_timeout + 10, silent=True,
-                                user_expressions={"r": expr})
+            out = self._execute(
+                "", self.settings.test_timeout + 10, silent=True, user_expressions={"r": expr}
+            )
             got = None
             if out.died:
-                self.result.notes.append(f"the kernel stopped while {q}'s tests ran "
-                                         f"({out.died}): {q} scores 0")
+                self.result.notes.append(
+                    f"the kernel stopped while {q}'s tests ran ({out.died}): {q} scores 0"
+                )
                 self._stop_kernel()
             elif out.stopped:
-                self.result.notes.append(f"{q}'s tests did not finish ({out.stopped}): {q} scores 0")
+                self.result.notes.append(
+                    f"{q}'s tests did not finish ({out.stopped}): {q} scores 0"
+                )
             else:
                 got, problem = parse(out.reply, nonce, q, cases, self.secret)
                 if problem:
@@ -237,7 +255,9 @@ class _Grading:
         (self.work / self.name).write_text(self.text, encoding="utf-8")
         self.log = open(str(self.work) + ".log", "wb")
         s = self.settings
-        self.kernel = Kernel(self.work, limits=s.limits, sandbox=s.sandbox, hide=s.hide, log=self.log)
+        self.kernel = Kernel(
+            self.work, limits=s.limits, sandbox=s.sandbox, hide=s.hide, log=self.log
+        )
         self.client = BlockingKernelClient()
         self.client.load_connection_file(self.kernel.connection_file)
         self.client.start_channels()
@@ -257,18 +277,22 @@ class _Grading:
         preload = list(dict.fromkeys([*_PRELOAD, *imported_modules(self.nb)]))
         source += f"\ninstall({self.attr!r}, {preload!r}, {self.secret!r})\n"
         # its own copy of the builtins: a learner's builtins.abs = ... cannot reach the runner
-        code = (f"exec(compile({source!r}, '<bandit-lab>', 'exec'), {{'__name__': "
-                "'_bandit_lab_kernel', '__builtins__': dict(vars(__import__('builtins')))})")
+        code = (
+            f"exec(compile({source!r}, '<bandit-lab>', 'exec'), {{'__name__': "
+            "'_bandit_lab_kernel', '__builtins__': dict(vars(__import__('builtins')))})"
+        )
         out = self._execute(code, STARTUP, silent=True)
         if out.died or out.stopped or out.errors:
-            raise _Stop("the grader's set-up did not run in its kernel: "
-                        + (out.died or out.stopped or " ".join(map(str, out.errors[0]))))
+            raise _Stop(
+                "the grader's set-up did not run in its kernel: "
+                + (out.died or out.stopped or " ".join(map(str, out.errors[0])))
+            )
 
     def _stop_kernel(self):
         if self.client is not None:
             try:
                 self.client.stop_channels()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
             self.client = None
         if self.kernel is not None:
@@ -279,8 +303,11 @@ class _Grading:
     def _last_words(self):
         try:
             self.log.flush()
-            lines = [ln for ln in Path(self.log.name).read_text(errors="replace").splitlines()
-                     if ln.strip() and "without encryption" not in ln]
+            lines = [
+                ln
+                for ln in Path(self.log.name).read_text(errors="replace").splitlines()
+                if ln.strip() and "without encryption" not in ln
+            ]
         except OSError:
             lines = []
         return lines[-1][:200] if lines else self.kernel.exit_reason()
@@ -288,8 +315,10 @@ class _Grading:
     def _check_deadline(self):
         if time.monotonic() > self.deadline_at:
             self._stop_kernel()
-            raise _Stop(f"stopped after {self.settings.deadline:g} s in total (--deadline), "
-                        "the questions not yet graded score 0")
+            raise _Stop(
+                f"stopped after {self.settings.deadline:g} s in total (--deadline), "
+                "the questions not yet graded score 0"
+            )
 
     @staticmethod
     def _next(channel, timeout):
@@ -303,8 +332,14 @@ class _Grading:
         import zmq
 
         kc, kernel, limits = self.client, self.kernel, self.settings.limits
-        msg_id = kc.execute(code, silent=silent, store_history=not silent, allow_stdin=False,
-                            stop_on_error=False, user_expressions=user_expressions or {})
+        msg_id = kc.execute(
+            code,
+            silent=silent,
+            store_history=not silent,
+            allow_stdin=False,
+            stop_on_error=False,
+            user_expressions=user_expressions or {},
+        )
         out = _Outcome()
         poller = zmq.Poller()
         poller.register(kc.shell_channel.socket, zmq.POLLIN)
@@ -326,8 +361,12 @@ class _Grading:
                         out.errors.append((str(content.get("ename")), str(content.get("evalue"))))
                     elif kind == "status" and content.get("execution_state") == "idle":
                         idle = True
-                    printed += len(json.dumps(content)) if kind in ("stream", "display_data",
-                                                                    "execute_result", "update_display_data") else 0
+                    printed += (
+                        len(json.dumps(content))
+                        if kind
+                        in ("stream", "display_data", "execute_result", "update_display_data")
+                        else 0
+                    )
             if kc.shell_channel.socket in ready:
                 msg = self._next(kc.shell_channel, 0)
                 if msg is not None and msg["parent_header"].get("msg_id") == msg_id:

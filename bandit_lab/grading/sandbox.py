@@ -20,6 +20,7 @@ namespace, where it counts only the sandbox's processes. The grader also watches
 sandbox from outside and stops it when its processes together use more memory than the
 limit.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,11 +33,27 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Limits", "SandboxUnavailable", "sandbox_problem", "bwrap_command", "private_folder",
-           "environment"]
+__all__ = [
+    "Limits",
+    "SandboxUnavailable",
+    "sandbox_problem",
+    "bwrap_command",
+    "private_folder",
+    "environment",
+]
 
-_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "passwd",
-        "group", "fonts", "mime.types", "matplotlibrc")
+_ETC = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "nsswitch.conf",
+    "passwd",
+    "group",
+    "fonts",
+    "mime.types",
+    "matplotlibrc",
+)
 
 
 @dataclass(frozen=True)
@@ -56,11 +73,15 @@ class Limits:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} == {value!r}, must be a whole number >= 1.")
         if self.memory < 512 << 20:
-            raise ValueError(f"memory == {self.memory}, must be at least 512 MiB (a Python "
-                             "kernel with NumPy needs about 300 MiB).")
+            raise ValueError(
+                f"memory == {self.memory}, must be at least 512 MiB (a Python "
+                "kernel with NumPy needs about 300 MiB)."
+            )
         if self.processes < 16:
-            raise ValueError(f"processes == {self.processes}, must be at least 16 (the "
-                             "kernel itself runs about ten threads).")
+            raise ValueError(
+                f"processes == {self.processes}, must be at least 16 (the "
+                "kernel itself runs about ten threads)."
+            )
         return self
 
 
@@ -71,28 +92,49 @@ class SandboxUnavailable(RuntimeError):
 def sandbox_problem():
     """None if a bubblewrap sandbox works here, else a sentence saying why not and the fix."""
     if not sys.platform.startswith("linux"):
-        return (f"no sandbox on {sys.platform}: `bandit-lab grade` sandboxes each kernel with "
-                "bubblewrap, which needs Linux. Grade on a Linux machine (a virtual machine "
-                "will do), or pass --no-sandbox to grade without one (the learners' code then "
-                "runs with your permissions).")
+        return (
+            f"no sandbox on {sys.platform}: `bandit-lab grade` sandboxes each kernel with "
+            "bubblewrap, which needs Linux. Grade on a Linux machine (a virtual machine "
+            "will do), or pass --no-sandbox to grade without one (the learners' code then "
+            "runs with your permissions)."
+        )
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        return ("bubblewrap (`bwrap`) is not installed: `sudo apt-get install bubblewrap` "
-                "(Debian, Ubuntu), `sudo dnf install bubblewrap` (Fedora), or pass "
-                "--no-sandbox to grade without a sandbox.")
-    probe = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--proc",
-             "/proc", "--dev", "/dev", "true"]
+        return (
+            "bubblewrap (`bwrap`) is not installed: `sudo apt-get install bubblewrap` "
+            "(Debian, Ubuntu), `sudo dnf install bubblewrap` (Fedora), or pass "
+            "--no-sandbox to grade without a sandbox."
+        )
+    probe = [
+        bwrap,
+        "--unshare-all",
+        "--die-with-parent",
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "true",
+    ]
     try:
         done = subprocess.run(probe, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bubblewrap could not be started ({exc}); pass --no-sandbox to grade without it."
     if done.returncode != 0:
-        why = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
-        return (f"bubblewrap cannot make a sandbox here ({why}). Unprivileged user namespaces "
-                "are probably switched off: `sudo sysctl kernel.unprivileged_userns_clone=1` "
-                "(Debian), or on Ubuntu 24.04 and later `sudo sysctl "
-                "kernel.apparmor_restrict_unprivileged_userns=0`; inside a container, run it "
-                "with user namespaces allowed. Or pass --no-sandbox to grade without a sandbox.")
+        why = (
+            done.stderr.strip().splitlines()[-1]
+            if done.stderr.strip()
+            else f"exit {done.returncode}"
+        )
+        return (
+            f"bubblewrap cannot make a sandbox here ({why}). Unprivileged user namespaces "
+            "are probably switched off: `sudo sysctl kernel.unprivileged_userns_clone=1` "
+            "(Debian), or on Ubuntu 24.04 and later `sudo sysctl "
+            "kernel.apparmor_restrict_unprivileged_userns=0`; inside a container, run it "
+            "with user namespaces allowed. Or pass --no-sandbox to grade without a sandbox."
+        )
     return None
 
 
@@ -144,9 +186,21 @@ def bwrap_command(work, argv, *, limits, hide=(), uid=None):
     # as root the sandbox keeps the host's user namespace (its kernel then gives up root
     # for ``uid``); otherwise bubblewrap makes a user namespace, in which the process limit
     # counts the sandbox's processes alone
-    cmd = [shutil.which("bwrap") or "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc",
-           "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
-           "--proc", "/proc", "--dev", "/dev", "--clearenv"]
+    cmd = [
+        shutil.which("bwrap") or "bwrap",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--clearenv",
+    ]
     if uid is None:
         cmd.insert(1, "--unshare-user")
     binds = [Path("/usr")] + python_paths()
@@ -177,8 +231,11 @@ def bwrap_command(work, argv, *, limits, hide=(), uid=None):
     for secret in hide:  # anything private that happens to lie inside a bound folder
         secret = Path(secret).resolve()
         if any(_inside(secret, b) for b in binds) and secret.exists():
-            cmd.extend(["--tmpfs", str(secret)] if secret.is_dir() else
-                       ["--ro-bind", "/dev/null", str(secret)])
+            cmd.extend(
+                ["--tmpfs", str(secret)]
+                if secret.is_dir()
+                else ["--ro-bind", "/dev/null", str(secret)]
+            )
     for key, value in environment(work).items():
         cmd.extend(["--setenv", key, value])
     if uid is not None:
@@ -189,15 +246,27 @@ def bwrap_command(work, argv, *, limits, hide=(), uid=None):
 def environment(work):
     bin_dir = str(Path(sys.executable).parent)
     return {
-        "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": str(work), "USER": "learner",
-        "LOGNAME": "learner", "LANG": "C.UTF-8", "TMPDIR": "/tmp", "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": str(Path(work) / ".matplotlib"), "IPYTHONDIR": str(Path(work) / ".ipython"),
+        "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(work),
+        "USER": "learner",
+        "LOGNAME": "learner",
+        "LANG": "C.UTF-8",
+        "TMPDIR": "/tmp",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": str(Path(work) / ".matplotlib"),
+        "IPYTHONDIR": str(Path(work) / ".ipython"),
         "JUPYTER_CONFIG_DIR": str(Path(work) / ".jupyter"),
         "JUPYTER_DATA_DIR": str(Path(work) / ".jupyter"),
-        "JUPYTER_RUNTIME_DIR": str(Path(work) / ".jupyter"), "XDG_CACHE_HOME": str(Path(work) / ".cache"),
-        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        "NUMEXPR_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2",
+        "JUPYTER_RUNTIME_DIR": str(Path(work) / ".jupyter"),
+        "XDG_CACHE_HOME": str(Path(work) / ".cache"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "NUMEXPR_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2",
     }
 
 

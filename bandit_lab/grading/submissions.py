@@ -4,6 +4,7 @@ Every submission is read into memory (:func:`read_all`) before any is executed, 
 learner's code can change another learner's file before it is graded: the sandbox that runs
 a notebook only ever sees its own private copy.
 """
+
 from __future__ import annotations
 
 import copy
@@ -14,8 +15,15 @@ from pathlib import Path
 
 from .keys import EXERCISE_STEM
 
-__all__ = ["Submission", "find_submissions", "read_all", "identify", "structure_notes",
-           "prepare", "imported_modules"]
+__all__ = [
+    "Submission",
+    "find_submissions",
+    "read_all",
+    "identify",
+    "structure_notes",
+    "prepare",
+    "imported_modules",
+]
 
 MAX_NOTEBOOK_BYTES = 50_000_000  # a notebook larger than this is not read (nor graded)
 
@@ -51,8 +59,11 @@ def find_submissions(paths):
                 if ".ipynb_checkpoints" in nb.parts:
                     continue
                 rel = nb.relative_to(p)
-                student = rel.parts[0] if len(rel.parts) > 1 else _student_from_stem(
-                    nb.stem, p.resolve().name)
+                student = (
+                    rel.parts[0]
+                    if len(rel.parts) > 1
+                    else _student_from_stem(nb.stem, p.resolve().name)
+                )
                 found.append(Submission(nb, student))
         elif p.is_file():
             found.append(Submission(p, _student_from_stem(p.stem, p.resolve().parent.name)))
@@ -68,8 +79,14 @@ def read_all(submissions):
         try:
             size = sub.path.stat().st_size
             if size > MAX_NOTEBOOK_BYTES:
-                out.append((sub, None, f"{size / 1e6:.0f} MB, larger than the "
-                                       f"{MAX_NOTEBOOK_BYTES / 1e6:.0f} MB a notebook may be"))
+                out.append(
+                    (
+                        sub,
+                        None,
+                        f"{size / 1e6:.0f} MB, larger than the "
+                        f"{MAX_NOTEBOOK_BYTES / 1e6:.0f} MB a notebook may be",
+                    )
+                )
                 continue
             out.append((sub, sub.path.read_text(encoding="utf-8"), None))
         except (OSError, UnicodeDecodeError) as exc:
@@ -97,8 +114,10 @@ def identify(nb, path, keys):
                 name = candidates[0]
                 break
         else:
-            return None, (f"could not tell which exercise {path.name!r} is (no otter metadata, "
-                          "no exercise name in the file name), not graded")
+            return None, (
+                f"could not tell which exercise {path.name!r} is (no otter metadata, "
+                "no exercise name in the file name), not graded"
+            )
     if name not in path.stem:
         return name, f"file renamed: {path.name!r} graded as {name}"
     return name, None
@@ -110,8 +129,10 @@ def structure_notes(nb, key):
     ids = [c.get("id") for c in nb.cells]
     expected = [i for i in key.cell_ids if i]
     if expected and not set(ids) & set(expected):
-        return ["its cells carry none of the handed-out cell ids (saved by an old Jupyter, or "
-                "copied into a new notebook?), so deleted or moved cells were not checked"]
+        return [
+            "its cells carry none of the handed-out cell ids (saved by an old Jupyter, or "
+            "copied into a new notebook?), so deleted or moved cells were not checked"
+        ]
     present = [i for i in ids if i in set(expected)]
     missing = [i for i in expected if i not in set(ids)]
     if missing:
@@ -120,7 +141,11 @@ def structure_notes(nb, key):
     order = {cid: k for k, cid in enumerate(expected)}
     seq = [order[i] for i in present]
     matcher = difflib.SequenceMatcher(a=sorted(seq), b=seq, autojunk=False)
-    kept = {seq[j] for block in matcher.get_matching_blocks() for j in range(block.b, block.b + block.size)}
+    kept = {
+        seq[j]
+        for block in matcher.get_matching_blocks()
+        for j in range(block.b, block.b + block.size)
+    }
     moved = [expected[s] for s in seq if s not in kept]
     if moved:
         shown = ", ".join(moved[:6]) + (" ..." if len(moved) > 6 else "")
