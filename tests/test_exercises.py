@@ -105,6 +105,15 @@ def test_each_exercise_has_a_story_a_picture_and_graded_questions(name, keys):
             f"the learner's notebook must not carry {q}'s hidden tests"
         )
         assert any(c.source.strip() == f'grader.check("{q}")' for c in learner.cells)
+    said = {
+        f"q{k}": float(p)
+        for c in learner.cells
+        if c.cell_type == "markdown"
+        for k, p in re.findall(r"\*\*Question (\d+) \((\d+(?:\.\d+)?) points?\)\.\*\*", c.source)
+    }
+    assert said == key.questions, (
+        f"the prompts' points {said} must be the tests' points {key.questions}"
+    )
     # the learner sees prompts, never the solution
     for cell in learner.cells:
         assert "SOLUTION" not in cell.source

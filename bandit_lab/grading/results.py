@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 
-__all__ = ["parse", "affected"]
+__all__ = ["parse", "affected", "score"]
 
 MAX_REPLY = 2_000_000  # characters of a test result
 _MACHINERY = (
@@ -121,3 +121,28 @@ def affected(replaced, cases):
         elif base.split(".")[0] in packages:
             hit.append(base)
     return list(dict.fromkeys(hit))
+
+
+def score(q, possible, cases, got):
+    """(points earned, why it is 0 if it was tampered with, the report's lines) for ``q``."""
+    if got is None:
+        return 0.0, "", [f"{q}: 0/{possible:g} - its tests did not run to the end"]
+    hit = affected(got["replaced"], cases)
+    earned = float(sum(c.points for c, r in zip(cases, got["cases"]) if r["passed"]))
+    why = ""
+    if hit:
+        shown = ", ".join(hit[:4]) + (" ..." if len(hit) > 4 else "")
+        why = f"{q} scores 0: the notebook replaced {shown}, which its tests rely on"
+        earned = 0.0
+    kinds = {r["kind"] for r in got["cases"]}
+    head = f"{q}: {earned:g}/{possible:g}"
+    if kinds <= {"blank", "undefined"} and "blank" in kinds:
+        return earned, why, [f"{head} - {q} is not answered yet"]
+    lines = [head]
+    for c, r in zip(cases, got["cases"]):
+        which = f"({'hidden' if c.hidden else 'public'}, {c.points:g} pt)"
+        if r["passed"]:
+            lines.append(f"  passed  {c.name} {which}")
+        else:
+            lines.append(f"  FAILED  {c.name} {which}: {r['message']}")
+    return earned, why, lines

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from .gradebook import NO_SANDBOX_NOTE, GradeResult
 from .kernel import Kernel
-from .results import affected, parse
+from .results import parse, score
 from .sandbox import Limits, private_folder
 from .submissions import cell_label, imported_modules, prepare, structure_notes
 
@@ -213,28 +213,11 @@ class _Grading:
 
     def _score(self, q, cases, got):
         """Marks for ``q`` from the grader's own points; the report's lines."""
-        possible = self.key.questions[q]
-        if got is None:
-            return [f"{q}: 0/{_num(possible)} - its tests did not run to the end"]
-        hit = affected(got["replaced"], cases)
-        earned = sum(c.points for c, r in zip(cases, got["cases"]) if r["passed"])
-        if hit:
-            shown = ", ".join(hit[:4]) + (" ..." if len(hit) > 4 else "")
-            why = f"{q} scores 0: the notebook replaced {shown}, which its tests rely on"
+        earned, why, lines = score(q, self.key.questions[q], cases, got)
+        if why:
             self.result.notes.append(why)
             self.result.flags.append(why)
-            earned = 0.0
-        self.result.scores[q] = float(earned)
-        kinds = {r["kind"] for r in got["cases"]}
-        lines = [f"{q}: {_num(earned)}/{_num(possible)}"]
-        if kinds <= {"blank", "undefined"} and "blank" in kinds:
-            return [lines[0] + f" - {q} is not answered yet"]
-        for c, r in zip(cases, got["cases"]):
-            which = "hidden" if c.hidden else "public"
-            if r["passed"]:
-                lines.append(f"  passed  {c.name} ({which}, {_num(c.points)} pt)")
-            else:
-                lines.append(f"  FAILED  {c.name} ({which}, {_num(c.points)} pt): {r['message']}")
+        self.result.scores[q] = earned
         return lines
 
     # -- one kernel ------------------------------------------------------------------------
@@ -406,7 +389,3 @@ def _short(text):
     lines = str(text).strip().splitlines()
     value = lines[0][:160] if lines else ""
     return re.sub(r"\([^()]*\.py, line (\d+)\)", r"(line \1)", value)
-
-
-def _num(x):
-    return f"{x:g}"
