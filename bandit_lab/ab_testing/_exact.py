@@ -175,9 +175,3 @@ def _expected_max_quad(alpha, beta):
         return 1.0 - np.prod(_cdf(x, alpha, beta))
 
     return lo + _quad(integrand, lo, hi, points)
-
-
-def _prob_best_quad(alpha, beta, k):
-    """P(X_k > X_j for all j != k) = E[prod_{j != k} F_j(X_k)]."""
-    others = np.arange(alpha.size) != k
-    return _expect(alpha[k], beta[k], lambda x: np.prod(_cdf(x, alpha[others], beta[others])))

@@ -21,7 +21,8 @@ from numpy.typing import ArrayLike
 from .._rng import RNGLike, resolve_rng
 from .._validation import check_choice, check_int, check_probability
 from ..posteriors import BetaPosterior, monte_carlo_best
-from ._exact import _expected_max_quad, _log_g, _prob_best_quad, _prob_greater
+from ..propensities import thompson_propensities
+from ._exact import _expected_max_quad, _log_g, _prob_greater
 
 __all__ = ["prob_b_beats_a", "expected_loss", "prob_being_best", "lift_interval"]
 
@@ -185,8 +186,9 @@ def prob_being_best(
     """Probability that each variant has the highest rate.
 
     ``method="integrate"`` (default): two variants use the exact :func:`prob_b_beats_a`;
-    three or more, adaptive quadrature of ``E[prod_{j != k} F_j(X_k)]`` for each ``k``
-    (about 1e-10). ``method="monte_carlo"``: the share of ``n_samples`` joint
+    three or more, the quadrature of ``E[prod_{j != k} F_j(X_k)]`` that also gives Thompson
+    sampling's choice probabilities (:func:`bandit_lab.propensities.thompson_propensities`,
+    about 1e-10). ``method="monte_carlo"``: the share of ``n_samples`` joint
     posterior draws in which each variant is highest (standard error at most
     ``0.5 / sqrt(n_samples)``).
 
@@ -226,14 +228,8 @@ def prob_being_best(
     if alpha.shape[-1] == 2:
         p = _prob_greater(alpha[..., 0], beta[..., 0], alpha[..., 1], beta[..., 1])
         return np.stack([1.0 - p, p], axis=-1)
-    flat_a = alpha.reshape(-1, alpha.shape[-1])
-    flat_b = beta.reshape(-1, beta.shape[-1])
-    probs = np.array(
-        [[_prob_best_quad(x, y, k) for k in range(x.size)] for x, y in zip(flat_a, flat_b)]
-    )
-    probs = np.clip(probs, 0.0, 1.0)
-    probs /= probs.sum(axis=-1, keepdims=True)  # removes the last ~1e-12 of quadrature error
-    return probs.reshape(alpha.shape)
+    # the same integral as Thompson sampling's choice probabilities: one home for it
+    return thompson_propensities(alpha, beta)
 
 
 def lift_interval(
