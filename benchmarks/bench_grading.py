@@ -7,8 +7,9 @@ notebook, not of a parallel batch), each with the sandbox and with ``--no-sandbo
 interleaved (sandbox, none, none, sandbox, ...) so that a slow spell of the machine hits both.
 Everything else is the same code path: the same kernel, the same capture before the
 learner's cells, the same tests sent over the channel. Reports the median wall time per
-notebook of each, their ratio (target: the sandbox adds under 10%), and the machine's load
-average (the figures are noisy on a shared machine). Figures, not a pass/fail test.
+notebook of each, their ratio (target: the sandbox adds under 10%), the ratio within each
+pair of back-to-back runs of the same notebook (which cancels the machine's slow drifts), and
+the load average (the figures are noisy on a shared machine). Figures, not a pass/fail test.
 """
 
 from __future__ import annotations
@@ -40,10 +41,12 @@ def main(argv=None):
         return 0
     keys = grading.load_keys(ROOT / "solutions", ROOT / "exercises")
     times = {True: [], False: []}
+    pairs = []  # (with, without) for the same notebook, one right after the other
     load_before = os.getloadavg()
     for r in range(args.repeats):
         for name in args.exercises:
             order = (True, False) if r % 2 == 0 else (False, True)
+            pair = {}
             for sandbox in order:
                 start = time.perf_counter()
                 res = grading.grade_notebook_file(
@@ -56,6 +59,8 @@ def main(argv=None):
                 seconds = time.perf_counter() - start
                 assert res.scores == keys[name].questions, (name, sandbox, res.notes)
                 times[sandbox].append(seconds)
+                pair[sandbox] = seconds
+            pairs.append(pair[True] / pair[False])
     load_after = os.getloadavg()
     with_box, without = statistics.median(times[True]), statistics.median(times[False])
     print(
@@ -70,6 +75,11 @@ def main(argv=None):
     print(
         f"the sandbox adds {100 * (with_box / without - 1):+.1f}% (median with / median without = "
         f"{with_box / without:.3f}; target < 1.10)"
+    )
+    print(
+        f"paired (each notebook with, then without, or the other way round): median ratio "
+        f"{statistics.median(pairs):.3f}, mean {statistics.mean(pairs):.3f}, "
+        f"range {min(pairs):.2f}-{max(pairs):.2f} over {len(pairs)} pairs"
     )
     return 0
 
