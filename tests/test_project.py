@@ -151,8 +151,7 @@ def test_each_module_imports_only_from_lower_floors():
 
 def test_no_module_is_over_400_lines():
     long = [f"{p.relative_to(ROOT)}: {n} lines" for p in (ROOT / "bandit_lab").rglob("*.py")
-            if (n := len(p.read_text().splitlines())) > 420 and "grading" not in p.parts
-            and p.name != "grading.py" and "service" not in p.parts]
+            if (n := len(p.read_text().splitlines())) > 420 and "service" not in p.parts]
     assert not long, "split these modules: " + "; ".join(long)
 
 
@@ -189,7 +188,7 @@ def test_no_private_helper_is_imported_from_another_folder():
     problems = []
     for path in pkg.rglob("*.py"):
         rel = path.relative_to(pkg).parts
-        if rel[0] in ("grading.py", "grading", "service", "widgets"):
+        if rel[0] in ("service", "widgets"):
             continue  # their owners' folders
         folder = list(rel[:-1])
         for node in ast.walk(ast.parse(path.read_text())):

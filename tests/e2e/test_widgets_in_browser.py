@@ -372,11 +372,6 @@ KNOWN_PROBLEMS = {
         "the service's dashboard (bandit_lab/service/monitoring.py, the service engineer's "
         "part of issue 13) does not wrap yet in an 800 px window: its Refresh button is cut "
         "short and the widget is wider than the output area"),
-    "11_learning_from_logs.ipynb": (
-        r"^cell \d+ \(ope_explorer\) at 800 px, file browser open: (sticks out|the widget is)",
-        "the off-policy explorer (bandit_lab/widgets/offpolicy.py, the ope engineer's) keeps its "
-        "slider and menu in one row that does not wrap (an HBox without "
-        "flex_flow='row wrap'), so at 800 px the menu sticks out of the output area"),
 }
 
 
