@@ -117,7 +117,29 @@ def test_each_exercise_has_a_story_a_picture_and_graded_questions(name, keys):
     # the learner sees prompts, never the solution
     for cell in learner.cells:
         assert "SOLUTION" not in cell.source
-    assert any("# END SOLUTION" in c.source for c in solution.cells)
+        assert "How the solution thinks" not in cell.source
+    # the solution shows the answers without the authoring markup, and teaches: each
+    # question's answer comes with prose that says how the solution thinks
+    answers = [
+        c for c in solution.cells if "otter_assign_solution_cell" in c.metadata.get("tags", [])
+    ]
+    assert any(c.cell_type == "code" for c in answers), "the solution notebook holds the answers"
+    for cell in solution.cells:
+        for mark in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN PROMPT", "END PROMPT", "# SOLUTION"):
+            assert mark not in cell.source, (
+                f"the solution shows otter's markup {mark!r}: {cell.get('id')}"
+            )
+    explained = {
+        m.group(1)
+        for c in answers
+        if c.cell_type == "markdown" and len(c.source.split()) >= 30
+        for m in [re.search(r"-(q\d+)-", c.get("id", ""))]
+        if m
+    }
+    assert explained >= set(key.questions), (
+        f"every question's solution explains its reasoning in prose (a markdown cell in the "
+        f"solution block, id exNN-qK-explanation); missing for {sorted(set(key.questions) - explained)}"
+    )
 
 
 @pytest.mark.parametrize("folder", ["exercises", "solutions"])

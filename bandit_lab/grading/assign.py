@@ -80,6 +80,8 @@ def _assign_one(master, workdir, *, execute=False):
         _stable_ids(nb, master_ids, f"ex{m.group(1)}" if m else master.stem)
         init = next(c for c in nb.cells if c.source.startswith("# Initialize Otter"))
         init.source = _INIT.format(name=master.name)
+        if sub == "autograder":
+            _without_markup(nb)
         if execute:
             nbformat.write(nb, path)
             _execute(nb, path.parent)
@@ -87,6 +89,34 @@ def _assign_one(master, workdir, *, execute=False):
                 _without_check_output(nb)
         texts.append(nbformat.writes(nb) + "\n")
     return tuple(texts)
+
+
+# What otter leaves in the solution notebook for its own use: the lines that mark a
+# solution, the learner's version of a prompt, the "# SOLUTION" at the end of a line.
+_SOLUTION_MARKER = re.compile(r"^\s*#\s*(BEGIN|END)\s+SOLUTION(\s+NO\s+PROMPT)?\s*$", re.IGNORECASE)
+_PROMPT_BLOCK = re.compile(
+    r"^[ \t]*(?:\'\'\'|\"\"\")\s*#\s*BEGIN\s+PROMPT\b.*?"
+    r"^[ \t]*(?:\'\'\'|\"\"\")\s*#\s*END\s+PROMPT[^\n]*(?:\n|$)",
+    re.IGNORECASE | re.MULTILINE | re.DOTALL,
+)
+_SOLUTION_SUFFIX = re.compile(r"\s*#\s*SOLUTION\s*$", re.IGNORECASE)
+
+
+def _without_markup(nb):
+    """The solution notebook as a reader sees it: the answers, without the authoring markup
+    (``# BEGIN SOLUTION``, a ``''' # BEGIN PROMPT`` block, a trailing ``# SOLUTION``) that tells otter
+    what to hide from learners. The masters keep it; only the generated solutions lose it."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        text = _PROMPT_BLOCK.sub("", cell.source)
+        lines = [
+            _SOLUTION_SUFFIX.sub("", line)
+            for line in text.split("\n")
+            if not _SOLUTION_MARKER.match(line)
+        ]
+        cell.source = "\n".join(lines).strip("\n")
+    return nb
 
 
 def _without_check_output(nb):
