@@ -168,6 +168,35 @@ def test_api_keys(sqlite_url, tmp_path):
     assert main(["--store", sqlite_url, "--host", "0.0.0.0", "--port", "0"]) == 2
 
 
+def test_a_key_file_emptied_during_rotation_never_opens_the_service(sqlite_url, tmp_path,
+                                                                     capsys):
+    """A rotation that truncates the file first (`> keys.txt`) must not switch the checks
+    off: with no valid key every request is refused, until the new keys are written."""
+    old, new = "old-client-key-0123456789abcdef", "new-client-key-0123456789abcdef"
+    keys_file = tmp_path / "keys.txt"
+    keys_file.write_text(old + "\n")
+    keys = ApiKeys(keys_file, env="", recheck=0.0)
+    store, app = app_on(sqlite_url, keys=keys)
+    with TestClient(app) as client:
+        assert client.post("/decision").status_code == 401
+        keys_file.write_text("")
+        for _ in range(3):  # the reload happens on the first; none may be let through
+            assert client.post("/decision").status_code == 401
+            assert client.post("/decision", headers={"Authorization": f"Bearer {old}"}
+                               ).status_code == 401
+        keys_file.write_text(f"# rotated\n{new}\n")
+        assert client.post("/decision", headers={"Authorization": f"Bearer {new}"}
+                           ).status_code == 200
+        assert client.post("/decision").status_code == 401
+        assert client.get("/metrics").status_code == 401
+    store.close()
+    from bandit_lab.service.cli import main
+
+    keys_file.write_text("# no key yet\n")  # asked for keys, gave none: refused at start
+    assert main(["--store", sqlite_url, "--port", "0", "--api-keys", str(keys_file)]) == 2
+    assert "hold no key" in capsys.readouterr().err
+
+
 def test_metrics(sqlite_url):
     store, app = app_on(sqlite_url, rng=0)
     with TestClient(app) as client:

@@ -100,8 +100,9 @@ def create_app(store: Store, name: str | None = "offers", spec=None, *, rng=None
         How store calls are made (default: the store's ``store_calls``; see the module
         docstring).
     keys : ApiKeys, optional
-        API keys; when given (and not empty) every route but ``/health``, ``/ready`` and the
-        docs needs one, and ``/admin`` one of scope admin.
+        API keys; when given (and configured: a file, the environment variable or keys)
+        every route but ``/health``, ``/ready`` and the docs needs one, and ``/admin`` one
+        of scope admin, also while no key is valid (a key file emptied during a rotation).
     propensity : {"exact", "monte-carlo", "off"}
         How the logged propensity of each decision is computed.
     max_body : int
@@ -157,7 +158,7 @@ def create_app(store: Store, name: str | None = "offers", spec=None, *, rng=None
     app.state.store, app.state.service, app.state.name = store, service, name
     app.state.spec = default_spec
     app.state.started = time.time()
-    app.state.keys = keys
+    app.state.keys = keys if keys is not None and keys.configured else None
     _install_error_handlers(app)
     app.add_middleware(OpsMiddleware, metrics=metrics, max_body=max_body, keys=keys,
                        access=access_log)
@@ -305,7 +306,7 @@ def _openapi(app):
         components["DefaultRewardRequest"] = reward_schema(spec)
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
-    if app.state.keys:
+    if app.state.keys is not None:
         schema["components"]["securitySchemes"] = {
             "apiKey": {"type": "http", "scheme": "bearer",
                        "description": "an API key: Authorization: Bearer KEY"}}

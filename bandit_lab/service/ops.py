@@ -84,7 +84,9 @@ class OpsMiddleware:
         self.app = app
         self.metrics = metrics
         self.max_body = int(max_body)
-        self.keys = keys
+        # decided once: a key set that becomes empty (a rotated file caught empty) refuses
+        # every request, it never switches the checks off
+        self.keys = keys if keys is not None and keys.configured else None
         self.access = access
 
     async def __call__(self, scope, receive, send):
@@ -112,7 +114,7 @@ class OpsMiddleware:
                 await refuse(413, f"the body has {length} bytes, must have at most "
                                   f"{self.max_body}.", "too_large")
                 return
-            if self.keys and not path.startswith(OPEN_PATHS):
+            if self.keys is not None and not path.startswith(OPEN_PATHS):
                 scope_name[0] = self.keys.scope_of(self._header(scope, b"authorization"))
                 if scope_name[0] is None:
                     await refuse(401, "a valid API key is required: send Authorization: "
