@@ -8,6 +8,7 @@ import sys
 import time
 import warnings
 
+import numpy as np
 import pytest
 
 from bandit_lab.service.app import create_app
@@ -338,4 +339,72 @@ def test_timeline_ranges_and_limits(store_url):
         assert part["starts"] == [s for s in full["starts"] if s < mid]
         assert client.get(f"/timeline?since={t0 + 100}").json()["starts"] == []
         assert client.get(f"/timeline?since={t0 + 100}&until={t0}").json()["starts"] == []
+    store.close()
+
+
+# -- numbers a linear bandit cannot hold ---------------------------------------------------
+def test_huge_contexts_and_variances_are_refused_before_they_poison_the_state(store_url):
+    """One decision with x = 1e200 (then its reward) used to turn the stored precision to inf
+    and every later decision of the bandit into a 500; so did a noise_var of 1e-300."""
+    store = open_store(store_url)
+    spec = LinearSpec(ARMS, n_features=2)
+    with TestClient(create_app(store, "t", spec, rng=0, purge_every=None)) as client:
+        before = client.get("/stats").json()["arms"]
+        for path in ("/decision", "/bandits/t/decision"):
+            for x in ([1e200, 1.0], [1.0, -1e7]):
+                r = client.post(path, json={"context": x})
+                assert r.status_code == 422 and r.json()["field"] in ("context[0]", "context[1]")
+                assert "[-1e+06, 1e+06]" in r.json()["message"]
+        for body in ({"prior_var": 5e-324}, {"noise_var": 1e-300}, {"prior_var": 1e9}):
+            r = client.post("/admin/bandits", json={"name": "l2", "kind": "linear",
+                                                    "arms": ["a"], "n_features": 2, **body})
+            assert r.status_code == 422 and r.json()["field"] in body, r.json()
+        r = client.post("/admin/bandits/t/arms", json={"name": "z", "prior_var": 1e-9})
+        assert r.status_code == 422 and r.json()["field"] == "prior_var"
+        assert client.get("/stats").json()["arms"] == before
+        # the largest contexts allowed, with the smallest noise: decisions go on
+        client.post("/admin/bandits", json={"name": "big", "kind": "linear", "arms": ["a", "b"],
+                                            "n_features": 2, "noise_var": 1e-6,
+                                            "prior_var": 1e6})
+        for _ in range(5):
+            d = client.post("/bandits/big/decision", json={"context": [1e6, 1e6]})
+            assert d.status_code == 200, d.text
+            assert client.post("/bandits/big/reward", json={"decision_id": d.json()[
+                "decision_id"], "reward": 1}).status_code == 200
+        assert client.get("/bandits/big/stats").status_code == 200
+        assert client.get("/ready").status_code == 200
+    with pytest.raises(ValueError, match=r"noise_var == 1e-300, must be in \[1e-06, 1e\+06\]"):
+        LinearSpec(ARMS, n_features=2, noise_var=1e-300)
+    store.close()
+
+
+def test_a_numerically_singular_precision_still_gives_a_posterior():
+    spec = LinearSpec(("a", "b"), n_features=2, prior_var=1e6, noise_var=1e-6)
+    vectors = spec.prior()
+    for _ in range(3):  # x x' of [1e6, 1e6]: rank one, 1e18 beside a prior of 1e-6
+        vectors[0] += spec.increment([1e6, 1e6], 1.0)
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(vectors[0, :4].reshape(2, 2))
+    mean, cov = spec.moments(vectors)
+    assert np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))
+    assert np.all(np.linalg.eigvalsh(cov[0]) > 0)
+    p = spec.propensities(vectors, np.array([1.0, 1.0]))
+    assert p.sum() == pytest.approx(1.0)
+
+
+def test_a_state_damaged_outside_the_service_answers_503_not_500(sqlite_url):
+    store = open_store(sqlite_url)
+    with TestClient(create_app(store, "t", LinearSpec(ARMS, n_features=2), rng=0,
+                               purge_every=None)) as client:
+        assert client.post("/decision", json={"context": [1.0, 2.0]}).status_code == 200
+        conn = sqlite3.connect(sqlite_url[len("sqlite:///"):])
+        conn.execute("UPDATE params SET value = ? WHERE arm = 1 AND i = 0", (float("inf"),))
+        conn.commit()
+        conn.close()
+        for method, path, kw in [("POST", "/decision", {"json": {"context": [1.0, 2.0]}}),
+                                 ("GET", "/stats", {}), ("GET", "/ready", {})]:
+            r = client.request(method, path, **kw)
+            assert r.status_code == 503 and r.headers["retry-after"], (path, r.text)
+            assert "not finite" in r.json()["message"]
+        assert client.get("/health").status_code == 200
     store.close()

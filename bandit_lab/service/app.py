@@ -58,6 +58,7 @@ from .routes import Service, _errors, bandit_router
 from .runtime import Bandits, Decider, StoreCaller, PROPENSITY_MODES
 from .schemas import (ArmCreate, BanditCreate, DecisionRequest, HealthResponse, ReadyResponse,
                       RewardRequest, decision_schema, reward_schema)
+from .models import StateUnusable
 from .stores import StateMissing, Store
 
 __all__ = ["create_app", "DEFAULT_TTL", "PURGE_EVERY"]
@@ -219,6 +220,12 @@ def _install_error_handlers(app):
     async def _refused(request: Request, exc: ApiError):
         return error_response(exc.status, exc.message, exc.field, exc.headers)
 
+    @app.exception_handler(StateUnusable)
+    async def _unusable(request: Request, exc: StateUnusable):
+        name = request.path_params.get("name", request.app.state.name)
+        return error_response(503, f"bandit {name!r} cannot decide: {exc}", None,
+                              {"Retry-After": "60"})
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
         err = validation_error(list(exc.errors()))
@@ -257,8 +264,13 @@ def _ops_routes(app, service, store_kind):
         try:
             infos = await asyncio.wait_for(service.caller("bandits"), 5.0)
             active = [i for i in infos if i.status == "active"]
-            for info in active:
-                await asyncio.wait_for(service.caller("read_vectors", info.name), 5.0)
+            for info in active:  # a decision can be made: the posterior of every arm
+                vectors = await asyncio.wait_for(service.caller("read_vectors", info.name), 5.0)
+                try:
+                    info.spec.summary(vectors)
+                except ValueError as err:
+                    raise ApiError(503, f"bandit {info.name!r} cannot decide: {err}",
+                                   headers={"Retry-After": "60"}) from None
         except StateMissing as err:
             raise ApiError(503, str(err), headers={"Retry-After": "60"}) from None
         except asyncio.TimeoutError:

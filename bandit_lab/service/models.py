@@ -34,7 +34,7 @@ from ..posteriors import BetaPosterior
 from ..scores import thompson_scores
 
 __all__ = ["BetaSpec", "LinearSpec", "spec_from_config", "check_arm_names", "check_text",
-           "MAX_ARM_NAME"]
+           "MAX_ARM_NAME", "StateUnusable"]
 
 #: Longest arm name a bandit accepts (characters).
 MAX_ARM_NAME = 200
@@ -75,6 +75,11 @@ def check_arm_names(arms) -> tuple[str, ...]:
         dup = next(a for a in names if names.count(a) > 1)
         raise ValueError(f"arms names {_short(dup)} twice, every arm name must be distinct.")
     return names
+
+
+class StateUnusable(ValueError):
+    """The stored numbers of a bandit cannot be decided with (a non-finite number: a state
+    damaged outside the service). The service answers 503 rather than fail."""
 
 
 def _check_bucket(value) -> float:
@@ -149,6 +154,14 @@ class _Spec:
         if other.n_arms < self.n_arms - self.added_arms:  # fewer arms than it was created with
             return False
         return replace(self._first(other.n_arms), added_arms=0) == replace(other, added_arms=0)
+
+    def check_state(self, vectors) -> np.ndarray:
+        """The stored numbers as a float array; :class:`StateUnusable` if one is not finite."""
+        v = np.asarray(vectors, dtype=float)
+        if not np.all(np.isfinite(v)):
+            raise StateUnusable("its stored state holds numbers that are not finite (damaged "
+                                "outside the service); restore the store from a backup.")
+        return v
 
     def propensities(self, vectors, context=None, mask=None) -> np.ndarray:
         """The probability with which :meth:`scores` (and a random tie-break) picks each

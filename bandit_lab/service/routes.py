@@ -70,6 +70,7 @@ class Service:
         except StateMissing as err:
             raise state_missing(err) from None
         spec = b.spec
+        vectors = spec.check_state(vectors)
         if b.status != "active":
             raise ApiError(409, f"bandit {name!r} is retired: it makes no new decisions (its "
                                 "rewards, stats and log remain).", "name")
@@ -145,6 +146,7 @@ class Service:
         if state.vectors.shape[0] != b.spec.n_arms:
             b = await self.bandits.refresh(name)
             state = await self.caller("read", name)
+        b.spec.check_state(state.vectors)
         return JSONResponse(stats_body(state, b, self.level))
 
     async def timeline(self, name, since, until, limit):
