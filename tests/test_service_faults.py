@@ -408,3 +408,53 @@ def test_a_state_damaged_outside_the_service_answers_503_not_500(sqlite_url):
             assert "not finite" in r.json()["message"]
         assert client.get("/health").status_code == 200
     store.close()
+
+
+def test_a_non_default_bandit_with_a_key_deleted_is_refused_then_recovers(redis_url):  # noqa: F811
+    """Redis keys of a bandit created through the admin API deleted by hand: its routes answer
+    503 (the default bandit goes on), nothing is recreated without its data, and restoring
+    the key (here from DUMP) brings it back as it was."""
+    import redis
+
+    from service_fixtures import flush
+
+    flush(redis_url)
+    raw_client = redis.Redis.from_url(redis_url)
+    store = open_store(redis_url)
+    with TestClient(create_app(store, "t", BetaSpec(ARMS), rng=0, purge_every=None)) as client:
+        body = {"name": "other", "kind": "beta", "arms": ["x", "y"], "alpha0": 2, "beta0": 9}
+        assert client.post("/admin/bandits", json=body).status_code == 201
+        d = client.post("/bandits/other/decision").json()
+        assert client.post("/bandits/other/reward", json={"decision_id": d["decision_id"],
+                                                          "reward": 1}).status_code == 200
+        pending = client.post("/bandits/other/decision").json()["decision_id"]
+        stats = client.get("/bandits/other/stats").json()["arms"]
+        for part in ("state", "meta"):
+            key = f"bandit-lab:{{other}}:{part}"
+            saved = raw_client.dump(key)
+            assert raw_client.delete(key) == 1
+            answers = {
+                "create": client.post("/admin/bandits", json=body),
+                "describe": client.get("/admin/bandits/other"),
+                "list": client.get("/admin/bandits"),
+                "ready": client.get("/ready"),
+            }
+            if part == "state":
+                answers["decision"] = client.post("/bandits/other/decision")
+                answers["reward"] = client.post("/bandits/other/reward", json={
+                    "decision_id": pending, "reward": 1})
+                answers["stats"] = client.get("/bandits/other/stats")
+            for what, r in answers.items():
+                expected = 200 if (part, what) in (("state", "create"), ("state", "describe"),
+                                                   ("state", "list")) else 503
+                assert r.status_code == expected, (part, what, r.text)
+                if expected == 503:
+                    assert r.headers["retry-after"] and "missing" in r.json()["message"]
+            assert client.post("/decision").status_code == 200  # the default bandit goes on
+            raw_client.restore(key, 0, saved)
+            assert client.get("/ready").status_code == 200
+            assert client.get("/bandits/other/stats").json()["arms"] == stats  # as it was
+        assert client.post("/bandits/other/reward", json={"decision_id": pending, "reward": 0}
+                           ).status_code == 200
+    raw_client.close()
+    store.close()

@@ -59,7 +59,7 @@ from .runtime import Bandits, Decider, StoreCaller, PROPENSITY_MODES
 from .schemas import (ArmCreate, BanditCreate, DecisionRequest, HealthResponse, ReadyResponse,
                       RewardRequest, decision_schema, reward_schema)
 from .models import StateUnusable
-from .stores import StateMissing, Store
+from .stores import StateMissing, Store, UnknownBandit
 
 __all__ = ["create_app", "DEFAULT_TTL", "PURGE_EVERY"]
 
@@ -219,6 +219,14 @@ def _install_error_handlers(app):
     @app.exception_handler(ApiError)
     async def _refused(request: Request, exc: ApiError):
         return error_response(exc.status, exc.message, exc.field, exc.headers)
+
+    @app.exception_handler(StateMissing)
+    async def _missing(request: Request, exc: StateMissing):
+        return error_response(503, str(exc), None, {"Retry-After": "60"})
+
+    @app.exception_handler(UnknownBandit)
+    async def _unknown(request: Request, exc: UnknownBandit):
+        return error_response(404, str(exc), "name")
 
     @app.exception_handler(StateUnusable)
     async def _unusable(request: Request, exc: StateUnusable):

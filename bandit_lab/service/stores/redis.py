@@ -156,14 +156,24 @@ class RedisStore(_RedisReads, Store):
             keys=[self._key(name, "meta"), self._key(name, "prior"), self._key(name, "state")],
             args=[json.dumps(spec.to_config()), repr(time.time()), spec.n_arms,
                   *self._prior_fields(spec.prior())])
+        if existing == -1:
+            raise self._no_spec(name)
         self._r.sadd(f"{self.namespace}:bandits", name)
         stored = spec if existing is None else self._accept(
             name, spec_from_config(json.loads(existing)), spec)
         self._specs[name] = stored
         return stored
 
+    @staticmethod
+    def _no_spec(name):
+        return StateMissing(f"the spec of bandit {name!r} is missing from Redis but its state "
+                            "is there (a key deleted by hand?); the state is not overwritten. "
+                            "Restore the key, or reset the bandit.")
+
     def _info(self, name, meta, gen):
         if not meta or "config" not in meta:
+            if gen is not None:  # a state without its spec: half a bandit, never served
+                raise self._no_spec(name)
             return None
         spec = spec_from_config(json.loads(meta["config"]))
         self._specs[name] = spec

@@ -4,9 +4,12 @@ in one of them, atomically, after checking that the state exists."""
 __all__ = ["LUA", "DECISION_FIELDS", "client_options"]
 
 # KEYS: meta, prior, state. ARGV: config, created, n_arms, then (field, prior value)*.
+# Returns the stored config, false when created, or -1 when the state exists without its
+# spec (the meta key deleted by hand): never overwritten with a fresh prior.
 _LUA_CREATE = """
 local existing = redis.call('HGET', KEYS[1], 'config')
 if existing then return existing end
+if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 redis.call('HSET', KEYS[1], 'config', ARGV[1], 'status', 'active', 'created', ARGV[2])
 for i = 4, #ARGV, 2 do
     redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
