@@ -287,7 +287,7 @@ class RedisStore(_RedisReads, Store):
                     [self._key(name, "state"), self._key(name, "d:" + did),
                      self._key(name, "log"), self._key(name, "tb"),
                      self._key(name, f"t:{bucket}")],
-                    [arm, ctx, repr(now), repr(now + ttl),
+                    [arm, ctx, "", repr(ttl),
                      self._keep_ms(max(ttl, self.retention)), bucket,
                      "" if propensity is None else repr(float(propensity)), el, did,
                      self._keep_ms(self.timeline_retention + spec.bucket_seconds)])

@@ -3,6 +3,7 @@ one machine. The rules it follows are in :mod:`.base`."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -320,12 +321,19 @@ class SQLiteStore(_SQLiteReads, Store):
         arm = spec.arm_index(arm)
         ttl = _check_ttl(ttl)
         did = new_decision_id()
-        now = time.time()
         ctx = None if context is None else json.dumps(np.asarray(context, float).tolist())
         el = None if eligible is None else json.dumps([int(k) for k in eligible])
         p = None if propensity is None else float(propensity)
-        bucket = int(now // spec.bucket_seconds)
         with self._write() as conn:
+            # the time is read while holding the write lock and made larger than the
+            # bandit's last one: the log's order is the order of the commits, so a reader
+            # paging up to "now" never misses a decision stored after its page
+            now = time.time()
+            last = conn.execute("SELECT max(created_at) FROM decisions WHERE bandit = ?",
+                                (name,)).fetchone()[0]
+            if last is not None and now <= last:
+                now = math.nextafter(last, math.inf)
+            bucket = int(now // spec.bucket_seconds)
             conn.execute("INSERT INTO decisions (id, bandit, arm, context, created_at, expires_at,"
                          " propensity, eligible) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          (did, name, arm, ctx, now, now + ttl, p, el))

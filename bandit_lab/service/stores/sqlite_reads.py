@@ -18,7 +18,8 @@ class _SQLiteReads:
     def log(self, name, *, since=None, until=None, after=None, limit=1000):
         self._stored_spec(name)
         cursor = parse_cursor(after) or (-np.inf, "")
-        since = -np.inf if since is None else float(since)
+        # what is older than the retention is gone (or about to be: purged in batches)
+        since = max(time.time() - self.retention, -np.inf if since is None else float(since))
         until = np.inf if until is None else float(until)
         rows = self._conn().execute(
             "SELECT id, created_at, arm, propensity, eligible, context, reward, reward_at "
