@@ -458,3 +458,28 @@ def test_a_non_default_bandit_with_a_key_deleted_is_refused_then_recovers(redis_
                            ).status_code == 200
     raw_client.close()
     store.close()
+
+
+def test_a_deleted_sqlite_file_is_not_written_into(sqlite_url):
+    """SQLite keeps writing into a file deleted under its open connections: the service
+    answered 200 to every decision and reward, all of them lost at the next start."""
+    import os
+
+    path = sqlite_url[len("sqlite:///"):]
+    store = open_store(sqlite_url)
+    with TestClient(create_app(store, "t", BetaSpec(ARMS), rng=0, purge_every=None)) as client:
+        did = client.post("/decision").json()["decision_id"]
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+        for method, url, kw in [("POST", "/decision", {}), ("GET", "/ready", {}),
+                                ("POST", "/reward", {"json": {"decision_id": did,
+                                                              "reward": 1}})]:
+            r = client.request(method, url, **kw)
+            assert r.status_code == 503 and r.headers["retry-after"], (url, r.text)
+            assert "deleted or replaced" in r.json()["message"]
+        assert client.get("/health").status_code == 200
+        assert not os.path.exists(path)  # and no empty file was made in its place
+        text = client.get("/metrics").text
+        assert 'bandit_store_errors_total{operation="record_decision",store="sqlite"} 1.0' in text
+    store.close()

@@ -270,6 +270,7 @@ def _ops_routes(app, service, store_kind):
              summary="Readiness: the store answers and every active bandit can decide")
     async def ready():
         try:
+            await asyncio.wait_for(service.caller("ping"), 5.0)
             infos = await asyncio.wait_for(service.caller("bandits"), 5.0)
             active = [i for i in infos if i.status == "active"]
             for info in active:  # a decision can be made: the posterior of every arm

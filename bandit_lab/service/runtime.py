@@ -21,8 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from ..scores import argmax_random
 from .errors import ApiError
 from .models import _short
-from .stores import (BanditInfo, StateMissing, StoreBusy, StoreError, UnknownBandit,
-                     check_bandit_name)
+from .stores import (BanditInfo, StateMissing, StoreBusy, StoreError, StoreGone,
+                     UnknownBandit, check_bandit_name)
 
 __all__ = ["StoreCaller", "Bandits", "Decider", "PROPENSITY_MODES"]
 
@@ -61,6 +61,11 @@ class StoreCaller:
     async def __call__(self, method, *args, **kwargs):
         try:
             return await self._call(method, args, kwargs)
+        except StoreGone as err:  # the file is gone: retrying soon will not help
+            if self.metrics is not None:
+                self.metrics.store_errors.labels(self.kind, method).inc()
+            log.error("store %s unusable in %s: %s", self.kind, method, err)
+            raise ApiError(503, str(err), headers={"Retry-After": "60"}) from None
         except (StoreError, ApiError, ValueError, TypeError, LookupError):
             raise
         except self._outages as err:

@@ -38,7 +38,7 @@ from ..models import _short
 __all__ = [
     "Store", "ArmState", "Timeline", "RewardResult", "BanditInfo", "LogPage",
     "StoreError", "UnknownBandit", "SpecMismatch", "UnknownDecision", "RewardConflict",
-    "ArmMismatch", "StateMissing", "BanditRetired", "StoreBusy", "check_bandit_name",
+    "ArmMismatch", "StateMissing", "BanditRetired", "StoreBusy", "StoreGone", "check_bandit_name",
     "check_decision_id", "new_decision_id", "DEFAULT_RETENTION", "DEFAULT_TIMELINE_RETENTION",
     "LOG_COLUMNS",
 ]
@@ -85,6 +85,11 @@ class BanditRetired(StoreError):
 class StateMissing(StoreError):
     """The bandit's spec is stored but its state is gone (a Redis key evicted or deleted):
     the store refuses to recreate it, which would silently drop the prior and the data."""
+
+
+class StoreGone(StoreError):
+    """The store's file was deleted or replaced while in use: what is written would be lost,
+    so nothing is (the service answers 503 until it is restarted on the restored file)."""
 
 
 class StoreBusy(Exception):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..models import spec_from_config
 from .base import (ArmMismatch, ArmState, BanditInfo, RewardConflict, RewardResult,
-                   Store, StoreBusy, UnknownBandit, UnknownDecision, _check_ttl,
+                   Store, StoreBusy, StoreGone, UnknownBandit, UnknownDecision, _check_ttl,
                    check_bandit_name, new_decision_id, DEFAULT_RETENTION, DEFAULT_TIMELINE_RETENTION)
 
 from .sqlite_reads import _SQLiteReads
@@ -109,11 +109,28 @@ class SQLiteStore(_SQLiteReads, Store):
         self._local = threading.local()
         self._conns: list = []
         self._pid = os.getpid()
+        self._identity = None  # (device, inode) of the file, once it exists
         with self._write() as conn:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             self._migrate(conn)
+        self._identity = self._file_identity()
+
+    def _file_identity(self):
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def _check_file(self):
+        """Refuse to go on if the file was deleted or replaced under the open connections:
+        SQLite would keep writing into the deleted file, and every write would be lost."""
+        if self._identity is not None and self._file_identity() != self._identity:
+            raise StoreGone(f"the SQLite file {self.path!r} was deleted or replaced while in "
+                            "use; nothing more is written to it (it would be lost). Restore "
+                            "the file and restart the service.")
 
     @staticmethod
     def _migrate(conn):
@@ -137,6 +154,7 @@ class SQLiteStore(_SQLiteReads, Store):
             self._pid = os.getpid()
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            self._check_file()  # a new connection must not create a new, empty file
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
@@ -164,6 +182,7 @@ class SQLiteStore(_SQLiteReads, Store):
     @contextmanager
     def _write(self):
         conn = self._conn()
+        self._check_file()
         if getattr(self._local, "nonblocking", False):
             if not self._lock.acquire(blocking=False):
                 raise StoreBusy("another thread of this process is writing")
@@ -406,6 +425,7 @@ class SQLiteStore(_SQLiteReads, Store):
         self._specs.pop(name, None)
 
     def ping(self):
+        self._check_file()
         return self._conn().execute("SELECT 1").fetchone() == (1,)
 
     def close(self):
