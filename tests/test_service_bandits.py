@@ -214,7 +214,7 @@ def test_metrics(sqlite_url):
     store.close()
 
 
-def test_export_log(store_url, tmp_path):
+def test_export_log(store_url, tmp_path, capsys):
     store = open_store(store_url)
     spec = LinearSpec(("a", "b"), n_features=2)
     with TestClient(create_app(store, "p", spec, rng=0, purge_every=None)) as client:
@@ -246,6 +246,9 @@ def test_export_log(store_url, tmp_path):
     assert float(rows[0]["time"]) == frame["time"].iloc[0]  # full precision
     assert main(["export-log", str(tmp_path / "x.csv"), "--store", store_url, "--bandit",
                  "nope"]) == 2
+    missing = tmp_path / "typo.sqlite3"  # a wrong path is an error, not a new empty store
+    assert main(["export-log", str(tmp_path / "x.csv"), "--store", f"sqlite:///{missing}"]) == 2
+    assert not missing.exists() and "does not exist" in capsys.readouterr().err
     try:
         import pyarrow  # noqa: F401
     except ImportError:

@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     import argparse
     import sys
 
-    from .stores import open_store
+    from .stores import DEFAULT_STORE_URL, open_store
 
     p = argparse.ArgumentParser(
         prog="bandit-lab export-log",
@@ -123,7 +123,12 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     import os
 
-    url = args.store or os.environ.get("BANDIT_LAB_STORE") or None
+    url = args.store or os.environ.get("BANDIT_LAB_STORE") or DEFAULT_STORE_URL
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else None
+    if path and not os.path.isfile(path):  # opening it would create an empty database
+        print(f"bandit-lab export-log: the SQLite file {path!r} does not exist (give the "
+              "service's store with --store or $BANDIT_LAB_STORE).", file=sys.stderr)
+        return 2
     try:
         store = open_store(url)
     except (ValueError, TypeError) as err:
