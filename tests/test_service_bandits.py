@@ -249,6 +249,9 @@ def test_export_log(store_url, tmp_path, capsys):
     missing = tmp_path / "typo.sqlite3"  # a wrong path is an error, not a new empty store
     assert main(["export-log", str(tmp_path / "x.csv"), "--store", f"sqlite:///{missing}"]) == 2
     assert not missing.exists() and "does not exist" in capsys.readouterr().err
+    assert main(["export-log", str(tmp_path / "x.csv"), "--store", store_url, "--bandit", "p",
+                 "--since", "100", "--until", "50"]) == 2
+    assert "--until 50.0 is before --since 100.0" in capsys.readouterr().err
     try:
         import pyarrow  # noqa: F401
     except ImportError:

@@ -107,6 +107,24 @@ def battery(did):
         ("GET", "/timeline?since=abc", dict(), 422),
         ("GET", "/timeline?limit=-3", dict(), 422),
         ("GET", "/timeline?until=-1", dict(), 422),
+        ("GET", "/timeline?since=100&until=50", dict(), 409),
+        ("GET", "/bandits/t/log?since=100&until=50", dict(), 409),
+        ("GET", "/bandits/t/log?since=1e300", dict(), 422),
+        ("GET", "/bandits/t/log?limit=-5", dict(), 422),
+        ("GET", "/bandits/t/log?after=%ff%fe", dict(), 422),
+        ("GET", "/bandits/%ff/stats", dict(), 422),
+        ("GET", "/bandits/" + "n" * 5000 + "/log", dict(), 422),
+        ("GET", "/bandits/%C3%A9t%C3%A9/stats", dict(), 422),
+        ("POST", "/decision", dict(json={"context": [1e200]}), 422),
+        ("POST", "/decision", dict(content=b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+                                   headers=J), 422),
+        ("POST", "/reward", dict(content=raw('{"decision_id": "%s", "reward": %s}' % (did, "9" * 5000)),
+                                 headers=J), 422),
+        ("POST", "/reward", dict(content=raw('{"decision_id": "%s", "reward": 1, "reward": 5}' % did),
+                                 headers=J), 422),
+        ("POST", "/reward", dict(content=b"\x1f\x8b\x08\x00garbage",
+                                 headers={**J, "content-encoding": "gzip"}), 422),
+        ("POST", "/decision", dict(content=(b" " * 65536 for _ in range(20)), headers=J), 413),
         ("PUT", "/decision", dict(), 405),
         ("GET", "/no/such/route", dict(), 404),
         ("POST", "/admin/bandits", dict(json={"name": "x", "kind": "gamma", "arms": ["a"]}), 422),
@@ -338,7 +356,12 @@ def test_timeline_ranges_and_limits(store_url):
         part = client.get(f"/timeline?until={mid}").json()
         assert part["starts"] == [s for s in full["starts"] if s < mid]
         assert client.get(f"/timeline?since={t0 + 100}").json()["starts"] == []
-        assert client.get(f"/timeline?since={t0 + 100}&until={t0}").json()["starts"] == []
+        inside = full["starts"][0] + 0.01  # in a bucket with traffic: an empty range is empty
+        assert client.get(f"/timeline?since={inside}&until={inside}").json()["starts"] == []
+        assert client.get(f"/timeline?since={inside}").json()["starts"] == full["starts"]
+        for path in ("/timeline", "/bandits/t/timeline", "/bandits/t/log"):  # swapped
+            r = client.get(f"{path}?since={t0 + 100}&until={t0}")
+            assert r.status_code == 409 and r.json()["field"] == "until", r.text
     store.close()
 
 

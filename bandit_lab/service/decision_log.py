@@ -123,6 +123,11 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     import os
 
+    if args.since is not None and args.until is not None and args.until < args.since:
+        print(f"bandit-lab export-log: --until {args.until!r} is before --since "
+              f"{args.since!r}, must be at least --since.", file=sys.stderr)
+        return 2
+
     url = args.store or os.environ.get("BANDIT_LAB_STORE") or DEFAULT_STORE_URL
     path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else None
     if path and not os.path.isfile(path):  # opening it would create an empty database

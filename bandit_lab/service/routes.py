@@ -32,7 +32,8 @@ def _errors(*codes, busy=True):
             "this", 404: "No such bandit, decision or resource",
             409: "Fits the schema but not this bandit (an arm it does not have, a context of "
                  "another length, a fraction for a 0/1 bandit), or conflicts with what is "
-                 "stored (a second, different reward; a retired bandit)",
+                 "stored (a second, different reward; a retired bandit), or with another "
+                 "field (until before since)",
             413: "The body is larger than the limit",
             422: "The request does not fit the schema (the message says which field and what "
                  "is allowed)",
@@ -179,7 +180,12 @@ def _reward_rule(spec):
 
 
 def _check_range(since, until):
-    """An empty range (until before since) is allowed: it holds nothing."""
+    """``until`` before ``since`` is refused (409: each fits the schema, not together): a
+    swapped range would otherwise answer an empty page that looks like no traffic. An empty
+    range is asked with ``since == until``."""
+    if since is not None and until is not None and until < since:
+        raise ApiError(409, f"until == {until!r} is before since == {since!r}, must be at "
+                            "least since (the range is [since, until)).", "until")
 
 
 def log_row(row, spec) -> dict:
@@ -228,9 +234,11 @@ def stats_body(state, b, level) -> dict:
 # -- the routes ---------------------------------------------------------------------------
 NameParam = Path(..., pattern=NAME_PATTERN, description="the bandit's name")
 Since = Query(None, ge=0, le=1e11, allow_inf_nan=False,
-              description="Unix time (seconds, UTC): from this time on (inclusive)")
+              description="Unix time (seconds, UTC): from this time on (inclusive; the "
+                          "timeline includes the bucket holding it)")
 Until = Query(None, ge=0, le=1e11, allow_inf_nan=False,
-              description="Unix time (seconds, UTC): before this time")
+              description="Unix time (seconds, UTC): before this time; at least since "
+                          "(409 otherwise)")
 
 
 def _body(schema_ref, required):
@@ -265,7 +273,7 @@ def bandit_router(default: str | None) -> APIRouter:
         return await svc(request).stats(name)
 
     @r.get(named + "/timeline", response_model=TimelineResponse, tags=["bandits"],
-           responses=_errors(404, 422), summary="Decisions and rewards per time bucket")
+           responses=_errors(404, 409, 422), summary="Decisions and rewards per time bucket")
     async def timeline_named(request: Request, name: str = NameParam, since: float | None = Since,
                              until: float | None = Until,
                              limit: int = Query(1000, ge=1, le=MAX_TIMELINE,
@@ -274,7 +282,7 @@ def bandit_router(default: str | None) -> APIRouter:
         return await svc(request).timeline(name, since, until, limit)
 
     @r.get(named + "/log", response_model=LogResponse, tags=["bandits"],
-           responses=_errors(404, 422),
+           responses=_errors(404, 409, 422),
            summary="The decision log: arm, propensity, context, reward (paged by time)")
     async def log_named(request: Request, name: str = NameParam, since: float | None = Since,
                         until: float | None = Until,
@@ -307,7 +315,7 @@ def bandit_router(default: str | None) -> APIRouter:
         return await svc(request).stats(default)
 
     @r.get("/timeline", response_model=TimelineResponse, tags=["default bandit"],
-           responses=_errors(404, 422), summary="Timeline of the default bandit")
+           responses=_errors(404, 409, 422), summary="Timeline of the default bandit")
     async def timeline(request: Request, since: float | None = Since,
                        until: float | None = Until,
                        limit: int = Query(1000, ge=1, le=MAX_TIMELINE)):

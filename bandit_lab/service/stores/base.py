@@ -321,7 +321,8 @@ class Store:
         raise NotImplementedError
 
     def timeline(self, name, *, since=None, until=None, limit=None) -> Timeline:
-        """Buckets starting in ``[since, until)``; at most ``limit`` (the latest)."""
+        """Buckets that overlap ``[since, until)`` (the one holding ``since`` included; none
+        when ``until <= since``); at most ``limit`` (the latest)."""
         raise NotImplementedError
 
     def purge(self, now=None) -> dict:

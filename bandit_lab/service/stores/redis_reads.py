@@ -53,6 +53,8 @@ class _RedisReads:
         spec = self._stored_spec(name)
         lo = "-inf" if since is None else int(np.floor(float(since) / spec.bucket_seconds))
         hi = "+inf" if until is None else f"({int(np.ceil(float(until) / spec.bucket_seconds))}"
+        if since is not None and until is not None and float(until) <= float(since):
+            hi = f"({lo}"  # an empty range overlaps no bucket
         key = self._key(name, "tb")
         truncated = False
         if limit is None:

@@ -39,6 +39,8 @@ class _SQLiteReads:
         spec = self._stored_spec(name)
         lo = -2**62 if since is None else int(np.floor(float(since) / spec.bucket_seconds))
         hi = 2**62 if until is None else int(np.ceil(float(until) / spec.bucket_seconds))
+        if since is not None and until is not None and float(until) <= float(since):
+            hi = lo  # an empty range overlaps no bucket
         conn = self._conn()
         truncated = False
         if limit is not None:
