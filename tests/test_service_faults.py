@@ -196,6 +196,36 @@ def test_messages_quote_a_short_prefix_and_name_the_field(sqlite_url):
     store.close()
 
 
+def test_messages_stay_short_with_long_arm_names(sqlite_url):
+    """A bandit's own arm names count as quoted text too: an arm index out of range listed
+    all 50 names of 200 characters (a 10 KB message), a wrong kind read "the body must be a
+    JSON object"."""
+    store = open_store(sqlite_url)
+    arms = [f"{k:03d}" + "x" * 197 for k in range(50)]
+    with TestClient(create_app(store, "t", BetaSpec(arms), rng=0, purge_every=None)) as client:
+        did = client.post("/decision").json()["decision_id"]
+        chosen = client.get("/bandits/t/log").json()["rows"][0]["arm_index"]
+        other = arms[(chosen + 1) % 50]
+        cases = [
+            ("POST", "/reward", {"decision_id": did, "reward": 1, "arm": 99}, 409, "arm"),
+            ("POST", "/reward", {"decision_id": did, "reward": 1, "arm": other}, 409, "arm"),
+            ("POST", "/reward", {"decision_id": did, "reward": 1, "arm": "y" * 200}, 409, "arm"),
+            ("POST", "/decision", {"arms": ["y" * 200]}, 409, "arms[0]"),
+            ("POST", "/admin/bandits", {"name": "t", "kind": "beta", "arms": ["z" * 200]}, 409,
+             "name"),
+            ("POST", "/admin/bandits", {"name": "q", "kind": "k" * 5000, "arms": ["a"]}, 422,
+             "kind"),
+            ("POST", "/admin/bandits", {"name": "q", "arms": ["a"]}, 422, "kind"),
+        ]
+        for method, path, body, status, field in cases:
+            r = client.request(method, path, json=body)
+            got = r.json()
+            assert (r.status_code, got["field"]) == (status, field), (body, got)
+            assert len(got["message"]) <= 400, (body, got["message"][:200])
+        assert "must be 'beta' or 'linear'" in got["message"]
+    store.close()
+
+
 def test_linear_bandit_context_errors(store_url):
     store = open_store(store_url)
     spec = LinearSpec(ARMS, n_features=3)

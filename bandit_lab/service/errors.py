@@ -103,6 +103,11 @@ def sentence(err, allowed=None) -> tuple[str, str | None]:
     field = _path(loc) or None
     if kind == "missing":
         return f"field {field!r} is missing, it is required.", field
+    if kind in ("union_tag_invalid", "union_tag_not_found"):  # the discriminator: kind
+        if kind == "union_tag_not_found":
+            return f"field 'kind' is missing, it is required ({allowed['kind']}).", "kind"
+        tag = _short(err.get("ctx", {}).get("tag"), 40)
+        return f"kind == {tag}, {allowed['kind']}.", "kind"
     if kind == "extra_forbidden":
         field = _path(loc[:-1]) + ("." if _path(loc[:-1]) else "") + str(loc[-1])
         return (f"field {_short(field, 40)} is not allowed; the body takes only the fields the "

@@ -114,7 +114,7 @@ class _Spec:
             if 0 <= int(arm) < self.n_arms:
                 return int(arm)
             raise ValueError(f"{name} == {_short(arm)}, must be an arm index in [0, {self.n_arms - 1}] "
-                             f"(or one of the names {list(self.arms)}).")
+                             f"(or one of the names {_short(list(self.arms), 120)}).")
         raise TypeError(f"{name} == {_short(arm)} is of type {type(arm).__name__}, must be an "
                         "arm name (string) or index (integer).")
 

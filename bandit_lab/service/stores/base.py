@@ -356,8 +356,8 @@ class Store:
         if wanted is None or stored.extends(wanted):
             return stored
         raise SpecMismatch(
-            f"bandit {name!r} is stored with {_short(stored.to_config(), 300)}, not "
-            f"{_short(wanted.to_config(), 300)}; use the stored spec, another bandit name, or "
+            f"bandit {name!r} is stored with {_short(stored.to_config(), 150)}, not "
+            f"{_short(wanted.to_config(), 150)}; use the stored spec, another bandit name, or "
             "drop the old one.")
 
     @staticmethod

@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from ..models import spec_from_config
+from ..models import _short, spec_from_config
 from .base import (ArmMismatch, ArmState, BanditInfo, RewardConflict, RewardResult,
                    StateMissing, Store, UnknownBandit, UnknownDecision, _check_ttl,
                    check_bandit_name, new_decision_id, DEFAULT_RETENTION, DEFAULT_TIMELINE_RETENTION)
@@ -328,8 +328,8 @@ class RedisStore(_RedisReads, Store):
         if d_arm >= spec.n_arms:  # an arm another instance added: learn of it
             spec = self.info(name).spec
         if expected is not None and expected != d_arm:
-            raise ArmMismatch(f"arm == {spec.arms[expected]!r}, but decision {decision_id!r} "
-                              f"chose {spec.arms[d_arm]!r}.")
+            raise ArmMismatch(f"arm == {_short(spec.arms[expected])}, but decision {decision_id!r} "
+                              f"chose {_short(spec.arms[d_arm])}.")
         if stored[2] is not None:
             return self._repeat(decision_id, d_arm, reward, float(stored[2]))
         inc = spec.increment(json.loads(stored[1]) if stored[1] else None, reward)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..models import spec_from_config
+from ..models import _short, spec_from_config
 from .base import (ArmMismatch, ArmState, BanditInfo, RewardConflict, RewardResult,
                    Store, StoreBusy, StoreGone, UnknownBandit, UnknownDecision, _check_ttl,
                    check_bandit_name, new_decision_id, DEFAULT_RETENTION, DEFAULT_TIMELINE_RETENTION)
@@ -382,8 +382,8 @@ class SQLiteStore(_SQLiteReads, Store):
             if d_arm >= spec.n_arms:  # an arm added by another instance: learn of it
                 spec = self.info(name).spec
             if expected is not None and expected != d_arm:
-                raise ArmMismatch(f"arm == {spec.arms[expected]!r}, but decision {decision_id!r} "
-                                  f"chose {spec.arms[d_arm]!r}.")
+                raise ArmMismatch(f"arm == {_short(spec.arms[expected])}, but decision {decision_id!r} "
+                                  f"chose {_short(spec.arms[d_arm])}.")
             if stored_reward is not None:
                 if stored_reward == reward:
                     return RewardResult(decision_id, d_arm, reward, True)
