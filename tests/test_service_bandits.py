@@ -198,19 +198,27 @@ def test_a_key_file_emptied_during_rotation_never_opens_the_service(sqlite_url, 
 
 
 def test_metrics(sqlite_url):
-    store, app = app_on(sqlite_url, rng=0)
+    store, app = app_on(sqlite_url, rng=0, spec=BetaSpec(("a", "b", "never")))
     with TestClient(app) as client:
-        arms = [client.post("/decision").json() for _ in range(5)]
+        arms = [client.post("/decision", json={"arms": ["a", "b"]}).json() for _ in range(5)]
         client.post("/reward", json={"decision_id": arms[0]["decision_id"], "reward": 1})
         client.post("/reward", json={"decision_id": arms[0]["decision_id"], "reward": 1})
+        client.post("/admin/bandits", json={"name": "other", "kind": "beta", "arms": ["x"]})
+        for i in range(30):  # methods a client invents are counted as "other", not each
+            client.request(f"M{i}X", "/stats")
         text = client.get("/metrics").text
-    n_a = sum(d["arm"] == "a" for d in arms)
-    if n_a:
-        assert f'bandit_decisions_total{{arm="a",bandit="offers"}} {float(n_a)}' in text
-    assert f'bandit_rewards_total{{arm="{arms[0]["arm"]}",bandit="offers",result="duplicate"}} 1.0' \
-        in text
+    for arm in ("a", "b", "never"):  # every arm, from 0: an arm never chosen is visible
+        n = sum(d["arm"] == arm for d in arms)
+        assert f'bandit_decisions_total{{arm="{arm}",bandit="offers"}} {float(n)}' in text
+    assert 'bandit_decisions_total{arm="x",bandit="other"} 0.0' in text
+    first = arms[0]["arm"]
+    assert f'bandit_rewards_total{{arm="{first}",bandit="offers",result="recorded"}} 1.0' in text
+    assert f'bandit_rewards_total{{arm="{first}",bandit="offers",result="duplicate"}} 1.0' in text
+    assert f'bandit_reward_sum_total{{arm="{first}",bandit="offers"}} 1.0' in text
     assert 'bandit_decision_seconds_count{bandit="offers"} 5.0' in text
     assert 'bandit_http_requests_total{method="POST",route="/decision",status="200"} 5.0' in text
+    assert 'bandit_http_requests_total{method="other",route="/stats",status="405"} 30.0' in text
+    assert "M1X" not in text
     store.close()
 
 

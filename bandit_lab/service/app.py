@@ -145,6 +145,10 @@ def create_app(store: Store, name: str | None = "offers", spec=None, *, rng=None
     if name is not None:
         default_spec = store.create(name, spec)
     metrics = Metrics()
+    for other in bandits or {}:
+        metrics.track(other, store.spec(other).arms)
+    if default_spec is not None:
+        metrics.track(name, default_spec.arms)
     caller = StoreCaller(store, store_calls, metrics)
     service = Service(caller=caller, bandits=Bandits(caller, name),
                       decider=Decider(resolve_rng(rng), propensity), metrics=metrics,

@@ -136,13 +136,13 @@ class Bandits:
             self._cache.pop(name, None)
             raise ApiError(404, f"bandit {name!r} does not exist; the admin API creates "
                                 "bandits (POST /admin/bandits).", "name")
-        b = Bandit.from_info(info)
-        self._cache[name] = b
-        return b
+        return self.put(info)
 
     def put(self, info: BanditInfo) -> Bandit:
         b = Bandit.from_info(info)
         self._cache[info.name] = b
+        if self.caller.metrics is not None:
+            self.caller.metrics.track(b.name, b.spec.arms)
         return b
 
 
