@@ -14,7 +14,7 @@ from .errors import ApiError, parse_json, validation_error
 from .models import BetaSpec, LinearSpec
 from .routes import NameParam, _body, _errors
 from .schemas import ArmCreate, BanditCreate, BanditDescription, BanditList
-from .stores import SpecMismatch, StateMissing, UnknownBandit
+from .stores import SpecMismatch
 
 __all__ = ["admin_router", "describe", "spec_from_request"]
 
@@ -123,12 +123,8 @@ def admin_router() -> APIRouter:
                            "name")
         try:
             info = await s.caller("add_arm", name, req.name, **prior)
-        except UnknownBandit as err:
-            raise ApiError(404, str(err), "name") from None
         except SpecMismatch as err:
             raise ApiError(409, str(err), "name") from None
-        except StateMissing as err:
-            raise ApiError(503, str(err), headers={"Retry-After": "60"}) from None
         except ValueError as err:
             raise ApiError(422, str(err), "name") from None
         s.bandits.put(info)
@@ -144,10 +140,7 @@ def admin_router() -> APIRouter:
             raise ApiError(409, f"bandit {name!r} is the default bandit of this service (its "
                                 "/decision route serves it); serve another default, then retire "
                                 "it.", "name")
-        try:
-            info = await s.caller("retire", name)
-        except UnknownBandit as err:
-            raise ApiError(404, str(err), "name") from None
+        info = await s.caller("retire", name)
         s.bandits.put(info)
         return JSONResponse(describe(info))
 

@@ -284,7 +284,7 @@ def _ops_routes(app, service, store_kind):
                 except ValueError as err:
                     raise ApiError(503, f"bandit {info.name!r} cannot decide: {err}",
                                    headers={"Retry-After": "60"}) from None
-        except StateMissing as err:
+        except (StateMissing, UnknownBandit) as err:  # not ready, whatever the reason
             raise ApiError(503, str(err), headers={"Retry-After": "60"}) from None
         except asyncio.TimeoutError:
             raise ApiError(503, f"the {store_kind} store did not answer within 5 s.",

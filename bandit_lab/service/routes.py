@@ -1,5 +1,9 @@
 """The routes of one bandit: decision, reward, stats, timeline, log.
 
+A bandit's state missing from the store (:class:`~.stores.StateMissing`) or unusable
+(:class:`~.models.StateUnusable`) and an unknown bandit are answered by the app's
+handlers (503, 503, 404), wherever they are raised.
+
 Each exists as ``/bandits/{name}/...`` for every bandit, and the first four also as
 ``/decision``, ``/reward``, ``/stats`` and ``/timeline`` for the default bandit (the
 routes of the single-bandit service, kept).
@@ -15,10 +19,10 @@ from pydantic import ValidationError
 
 from ..posteriors import BetaPosterior
 from .errors import ApiError, ErrorBody, parse_json, validation_error
-from .runtime import read_for_decision, state_missing
+from .runtime import read_for_decision
 from .schemas import (NAME_PATTERN, DecisionRequest, DecisionResponse, LogResponse,
                       RewardRequest, RewardResponse, StatsResponse, TimelineResponse)
-from .stores import ArmMismatch, RewardConflict, StateMissing, UnknownDecision
+from .stores import ArmMismatch, RewardConflict, UnknownDecision
 
 __all__ = ["bandit_router", "Service"]
 
@@ -66,10 +70,7 @@ class Service:
             req = DecisionRequest.model_validate(parse_json(body, required=False))
         except ValidationError as err:
             raise validation_error(err) from None
-        try:
-            b, vectors = await read_for_decision(self.caller, self.bandits, name)
-        except StateMissing as err:
-            raise state_missing(err) from None
+        b, vectors = await read_for_decision(self.caller, self.bandits, name)
         spec = b.spec
         vectors = spec.check_state(vectors)
         if b.status != "active":
@@ -83,11 +84,8 @@ class Service:
         arm = self.decider.choose(spec, vectors, context, mask)
         p = self.decider.probability(spec, vectors, context, mask, arm)
         eligible = None if mask is None else mask.nonzero()[0].tolist()
-        try:
-            did = await self.caller("record_decision", name, arm, context=context, ttl=self.ttl,
-                                    propensity=p, eligible=eligible)
-        except StateMissing as err:
-            raise state_missing(err) from None
+        did = await self.caller("record_decision", name, arm, context=context, ttl=self.ttl,
+                                propensity=p, eligible=eligible)
         elapsed = time.perf_counter() - started
         self.metrics.decisions.labels(name, spec.arms[arm]).inc()
         self.metrics.decision_seconds.labels(name).observe(elapsed)
@@ -126,8 +124,6 @@ class Service:
             raise ApiError(409, str(err), "reward") from None
         except ArmMismatch as err:
             raise ApiError(409, str(err), "arm") from None
-        except StateMissing as err:
-            raise state_missing(err) from None
         spec = b.spec if result.arm < b.spec.n_arms else (await self.bandits.refresh(name)).spec
         arm_name = spec.arms[result.arm]
         self.metrics.rewards.labels(name, arm_name, "duplicate" if result.duplicate
@@ -140,10 +136,7 @@ class Service:
 
     async def stats(self, name):
         b = await self.bandits.get(name)
-        try:
-            state = await self.caller("read", name)
-        except StateMissing as err:
-            raise state_missing(err) from None
+        state = await self.caller("read", name)
         if state.vectors.shape[0] != b.spec.n_arms:
             b = await self.bandits.refresh(name)
             state = await self.caller("read", name)

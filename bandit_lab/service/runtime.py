@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from dataclasses import dataclass
@@ -20,9 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ..scores import argmax_random
 from .errors import ApiError
-from .models import _short
-from .stores import (BanditInfo, StateMissing, StoreBusy, StoreError, StoreGone,
-                     UnknownBandit, check_bandit_name)
+from .stores import (BanditInfo, StoreBusy, StoreError, StoreGone, UnknownBandit,
+                     check_bandit_name)
 
 __all__ = ["StoreCaller", "Bandits", "Decider", "PROPENSITY_MODES"]
 
@@ -213,15 +211,3 @@ async def read_for_decision(caller, bandits, name):
         b = await bandits.refresh(name)  # another instance changed it: learn the new spec
     raise ApiError(503, f"bandit {name!r} kept changing while a decision was made; try again.",
                    headers={"Retry-After": RETRY_AFTER})
-
-
-def state_missing(err: StateMissing) -> ApiError:
-    return ApiError(503, str(err), headers={"Retry-After": "60"})
-
-
-def short(value):
-    return _short(value)
-
-
-async def sleep_forever():  # pragma: no cover
-    await asyncio.Event().wait()

@@ -45,6 +45,11 @@ Positive = Annotated[float, Field(strict=True, gt=0, le=1e9, allow_inf_nan=False
 Variance = Annotated[float, Field(strict=True, ge=VAR_RANGE[0], le=VAR_RANGE[1],
                                   allow_inf_nan=False)]
 
+ArmList = Annotated[list[ArmName], Field(min_length=1, max_length=MAX_ARMS,
+                                         json_schema_extra={"uniqueItems": True})]
+BucketSeconds = Annotated[float, Field(strict=True, ge=0.01, le=2_678_400, allow_inf_nan=False,
+                                       description="width of the timeline's buckets")]
+
 _FORBID = ConfigDict(extra="forbid")
 
 
@@ -177,27 +182,23 @@ class BetaCreate(BaseModel):
     model_config = _FORBID
     name: BanditName
     kind: Literal["beta"]
-    arms: list[ArmName] = Field(..., min_length=1, max_length=MAX_ARMS,
-                                json_schema_extra={"uniqueItems": True})
+    arms: ArmList
     alpha0: Positive = 1.0
     beta0: Positive = 1.0
     binary: StrictBool = True
-    bucket_seconds: Annotated[float, Field(strict=True, ge=0.01, le=2_678_400,
-                                           allow_inf_nan=False)] = 60.0
+    bucket_seconds: BucketSeconds = 60.0
 
 
 class LinearCreate(BaseModel):
     model_config = _FORBID
     name: BanditName
     kind: Literal["linear"]
-    arms: list[ArmName] = Field(..., min_length=1, max_length=MAX_ARMS,
-                                json_schema_extra={"uniqueItems": True})
+    arms: ArmList
     n_features: JsonInt(1, 64)
     prior_var: Variance = 1.0
     noise_var: Variance = 0.1
     binary: StrictBool = True
-    bucket_seconds: Annotated[float, Field(strict=True, ge=0.01, le=2_678_400,
-                                           allow_inf_nan=False)] = 60.0
+    bucket_seconds: BucketSeconds = 60.0
     feature_names: list[ArmName] | None = Field(None, max_length=MAX_FEATURES)
 
 
