@@ -21,8 +21,11 @@ Columns (this is the schema, in this order)
 ``reward_time``  Unix time in seconds (UTC) of the reward, empty until it comes
 ``x0`` ... ``x{d-1}``  linear bandits only: the context, one column per feature
 
-Rows are ordered by ``time`` (then ``decision_id``). A decision stays in the log for the
-store's ``retention`` (7 days by default): export it regularly to keep it longer.
+Rows are ordered by ``time`` (then ``decision_id``). A decision's time is read as it is
+stored and is strictly larger than the bandit's previous one, so the order is the order in
+which decisions were stored: a reader that follows the log from its last row's time misses
+none stored later. A decision stays in the log for the store's ``retention`` (7 days by
+default): export it regularly to keep it longer.
 """
 from __future__ import annotations
 
