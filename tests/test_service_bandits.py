@@ -266,3 +266,23 @@ def test_export_log(store_url, tmp_path, capsys):
         with pytest.raises(ValueError, match="needs the pyarrow package"):
             export_log(store, "p", tmp_path / "log.parquet")
     store.close()
+
+
+def test_arms_added_stop_at_the_most_a_bandit_takes(sqlite_url):
+    """Arms added one by one could pass the 100 arms a bandit is created with, beyond what a
+    reward's "arm" index and a decision's "arms" list can name."""
+    store, app = app_on(sqlite_url, spec=BetaSpec(tuple(f"a{k}" for k in range(99))))
+    with TestClient(app) as client:
+        assert client.post("/admin/bandits/offers/arms", json={"name": "last"}).status_code == 200
+        r = client.post("/admin/bandits/offers/arms", json={"name": "one-too-many"})
+        assert r.status_code == 409 and "the most a bandit takes (100)" in r.json()["message"]
+        assert len(client.get("/admin/bandits/offers").json()["arms"]) == 100
+        d = client.post("/decision", json={"arms": ["last"]}).json()
+        assert client.post("/reward", json={"decision_id": d["decision_id"], "reward": 1,
+                                             "arm": 99}).status_code == 200
+        client.post("/admin/bandits", json={"name": "wide", "kind": "linear", "arms": ["a"],
+                                            "n_features": 64})  # 4160 numbers an arm
+        codes = [client.post("/admin/bandits/wide/arms", json={"name": f"b{k}"}).status_code
+                 for k in range(12)]
+        assert codes == [200] * 11 + [409]  # 12 arms keep 49,920 numbers; 13, over 50,000
+    store.close()

@@ -13,7 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from .errors import ApiError, parse_json, validation_error
 from .models import BetaSpec, LinearSpec
 from .routes import NameParam, _body, _errors
-from .schemas import ArmCreate, BanditCreate, BanditDescription, BanditList
+from .schemas import MAX_ARMS, ArmCreate, BanditCreate, BanditDescription, BanditList
 from .stores import SpecMismatch
 
 __all__ = ["admin_router", "describe", "spec_from_request"]
@@ -121,6 +121,13 @@ def admin_router() -> APIRouter:
         if req.name in b.spec.arms:
             raise ApiError(409, f"arm {req.name[:60]!r} is already an arm of bandit {name!r}.",
                            "name")
+        if b.spec.n_arms >= MAX_ARMS:  # what a decision's "arms" and a reward's "arm" reach
+            raise ApiError(409, f"bandit {name!r} has {b.spec.n_arms} arms, the most a bandit "
+                                f"takes ({MAX_ARMS}); retire it and create another.", "name")
+        numbers = (b.spec.n_arms + 1) * b.spec.width
+        if b.spec.kind == "linear" and numbers > MAX_NUMBERS:
+            raise ApiError(409, f"another arm would make bandit {name!r} keep {numbers} numbers, "
+                                f"more than the admin API allows ({MAX_NUMBERS}).", "name")
         try:
             info = await s.caller("add_arm", name, req.name, **prior)
         except SpecMismatch as err:

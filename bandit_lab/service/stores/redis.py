@@ -29,7 +29,7 @@ import numpy as np
 
 from ..models import _short, spec_from_config
 from .base import (ArmMismatch, ArmState, BanditInfo, RewardConflict, RewardResult,
-                   StateMissing, Store, UnknownBandit, UnknownDecision, _check_ttl,
+                   SpecMismatch, StateMissing, Store, UnknownBandit, UnknownDecision, _check_ttl,
                    check_bandit_name, new_decision_id, DEFAULT_RETENTION, DEFAULT_TIMELINE_RETENTION)
 
 __all__ = ["RedisStore"]
@@ -213,7 +213,8 @@ class RedisStore(_RedisReads, Store):
             if done == 1:
                 self._specs[name] = new
                 return BanditInfo(name, new, info.status, info.created_at, info.generation + 1)
-        raise RuntimeError(f"bandit {name!r} kept changing while an arm was added; try again.")
+        raise SpecMismatch(f"bandit {name!r} kept changing while an arm was added (other "
+                           "instances adding arms); try again.")
 
     def retire(self, name):
         if not self._scripts["retire"](keys=[self._key(name, "meta"), self._key(name, "state")]):
