@@ -536,3 +536,43 @@ def test_a_deleted_sqlite_file_is_not_written_into(sqlite_url):
         text = client.get("/metrics").text
         assert 'bandit_store_errors_total{operation="record_decision",store="sqlite"} 1.0' in text
     store.close()
+
+
+@pytest.mark.parametrize("error", [sqlite3.OperationalError("database or disk is full"),
+                                   OSError(28, "No space left on device")],
+                         ids=["sqlite-full", "enospc"])
+def test_a_store_that_cannot_write_answers_503_and_recovers(sqlite_url, error):
+    """A full disk, simulated by a store whose writes raise: JSON 503 with Retry-After for
+    decisions and rewards, reads and /health go on, nothing half-written, and the service
+    recovers by itself once writes succeed again."""
+    from bandit_lab.service.stores.sqlite import SQLiteStore
+
+    class FullDisk(SQLiteStore):
+        full = False
+
+        def _write(self):
+            if self.full:
+                raise error
+            return super()._write()
+
+    store = FullDisk(sqlite_url[len("sqlite:///"):])
+    with TestClient(create_app(store, "t", BetaSpec(ARMS), rng=0, purge_every=None)) as client:
+        did = client.post("/decision").json()["decision_id"]
+        before = client.get("/stats").json()["arms"]
+        store.full = True
+        for method, path, kw in [("POST", "/decision", {}),
+                                 ("POST", "/reward", {"json": {"decision_id": did, "reward": 1}}),
+                                 ("POST", "/admin/bandits", {"json": {"name": "n", "kind": "beta",
+                                                                      "arms": ["x"]}})]:
+            r = client.request(method, path, **kw)
+            assert r.status_code == 503 and r.headers["retry-after"] == "1", (path, r.text)
+            assert set(r.json()) == {"status", "message", "field"}
+        assert client.get("/stats").json()["arms"] == before
+        assert client.get("/health").status_code == 200
+        store.full = False
+        assert client.post("/reward", json={"decision_id": did, "reward": 1}).json()[
+            "duplicate"] is False
+        assert client.post("/decision").status_code == 200
+        assert 'bandit_store_errors_total{operation="record_reward",store="fulldisk"} 1.0' in \
+            client.get("/metrics").text
+    store.close()
