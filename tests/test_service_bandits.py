@@ -262,9 +262,17 @@ def test_export_log(store_url, tmp_path, capsys):
     assert "--until 50.0 is before --since 100.0" in capsys.readouterr().err
     try:
         import pyarrow  # noqa: F401
-    except ImportError:
+    except ImportError:  # not a dependency: the export says what to install
         with pytest.raises(ValueError, match="needs the pyarrow package"):
             export_log(store, "p", tmp_path / "log.parquet")
+        assert main(["export-log", str(tmp_path / "log.parquet"), "--store", store_url,
+                     "--bandit", "p"]) == 2
+        assert "pip install pyarrow" in capsys.readouterr().err
+    else:  # where it is installed, the Parquet file holds the same table
+        import pandas as pd
+
+        assert export_log(store, "p", tmp_path / "log.parquet") == 6
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "log.parquet"), frame)
     store.close()
 
 
