@@ -127,7 +127,7 @@ def reference():
     from bandit_lab import BernoulliBandit, BetaBernoulliTS, simulate
     from bandit_lab.widgets._base import FigureImage
 
-    fi = FigureImage(figsize=(7.5, 4.0), dpi=80)
+    fi = FigureImage(figsize=(7.5, 4.0), dpi=80, pixel_ratio=1)
     ax = fi.figure.add_axes((0.1, 0.12, 0.88, 0.8))
     t = np.arange(1, 201)
     for k in range(3):
@@ -291,6 +291,9 @@ def main(argv=None):
     parser.add_argument("--per-control", type=int, default=7,
                         help="changes per control (default 7; about 20-80 per widget)")
     parser.add_argument("--only", nargs="*", default=None, help="builder names to measure")
+    parser.add_argument("--pixel-ratio", type=int, choices=(1, 2), default=1,
+                        help="device pixels per CSS pixel of the pictures (FigureImage.PIXEL_RATIO; "
+                             "2 for a high-density screen); the reference workload stays at 1")
     args = parser.parse_args(argv)
 
     warnings.simplefilter("ignore")
@@ -298,8 +301,10 @@ def main(argv=None):
           f"(Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f} at the start)")
     print(f"{args.per_control} changes per control; target: median < {TARGET_MS:.0f} ms per widget "
-          "(judged on CPU time)\n")
+          f"(judged on CPU time); pictures at pixel ratio {args.pixel_ratio}\n")
 
+    time_reference(1)  # the reference is built at pixel ratio 1 whatever the widgets use
+    widgets.FigureImage.PIXEL_RATIO = args.pixel_ratio
     per_widget, per_control, skipped, refs = [], [], [], []
     for name, func in builders().items():
         if args.only and name not in args.only:

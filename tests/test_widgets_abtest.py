@@ -100,3 +100,22 @@ def test_paths_cache_is_bounded():
 def test_bad_input_is_rejected(kwargs, error):
     with pytest.raises(error):
         small(**kwargs)
+
+
+def test_classical_sample_size_beyond_the_axis_is_an_arrow_at_the_edge():
+    w = ab_test_explorer(0.05, 0.06, n_experiments=20, check_every=250, max_samples=5000)
+    pic = w._picture
+    n = ztest_sample_size(0.05, 0.06, alpha=0.05, power=0.8)
+    assert n > 5000                               # beyond this axis
+    assert w.classical_shown == "beyond the axis"
+    assert not pic.classical.get_visible() and pic.beyond.get_visible()
+    assert pic.beyond.get_text() == f"z-test: {n:,}"
+    assert "beyond the axis" in w.summary.value and f"{n:,}" in w.summary.value
+    w.controls["rate B"].value = 0.15               # a big difference: a small sample
+    n = ztest_sample_size(0.05, 0.15, alpha=0.05, power=0.8)
+    assert n <= 5000 and w.classical_shown == "on the axis"
+    assert pic.classical.get_visible() and not pic.beyond.get_visible()
+    assert pic.classical.get_xdata()[0] == n
+    w.controls["rate B"].value = 0.05               # no difference: no classical size
+    assert w.classical_shown == "none"
+    assert not pic.classical.get_visible() and not pic.beyond.get_visible()

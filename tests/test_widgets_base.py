@@ -2,6 +2,7 @@
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from bandit_lab.widgets._base import FigureImage
@@ -127,3 +128,92 @@ def test_a_label_moved_to_the_other_side_is_laid_out_anew():
     label = ax.yaxis.label.get_window_extent(fi.canvas.get_renderer())
     ticks = min(t.get_window_extent(renderer).x0 for t in ax.get_yticklabels() if t.get_text())
     assert 0 <= label.x0 and label.x1 <= ticks  # left of the tick labels, on the picture
+
+
+# -- drawn at the size it is shown ----------------------------------------------------------
+def _png_size(fi):
+    return Image.open(io.BytesIO(fi.image.value)).size
+
+
+def test_picture_is_drawn_at_the_size_its_layout_pins():
+    fi = FigureImage(figsize=(6.0, 3.5), dpi=96)
+    fi.figure.add_axes((0.1, 0.1, 0.8, 0.8)).plot([0, 1])
+    fi.render()
+    assert fi.css_size == (576, 336)
+    assert _png_size(fi) == fi.css_size
+    layout = fi.image.layout
+    assert (layout.width, layout.height, layout.max_width) == ("576px", "auto", "100%")
+    assert layout.object_fit == "contain" and layout.flex == "0 0 auto"
+
+
+def test_pixel_ratio_two_doubles_the_pixels_not_the_size_shown():
+    one, two = FigureImage(figsize=(4, 2)), FigureImage(figsize=(4, 2), pixel_ratio=2)
+    for fi in (one, two):
+        ax = fi.figure.add_axes((0.1, 0.1, 0.8, 0.8))
+        ax.plot([0, 1])
+        ax.set_title("title")
+        fi.render()
+    assert two.css_size == one.css_size == (384, 192)
+    assert _png_size(two) == (768, 384) and two.image.layout.width == "384px"
+    # the same picture, twice as fine: text is as large relative to the picture
+    assert two.figure.dpi == 2 * one.figure.dpi
+
+
+def test_class_default_pixel_ratio_is_used_and_checked(monkeypatch):
+    monkeypatch.setattr(FigureImage, "PIXEL_RATIO", 2)
+    assert FigureImage(figsize=(1, 1)).pixel_ratio == 2
+    with pytest.raises(ValueError, match="pixel_ratio == 3, must be 1 or 2"):
+        FigureImage(figsize=(1, 1), pixel_ratio=3)
+
+
+# -- controls, tables, "computing..." -------------------------------------------------------
+def test_tidy_controls_gives_every_label_room_for_its_text():
+    import ipywidgets as W
+
+    from bandit_lab.widgets._layout import tidy_controls
+
+    short = W.IntSlider(description="age")
+    long = W.FloatSlider(description="applications (6 months)")
+    button = W.Button(description="reset to the starting prior")
+    tidy_controls([short, long, button])
+    assert short.style.description_width == long.style.description_width == "24ch"
+    assert long.layout.max_width == "100%"
+    assert button.layout.width == "auto" and button.layout.min_width == "max-content"
+
+
+def test_busy_says_computing_and_disables_only_while_slow_work_runs():
+    import ipywidgets as W
+
+    from bandit_lab.widgets._layout import Busy
+
+    slider, already_off = W.IntSlider(), W.Button(disabled=True)
+    busy = Busy([slider, already_off], threshold=0.05)
+    texts, states = [], []
+    busy.status.observe(lambda ch: texts.append(ch["new"]), names="value")
+    slider.observe(lambda ch: states.append(ch["new"]), names="disabled")
+    with busy.working(10, "simulating 4 strategies"):  # nothing measured yet: assumed slow
+        assert slider.disabled and "computing: simulating 4 strategies" in busy.status.value
+    assert not slider.disabled and already_off.disabled  # what was off stays off
+    assert states == [True, False] and busy.status.value == busy.idle and busy.shown == 1
+    busy.seconds_per_unit = 0.001     # 10 units: 0.01 s expected, under the threshold
+    with busy.working(10):
+        assert not slider.disabled
+    with busy.working(0):             # a cached result: no work, nothing shown
+        pass
+    assert busy.shown == 1 and len(texts) == 2
+    busy.seconds_per_unit = 1.0       # 10 s expected: shown; an error still restores
+    with pytest.raises(RuntimeError), busy.working(10):
+        raise RuntimeError("boom")
+    assert busy.shown == 2 and not slider.disabled and busy.status.value == busy.idle
+
+
+def test_busy_learns_from_slow_work():
+    import time
+
+    from bandit_lab.widgets._layout import Busy
+
+    busy = Busy(threshold=0.01)
+    with busy.working(1):
+        time.sleep(0.03)
+    assert busy.expected_seconds(1) >= 0.03 and busy.will_show(1)
+    assert busy.expected_seconds(0.1) < 0.01 and not busy.will_show(0.1)

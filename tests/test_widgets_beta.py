@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from bandit_lab import BetaPosterior
+from bandit_lab.widgets._layout import walk
 from bandit_lab.widgets.beta import beta_explorer
 
 
@@ -112,7 +113,8 @@ def test_zoom_fits_the_axis_to_the_belief():
 def test_controls_are_the_documented_ones():
     w = beta_explorer()
     assert set(w.controls) == {"alpha", "beta", "successes", "failures", "add", "reset", "zoom"}
-    assert w.figure_image.image in w.children and w.summary in w.children
+    shown = list(walk(w))
+    assert w.figure_image.image in shown and w.summary in shown
 
 
 @pytest.mark.parametrize("kwargs, exc, words", [

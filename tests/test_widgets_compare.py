@@ -45,7 +45,7 @@ def test_summary_numbers_match_a_recomputation():
         assert row["regret"] == pytest.approx(final.mean())
         assert row["se"] == pytest.approx(final.std(ddof=1) / np.sqrt(30))
         assert row["share_median"] == pytest.approx(np.median(share))
-        assert f"<td style='padding:0 8px'>{final.mean():.1f}</td>" in w.summary.value
+        assert re.search(rf"<td[^>]*>{final.mean():.1f}</td>", w.summary.value)
 
 
 def test_moving_a_rate_re_simulates_and_redraws():
@@ -126,3 +126,77 @@ def test_summary_names_the_lai_robbins_constant():
     w = small()
     c = lai_robbins_constant(RATES)
     assert re.search(rf"C = {c:.2f}, C log T = {c * np.log(200):.1f}", w.summary.value)
+
+
+# -- the Lai-Robbins bound, readable at every setting ---------------------------------------
+SETTINGS = [
+    # (rates, horizon, log time axis)
+    ((0.030, 0.045, 0.028, 0.015, 0.060), 200, False),    # the course's default
+    ((0.030, 0.045, 0.028, 0.015, 0.060), 200, True),
+    ((0.030, 0.045, 0.028, 0.015, 0.060), 1000, False),
+    ((0.030, 0.058, 0.028, 0.015, 0.060), 1000, False),   # a near tie: C ln T ~ 440
+    ((0.030, 0.058, 0.028, 0.015, 0.060), 100, True),
+    ((0.000, 0.000, 0.000, 0.000, 0.200), 1000, False),   # easy: C ln T below the curves
+    ((0.090, 0.135, 0.084, 0.045, 0.180), 500, True),
+]
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    return strategy_explorer(n_runs=20, horizons=(100, 200, 500, 1000), rng=0)
+
+
+@pytest.mark.parametrize("rates, horizon, log_x", SETTINGS)
+def test_lai_robbins_bound_is_shown_whole_and_the_curves_keep_their_height(explorer, rates,
+                                                                           horizon, log_x):
+    from bandit_lab import lai_robbins_constant
+    from test_widgets_layout import drawn_texts
+
+    w = explorer
+    for k, r in enumerate(rates):
+        w.controls[f"rate {k}"].value = r
+    w.controls["horizon"].value = horizon
+    w.controls["log time"].value = log_x
+    pic, info = w.picture, w.picture.bound
+    c = lai_robbins_constant(rates)
+    assert info["constant"] == pytest.approx(c)
+    main_top = pic.ax.get_ylim()[1]
+    # the bound is drawn from t = 1 to T (at most every step), on the regret axis's scale
+    t, y = (np.asarray(v) for v in pic.curves.extra["Lai-Robbins"].get_data())
+    assert t[0] == 1 and t[-1] == horizon and np.all(np.diff(t) >= 1)
+    bound = c * np.log(t)
+    np.testing.assert_allclose(y, bound)
+    assert pic.ax.get_xscale() == ("log" if log_x else "linear")
+    # every point of the bound is within the picture: on the curves' axis or on the strip
+    # above the break, which carries on exactly where the curves' axis ends
+    if info["broken"]:
+        assert pic.strip.get_visible()
+        low, high = pic.strip.get_ylim()
+        assert low == pytest.approx(main_top) and high >= bound[-1]
+        np.testing.assert_allclose(pic.strip_line.get_ydata(), bound)
+        assert pic.strip.get_xlim() == pic.ax.get_xlim()
+    else:
+        assert not pic.strip.get_visible() and main_top >= bound[-1]
+    # the curves keep at least a third of the axis's height: never squashed by the bound
+    curves_top = max(float(np.max(b.get_paths()[0].vertices[:, 1]))
+                     for b in pic.curves.bands.values())
+    assert curves_top >= main_top / 3
+    # the bound's label is drawn, with C, inside the picture
+    labels = [tx.get_text() for tx in drawn_texts(w.figure.figure)]
+    assert f"C ln t, C = {c:.1f}" in labels
+    assert "Dashed: C ln t" in w.summary.value
+
+
+def test_changes_that_simulate_long_say_computing_and_cached_ones_do_not():
+    w = small()
+    w.busy.threshold = 0.0  # every simulation counts as slow here
+    seen, disabled = [], []
+    w.busy.status.observe(lambda ch: seen.append(ch["new"]), names="value")
+    w.controls["rate 0"].observe(lambda ch: disabled.append(ch["new"]), names="disabled")
+    w.controls["horizon"].value = 400            # longer than cached: simulates
+    assert any("computing: simulating 2 strategies x 30 runs x 400 steps" in s for s in seen)
+    assert disabled == [True, False] and not w.controls["rate 0"].disabled
+    n = len(seen)
+    w.controls["horizon"].value = 100            # a slice of the cached run: no work
+    w.controls["log time"].value = True
+    assert len(seen) == n and w.busy.status.value == w.busy.idle

@@ -8,6 +8,7 @@ from bandit_lab import (BetaBernoulliTS, DiscountedTS, SlidingWindowTS, cumulati
                         simulate)
 from bandit_lab.widgets import forgetting_explorer
 from bandit_lab.widgets.forgetting import POLICY_NAMES, ForgettingComparison, change_world
+from bandit_lab.widgets._layout import walk
 
 RATES = (0.6, 0.4, 0.2)
 N_STEPS, N_RUNS = 300, 40
@@ -50,7 +51,8 @@ def test_controls_and_first_drawing():
     assert not any(c.continuous_update for c in w.controls.values())
     assert list(w.rows) == list(POLICY_NAMES)
     assert w.figure.image.value[:4] == b"\x89PNG"
-    assert w.figure.image in w.children and w.summary in w.children
+    shown = list(walk(w))
+    assert w.figure.image in shown and w.summary in shown
     text = re.sub(r"<[^>]+>", " ", w.summary.value)
     assert "60 runs of 600 steps" in text
     assert "rates (0.100, 0.060, 0.040) become (0.040, 0.120, 0.040)" in text

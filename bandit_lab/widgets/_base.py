@@ -1,4 +1,6 @@
-"""The one piece every widget shares: a matplotlib figure shown as a PNG image widget.
+"""The one piece every widget shares: a matplotlib figure shown as a PNG image widget,
+drawn at the size it is shown (the layout around it, tables and the "computing..." line
+are in :mod:`bandit_lab.widgets._layout`).
 
 Drawing into a figure that is rendered to PNG bytes works the same in JupyterLab, in a
 headless test and in a static notebook viewer, and a test can check that the picture
@@ -18,6 +20,8 @@ from matplotlib.font_manager import fontManager
 from matplotlib.transforms import IdentityTransform, blended_transform_factory
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+
+from ._layout import picture_layout
 
 
 def png_bytes(rgba, level=1):
@@ -125,7 +129,17 @@ def swatch_html(color, *, dashed=False):
 
 
 class FigureImage:
-    """A matplotlib ``Figure`` (no pyplot, no global state) and the image widget showing it.
+    """A matplotlib ``Figure`` (no pyplot, no global state) and the image widget showing it,
+    drawn at the size it is shown.
+
+    ``figsize`` (inches) times ``dpi`` is the picture's size in CSS pixels, the size the
+    page shows it at: the image widget's layout pins that width (``max-width: 100%`` lets a
+    narrow page shrink it, keeping its shape; nothing ever stretches it). ``dpi`` is in
+    CSS pixels per inch, so a 10-point font is 13 px, as the notebook's own text. The PNG
+    has ``pixel_ratio`` device pixels per CSS pixel: 1 (the default, :attr:`PIXEL_RATIO`)
+    is crisp on an ordinary screen and the fastest; 2 is sharp on a high-density
+    ("retina") screen and costs about 40% more per redraw. Set
+    ``FigureImage.PIXEL_RATIO = 2`` before building a widget to have it drawn that way.
 
     Two things keep a redraw cheap, which a learner dragging a slider feels:
 
@@ -143,17 +157,41 @@ class FigureImage:
     >>> fi.render()
     >>> fi.image.value[:4] == b'\\x89PNG'
     True
+    >>> fi.css_size, fi.canvas.get_width_height(), fi.image.layout.width
+    ((288, 192), (288, 192), '288px')
     """
 
-    def __init__(self, figsize=(7, 4), dpi=80, layout=None, pin_labels=True):
-        # layout=None: fixed margins. "constrained" looks tidier but roughly doubles the
-        # cost of every redraw, which a slider feels.
-        self.figure = Figure(figsize=figsize, dpi=dpi, layout=layout)
+    #: Device pixels per CSS pixel of the pictures built from now on (1 or 2).
+    PIXEL_RATIO = 1
+
+    def __init__(self, figsize=(7, 4), dpi=96, layout=None, pin_labels=True, pixel_ratio=None):
+        ratio = self.PIXEL_RATIO if pixel_ratio is None else pixel_ratio
+        if ratio not in (1, 2):
+            raise ValueError(f"pixel_ratio == {ratio!r}, must be 1 or 2.")
+        width, height = (float(v) for v in figsize)
+        if not (width > 0 and height > 0 and dpi > 0):
+            raise ValueError(f"figsize == {figsize!r} and dpi == {dpi!r}, must be positive.")
+        self.pixel_ratio = ratio
+        #: (width, height) in CSS pixels: the size the page shows the picture at.
+        self.css_size = (round(width * dpi), round(height * dpi))
+        self.figure = Figure(figsize=(self.css_size[0] / dpi, self.css_size[1] / dpi),
+                             dpi=dpi * ratio, layout=layout)
         self.canvas = _Canvas(self.figure)
-        self.image = W.Image(format="png")
+        self.image = W.Image(format="png", layout=picture_layout(*self.css_size))
         self.pin_labels = bool(pin_labels)
         self._pins = {}  # (axes, "x" or "y") -> (label position in axes coordinates, side)
         self.renders = 0
+
+    def unpin(self, ax):
+        """Let matplotlib lay out ``ax``'s axis labels again at the next render (after the
+        axes moved or changed size: a pin is kept in the axes' own coordinates)."""
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            if self._pins.pop((ax, name), None) is not None:
+                axis._autolabelpos = True
+                axis.label.set_transform(
+                    blended_transform_factory(ax.transAxes, IdentityTransform())
+                    if name == "x" else
+                    blended_transform_factory(IdentityTransform(), ax.transAxes))
 
     def _pin_labels(self, new_ones=True):
         """Re-apply the pins already made (``ax.clear()`` would otherwise lose them) and,

@@ -72,8 +72,10 @@ class CurvesPicture:
                                     fontsize="small")
             self._legend_texts = dict(zip([*self.lines, *self.extra], self.legend.get_texts()))
 
-    def draw(self, t, curves, *, xlim, labels=None, extra=None, title=None, top=None):
-        """Move the curves and re-render.
+    def draw(self, t, curves, *, xlim, labels=None, extra=None, title=None, top=None,
+             render=True):
+        """Move the curves and re-render (unless ``render`` is False: a caller that changes
+        more first renders once itself).
 
         ``curves``: name -> (mean, low, high) at the steps ``t``; ``extra``: name ->
         (x, y) for the extra lines; ``labels``: name -> legend text (default: the name);
@@ -95,4 +97,5 @@ class CurvesPicture:
             self.ax.set_title(title, fontsize="medium")
         self.ax.set_xlim(*xlim)
         self.ax.set_ylim(0, 1.08 * highest if top is None else top)
-        self.fig_image.render()
+        if render:
+            self.fig_image.render()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from typing import ClassVar
 
 import ipywidgets as W
 import numpy as np
@@ -23,7 +24,8 @@ import numpy as np
 from .._rng import resolve_rng
 from .._validation import check_int, check_positive, check_probability
 from ..ab_testing import SequentialTestResult, expected_loss, sequential_ab_test, ztest_sample_size
-from ._base import FigureImage
+from ._base import FigureImage, swatch_html
+from ._layout import Busy, controls_beside_picture, text_block, tidy_controls
 
 __all__ = ["ab_test_explorer", "ABTestExplorer", "ExpectedLossPaths"]
 
@@ -101,6 +103,10 @@ class ExpectedLossPaths:
         self._cache.move_to_end(key)
         return entry
 
+    def cached(self, rate_a, rate_b):
+        """Whether the experiments for these rates are simulated already."""
+        return self.key(rate_a, rate_b) in self._cache
+
     def losses(self, rate_a, rate_b):
         """Expected loss of choosing A and B, shape (n_experiments, n_looks, 2)."""
         return self._entry(rate_a, rate_b)[0]
@@ -145,7 +151,7 @@ def _classical_n(rate_a, rate_b):
     return ztest_sample_size(rate_a, rate_b, alpha=0.05, power=0.8)
 
 
-def _summary_html(row, rate_a, rate_b, n_classical, n_experiments, max_samples):
+def _summary_html(row, rate_a, rate_b, n_classical, n_experiments, max_samples, key=""):
     if n_classical is None:
         classical = ("a classical test cannot be sized for a difference of 0: it would run "
                      "for ever (or until its budget) and then, correctly, find nothing")
@@ -156,7 +162,7 @@ def _summary_html(row, rate_a, rate_b, n_classical, n_experiments, max_samples):
             f"; median stop at <b>{row['median_stop']:,.0f}</b> visitors per variant "
             f"(90th percentile {row['p90_stop']:,.0f})")
     loss = "" if np.isnan(row["mean_loss"]) else f"{row['mean_loss']:.5f}"
-    return (f"<div><b>{n_experiments} simulated experiments</b>, true rates A = {rate_a:.3f}, "
+    return text_block(f"<b>{n_experiments} simulated experiments</b>, true rates A = {rate_a:.3f}, "
             f"B = {rate_b:.3f}, threshold of caring {row['threshold']:.5f}.<br>"
             f"Stopped within {max_samples:,} visitors per variant: <b>{row['stopped']:.0%}</b>"
             f"{stop}.<br>"
@@ -164,15 +170,19 @@ def _summary_html(row, rate_a, rate_b, n_classical, n_experiments, max_samples):
             f"conversion rate given up, averaged over stopped experiments: <b>{loss}</b> "
             f"(the rule keeps this below the threshold on average over rates drawn from its "
             f"prior; for one fixed pair of rates it can be above).<br>"
-            f"For comparison, {classical}.</div>")
+            f"For comparison, {classical}.{key}")
 
 
 class _Picture:
     """The histogram of stopping times, drawn once and then updated in place.
 
-    Re-using the artists (no ``ax.clear()``, no new legend) keeps a redraw to the cost of
-    rendering the PNG.
+    Re-using the artists (no ``ax.clear()``, no legend: the key under the picture names
+    the colours) keeps a redraw to the cost of rendering the PNG. The classical test's
+    sample size is a dashed line where it falls on the axis; beyond the axis's end it is
+    an arrow at the right edge with its number.
     """
+
+    COLORS: ClassVar[dict[str, str]] = {"good": "C2", "worse": "C3", "never": "C7"}
 
     def __init__(self, fig_image, max_samples, check_every):
         self.fig_image = fig_image
@@ -180,24 +190,25 @@ class _Picture:
         self.max_samples, self.check_every = max_samples, check_every
         fig = fig_image.figure
         fig.set_layout_engine("none")  # a fixed layout keeps redraws fast
-        ax = self.ax = fig.add_axes((0.09, 0.14, 0.88, 0.75))
+        ax = self.ax = fig.add_axes((0.11, 0.15, 0.86, 0.75))
         zeros = np.zeros(self.edges.size - 1)
         # Stacked: the total (worse variant shipped shows on top) over the good ones.
-        self.total = ax.stairs(zeros, self.edges, fill=True, color="C3",
-                               label="stopped, shipped the worse variant")
-        self.good = ax.stairs(zeros, self.edges, fill=True, color="C2",
-                              label="stopped, shipped the better (or an equal) variant")
+        self.total = ax.stairs(zeros, self.edges, fill=True, color=self.COLORS["worse"])
+        self.good = ax.stairs(zeros, self.edges, fill=True, color=self.COLORS["good"])
         end = max_samples + check_every / 2
-        self.never = ax.stairs([0.0], [end, end + check_every], fill=True, color="C7",
-                               label="never stopped")
-        self.classical = ax.axvline(0, color="k", linestyle="--",
-                                    label="classical z-test's fixed sample size")
-        ax.set_xlim(0, max_samples + 1.5 * check_every)
+        self.never = ax.stairs([0.0], [end, end + check_every], fill=True,
+                               color=self.COLORS["never"])
+        self.classical = ax.axvline(0, color="k", linestyle="--")
+        self.right = max_samples + 1.5 * check_every
+        ax.set_xlim(0, self.right)
+        # beyond the axis: an arrow pointing off the right edge, with the number
+        self.beyond = ax.annotate("", xy=(1.0, 0.7), xycoords="axes fraction",
+                                  xytext=(-40, 0), textcoords="offset points", ha="right",
+                                  va="center", fontsize="small",
+                                  arrowprops=dict(arrowstyle="-|>", color="k", linewidth=1.2))
         ax.set_xlabel("visitors per variant when the experiment stopped")
         ax.set_ylabel("number of experiments")
         self.title = ax.set_title("", fontsize="medium")
-        ax.legend(handles=[self.good, self.total, self.never, self.classical],
-                  loc="upper right", fontsize="small")
 
     def update(self, result, n_classical, rate_a, rate_b):
         stop = result.stop_samples
@@ -207,14 +218,34 @@ class _Picture:
         self.good.set_data(good.astype(float))
         self.total.set_data((good + bad).astype(float))
         self.never.set_data([float(never)])
-        show = n_classical is not None and n_classical <= self.max_samples
-        self.classical.set_visible(show)
-        if show:
+        on_axis = n_classical is not None and n_classical <= self.max_samples
+        beyond = n_classical is not None and not on_axis
+        self.classical.set_visible(on_axis)
+        if on_axis:
             self.classical.set_xdata([n_classical, n_classical])
+        self.beyond.set_visible(beyond)
+        self.beyond.set_text(f"z-test: {n_classical:,}" if beyond else "")
         self.ax.set_ylim(0, 1.25 * max(1, (good + bad).max(), never))
-        self.title.set_text(f"Expected-loss rule, A = {rate_a:.3f}, B = {rate_b:.3f}: when did "
+        self.title.set_text(f"A = {rate_a:.3f}, B = {rate_b:.3f}: when did "
                             f"{result.n_experiments} experiments stop?")
         self.fig_image.render()
+        return "on the axis" if on_axis else ("beyond the axis" if beyond else "none")
+
+
+def _key_html(n_classical, where, max_samples):
+    """What the picture's colours and marks mean (the picture has no legend)."""
+    parts = [f"{swatch_html(_Picture.COLORS['good'])}stopped, shipped the better (or an "
+             "equal) variant",
+             f"{swatch_html(_Picture.COLORS['worse'])}stopped, shipped the worse variant",
+             f"{swatch_html(_Picture.COLORS['never'])}never stopped (the bar right of "
+             f"{max_samples:,})"]
+    if where == "on the axis":
+        parts.append(f"{swatch_html('k', dashed=True)}a classical z-test's fixed sample size "
+                     f"({n_classical:,})")
+    elif where == "beyond the axis":
+        parts.append(f"&#x2192; at the right edge: a classical z-test's fixed sample size, "
+                     f"{n_classical:,}, beyond the axis")
+    return "<div style='font-size:smaller'>" + " &nbsp; ".join(parts) + "</div>"
 
 
 class ABTestExplorer(W.VBox):
@@ -244,18 +275,20 @@ class ABTestExplorer(W.VBox):
             "rate A": W.FloatSlider(value=rate_a, description="true rate A", **slider),
             "rate B": W.FloatSlider(value=rate_b, description="true rate B", **slider),
             "threshold": W.FloatLogSlider(value=threshold, base=10, min=-4.5, max=-2, step=0.25,
-                                          readout_format=".5f", description="threshold",
+                                          readout_format=".5f",
+                                          description="threshold of caring",
                                           continuous_update=False),
         }
+        tidy_controls(self.controls.values(), track="110px")
         self.figure = FigureImage(figsize=figsize, dpi=dpi)
         self._picture = _Picture(self.figure, paths.max_samples, paths.check_every)
         self.summary = W.HTML()
+        self.busy = Busy(list(self.controls.values()))
         self.timings = []
         for control in self.controls.values():
             control.observe(self.redraw, names="value")
-        super().__init__([W.HBox([self.controls["rate A"], self.controls["rate B"],
-                                  self.controls["threshold"]]),
-                          self.figure.image, self.summary])
+        super().__init__(controls_beside_picture([*self.controls.values(), self.busy.status],
+                                                 self.figure.image, [self.summary]))
         self.redraw()
 
     def redraw(self, _change=None):
@@ -263,18 +296,22 @@ class ABTestExplorer(W.VBox):
         rate_a = self.controls["rate A"].value
         rate_b = self.controls["rate B"].value
         threshold = self.controls["threshold"].value
-        self.result = self.paths.result(rate_a, rate_b, threshold=threshold)
+        paths = self.paths
+        work = 0 if paths.cached(rate_a, rate_b) else paths.n_experiments * paths.max_samples
+        with self.busy.working(work, f"simulating {paths.n_experiments} experiments"):
+            self.result = paths.result(rate_a, rate_b, threshold=threshold)
         self.row = summarize(self.result, threshold)
         n_classical = _classical_n(rate_a, rate_b)
-        self._picture.update(self.result, n_classical, rate_a, rate_b)
-        self.summary.value = _summary_html(self.row, rate_a, rate_b, n_classical,
-                                           self.paths.n_experiments, self.paths.max_samples)
+        self.classical_shown = self._picture.update(self.result, n_classical, rate_a, rate_b)
+        self.summary.value = _summary_html(
+            self.row, rate_a, rate_b, n_classical, paths.n_experiments, paths.max_samples,
+            _key_html(n_classical, self.classical_shown, paths.max_samples))
         self.timings.append(time.perf_counter() - start)
 
 
 def ab_test_explorer(rate_a=0.05, rate_b=0.06, *, threshold=0.0005, n_experiments=120,
                      check_every=250, max_samples=10_000, max_rate=0.2, rng=0,
-                     figsize=(8, 3.8), dpi=80):
+                     figsize=(6.0, 3.3), dpi=96):
     """A widget: two true rates and a threshold of caring -> when do A/B tests stop?
 
     Each setting simulates ``n_experiments`` experiments that peek every ``check_every``

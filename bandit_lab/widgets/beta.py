@@ -20,6 +20,7 @@ import numpy as np
 from .._validation import check_int, check_positive, check_probability
 from ..posteriors import BetaPosterior
 from ._base import FigureImage
+from ._layout import controls_beside_picture, text_block, tidy_controls
 
 __all__ = ["beta_explorer", "BetaExplorer"]
 
@@ -44,19 +45,19 @@ class BetaExplorer(W.VBox):
     def __init__(self, alpha, beta, *, level, successes, failures, max_value, figsize, dpi):
         self.level = level
         self.initial = (alpha, beta)
-        slider = dict(min=0.1, step=0.1, readout_format=".1f", continuous_update=False,
-                      layout=W.Layout(width="380px"))
+        slider = dict(min=0.1, step=0.1, readout_format=".1f", continuous_update=False)
         top = max(max_value, math.ceil(alpha), math.ceil(beta))
         self.controls = {
             "alpha": W.FloatSlider(value=alpha, max=top, description="alpha", **slider),
             "beta": W.FloatSlider(value=beta, max=top, description="beta", **slider),
             "successes": W.BoundedIntText(value=successes, min=0, max=100_000,
-                                          description="successes", layout=W.Layout(width="180px")),
+                                          description="successes"),
             "failures": W.BoundedIntText(value=failures, min=0, max=100_000,
-                                         description="failures", layout=W.Layout(width="180px")),
+                                         description="failures"),
             "add": W.Button(description="add data", button_style="primary",
                             tooltip="alpha += successes, beta += failures"),
-            "reset": W.Button(description="reset", tooltip="back to the starting prior"),
+            "reset": W.Button(description="reset to the starting prior",
+                              tooltip=f"alpha = {alpha:g}, beta = {beta:g}"),
             "zoom": W.Checkbox(value=False, description="zoom to the belief", indent=False),
         }
         self.summary = W.HTML()
@@ -71,12 +72,11 @@ class BetaExplorer(W.VBox):
         self.controls["reset"].on_click(self._on_reset)
 
         c = self.controls
-        super().__init__(children=[
-            W.HBox([c["alpha"], c["beta"]]),
-            W.HBox([c["successes"], c["failures"], c["add"], c["reset"], c["zoom"]]),
-            self.summary,
-            self.figure_image.image,
-        ])
+        tidy_controls(c.values())
+        super().__init__(children=controls_beside_picture(
+            [c["alpha"], c["beta"], c["successes"], c["failures"],
+             W.HBox([c["add"], c["reset"]], layout=W.Layout(flex_flow="row wrap")), c["zoom"]],
+            self.figure_image.image, [self.summary]))
         self.redraw()
 
     # -- what the controls do ----------------------------------------------------------
@@ -123,7 +123,7 @@ class BetaExplorer(W.VBox):
         fig = self.figure_image.figure
         # Fixed margins: a constrained layout, recomputed on every redraw, doubles its cost.
         fig.set_layout_engine("none")
-        ax = fig.add_axes((0.1, 0.15, 0.88, 0.75))
+        ax = fig.add_axes((0.12, 0.15, 0.85, 0.75))
         self._ax = ax
         self._curve, = ax.plot([], [], color="C0", linewidth=2)
         self._mean_line = ax.axvline(0.5, color="C3", linestyle="--", linewidth=1.5)
@@ -162,9 +162,9 @@ class BetaExplorer(W.VBox):
         else:  # it shoots to infinity at an edge: cap the axis where the middle stays visible
             top = min(float(y.max()), max(4.0, 3.0 * float(post.pdf(nums["mean"]))))
         self._ax.set_ylim(0, 1.08 * top)
-        self._ax.set_title(f"Beta({a:.1f}, {b:.1f}): dashed line = mean, "
+        self._ax.set_title(f"Beta({a:.1f}, {b:.1f}): dashed = mean, "
                            f"shaded = {self.level:.0%} credible interval", fontsize="medium")
-        self.summary.value = (
+        self.summary.value = text_block(
             f"<b>Beta({a:.1f}, {b:.1f})</b>: mean <b>{nums['mean']:.4f}</b>, "
             f"sd {nums['sd']:.4f}, {self.level:.0%} credible interval "
             f"<b>[{nums['low']:.4f}, {nums['high']:.4f}]</b>, skewness {nums['skewness']:+.3f} "
@@ -179,7 +179,7 @@ def _tail(skewness):
 
 
 def beta_explorer(alpha=1.0, beta=1.0, *, level=0.95, successes=1, failures=9, max_value=50,
-                  figsize=(6.4, 3.2), dpi=80):
+                  figsize=(5.6, 2.9), dpi=96):
     """A Beta(alpha, beta) belief with sliders, an "add data" button and a reset.
 
     Parameters
@@ -194,7 +194,8 @@ def beta_explorer(alpha=1.0, beta=1.0, *, level=0.95, successes=1, failures=9, m
     max_value : int >= 1
         Initial upper end of the sliders.
     figsize, dpi
-        Size of the figure; a low dpi keeps redraws fast.
+        Size of the picture in inches and CSS pixels per inch: it is drawn at the size
+        the page shows it (see :class:`~bandit_lab.widgets.FigureImage`).
 
     Returns
     -------

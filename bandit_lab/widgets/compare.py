@@ -20,6 +20,7 @@ from collections import OrderedDict
 import ipywidgets as W
 import numpy as np
 from matplotlib import ticker
+from matplotlib.lines import Line2D
 
 from .._rng import resolve_rng
 from .._validation import check_int, check_probability
@@ -28,6 +29,7 @@ from ..metrics import arm_shares, cumulative_regret, lai_robbins_constant
 from ..policies import KLUCB, UCB1, BetaBernoulliTS, EpsilonGreedy, Policy, Softmax
 from ..simulate import simulate
 from ._base import FigureImage, swatch_html, wire
+from ._layout import Busy, controls_beside_picture, html_table, text_block, tidy_controls
 from ._curves import CurvesPicture
 
 __all__ = ["strategy_explorer", "StrategyComparison", "default_policies"]
@@ -113,6 +115,13 @@ class StrategyComparison:
         self._cache.move_to_end(key)
         return hist if hist.n_steps == n_steps else _truncate(hist, n_steps)
 
+    def to_simulate(self, rates, n_steps):
+        """The policies :meth:`results` would simulate for ``rates`` and ``n_steps`` (those
+        not cached at that horizon or longer)."""
+        key = self.key(rates)
+        return [name for name in self.policies
+                if (hist := self._cache.get((name, key))) is None or hist.n_steps < n_steps]
+
     def results(self, rates, n_steps):
         """dict name -> History for every policy."""
         return {name: self.history(name, rates, n_steps) for name in self.policies}
@@ -136,7 +145,7 @@ def summarize(results):
     return rows
 
 
-def _summary_html(rows, rates, n_steps, n_runs, colors=None):
+def _summary_html(rows, rates, n_steps, n_runs, colors=None, bound=None):
     rates = np.asarray(rates, dtype=float)
     best = int(np.argmax(rates))
     c = lai_robbins_constant(rates)
@@ -144,63 +153,156 @@ def _summary_html(rows, rates, n_steps, n_runs, colors=None):
             f"(the same seed for every setting). Best arm: {best} "
             f"(rate {rates[best]:.3f}). Lai-Robbins constant C = {c:.2f}, "
             f"C log T = {c * np.log(n_steps):.1f}.")
-    th = "".join(f"<th style='padding:0 8px'>{h}</th>" for h in
-                 ("policy (line in the figure)" if colors else "policy", "mean regret at T",
-                  "standard error",
-                  f"share of pulls to arm {best}: median", "5th-95th percentile"))
-    lines = [f"<tr>{th}</tr>"]
+    if bound:
+        head += " " + bound
+    header = ("policy (line in the figure)" if colors else "policy", "mean regret at T",
+              "standard error", f"arm {best}'s share of pulls: median", "5th-95th percentile")
+    table = []
     for name, r in rows.items():
         swatch = swatch_html(colors[name]) if colors else ""
-        vals = (swatch + html.escape(name), f"{r['regret']:.1f}", f"{r['se']:.1f}",
-                f"{r['share_median']:.0%}", f"{r['share_p5']:.0%} - {r['share_p95']:.0%}")
-        lines.append("<tr>" + "".join(f"<td style='padding:0 8px'>{v}</td>" for v in vals)
-                     + "</tr>")
-    return f"<div>{head}<table>{''.join(lines)}</table></div>"
+        table.append((swatch + html.escape(name), f"{r['regret']:.1f}", f"{r['se']:.1f}",
+                      f"{r['share_median']:.0%}", f"{r['share_p5']:.0%} - {r['share_p95']:.0%}"))
+    return text_block(head + html_table(header, table))
 
 
-def _picture(fig_image, names):
-    return CurvesPicture(fig_image, names, xlabel="step t",
-                         ylabel="regret (expected conversions lost)", legend=False,
-                         extra={"Lai-Robbins": {"color": "k", "linestyle": "--", "linewidth": 1}})
+class RegretPicture:
+    """The regret curves of :class:`~bandit_lab.widgets._curves.CurvesPicture` and the
+    Lai-Robbins bound C ln t, drawn so that both can be read at every setting.
 
+    The y axis fits the curves (their 10th-90th percentile bands). When C ln T is within
+    2.5 times their top, one axis holds the bound too. Otherwise (the usual case at short
+    horizons: C ln T is then more than any policy could lose) the axis is *broken*: a strip
+    above it, on its own scale, carries the bound on from where it leaves the curves' axis
+    up to C ln T, so the bound is seen over the whole horizon and the curves keep their
+    height. Both axes share the time axis (linear or log).
+    """
 
-def _draw(picture, results, log_x):
-    ax = picture.ax
-    if ax.get_xscale() != ("log" if log_x else "linear"):
-        ax.set_xscale("log" if log_x else "linear")
-        if log_x:  # plain tick labels (10, 100, 1000): mathtext labels cost 60 ms a redraw
-            ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:g}"))
+    #: (left, right) of the axes and (bottom, top) of the whole plot, in figure fractions.
+    LEFT, RIGHT, BOTTOM, TOP = 0.1, 0.97, 0.14, 0.91
+    STRIP, GAP = 0.2, 0.035   # the strip's height and the gap above the curves' axes
+    RATIO = 2.5               # above RATIO x the curves' top, the axis breaks
+
+    def __init__(self, fig_image, names):
+        self.fig_image = fig_image
+        style = {"color": "k", "linestyle": "--", "linewidth": 1.2}
+        self.curves = CurvesPicture(fig_image, names, xlabel="step t",
+                                    ylabel="regret (conversions lost)", legend=False,
+                                    extra={"Lai-Robbins": style},
+                                    rect=(self.LEFT, self.BOTTOM, self.RIGHT - self.LEFT,
+                                          self.TOP - self.BOTTOM))
+        self.ax = ax = self.curves.ax
+        self.strip = strip = fig_image.figure.add_axes((self.LEFT, 0.7, self.RIGHT - self.LEFT,
+                                                        self.STRIP), sharex=ax)
+        self.strip_line, = strip.plot([], [], **style)
+        strip.spines["bottom"].set_visible(False)
+        strip.tick_params(axis="x", which="both", bottom=False, labelbottom=False)
+        strip.locator_params(axis="y", nbins=2)
+        # the break marks: two short diagonals at each end of the gap
+        kw = dict(transform=fig_image.figure.transFigure, color="k", linewidth=1, clip_on=False)
+        self.marks = [fig_image.figure.add_artist(Line2D([0, 0], [0, 0], **kw)) for _ in range(4)]
+        # "C ln t, C = ..." just under the bound's right end
+        label = dict(xytext=(-2, -3), textcoords="offset points", ha="right", va="top",
+                     fontsize="small")
+        self.label = ax.annotate("", (0, 0), **label)
+        self.strip_label = strip.annotate("", (0, 0), **label)
+        self.broken = None
+        self._set_broken(False)
+
+    def _set_broken(self, broken):
+        if broken == self.broken:
+            return
+        self.broken = broken
+        height = self.TOP - self.BOTTOM
+        if broken:
+            height -= self.STRIP + self.GAP
+        self.ax.set_position((self.LEFT, self.BOTTOM, self.RIGHT - self.LEFT, height))
+        self.fig_image.unpin(self.ax)  # its labels were pinned for the other height
+        self.strip.set_visible(broken)
+        self.ax.spines["top"].set_visible(not broken)
+        top = self.BOTTOM + height
+        for mark, x, y in zip(self.marks, (self.LEFT, self.RIGHT) * 2,
+                              (top,) * 2 + (top + self.GAP,) * 2):
+            mark.set_visible(broken)
+            mark.set_data([x - 0.008, x + 0.008], [y - 0.01, y + 0.01])
+
+    def draw(self, results, log_x, title):
+        ax = self.ax
+        if ax.get_xscale() != ("log" if log_x else "linear"):
+            ax.set_xscale("log" if log_x else "linear")
+            if log_x:  # plain tick labels (10, 100, 1000): mathtext labels cost 60 ms a redraw
+                ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:g}"))
+            else:
+                ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
+                ax.locator_params(axis="x", nbins=6)  # as CurvesPicture set it
+            ax.xaxis.set_minor_locator(ticker.NullLocator())
+        hist = next(iter(results.values()))
+        n_steps = hist.n_steps
+        # ~300 of the steps are plenty for a picture ~500 px wide, evenly spread on either
+        # time axis (every step near the start, where a log axis spreads them out); fewer
+        # points to take percentiles of and to draw make a redraw cheaper
+        idx = np.unique(np.concatenate([np.arange(0, n_steps, max(1, n_steps // 200)),
+                                        np.geomspace(1, n_steps, 100).astype(int) - 1,
+                                        [n_steps - 1]]))
+        curves, top = {}, 1.0
+        for name, h in results.items():
+            reg = cumulative_regret(h)[:, idx]
+            lo, hi = np.percentile(reg, (10, 90), axis=0)
+            curves[name] = (reg.mean(axis=0), lo, hi)
+            top = max(top, float(hi.max()))
+        t = idx + 1.0
+        c = lai_robbins_constant(hist.mean_rewards[0, -1])
+        bound = c * np.log(t) if np.isfinite(c) else np.full(t.shape, np.nan)
+        at_end = float(bound[-1]) if np.isfinite(c) else 0.0
+        broken = at_end > self.RATIO * 1.08 * top
+        self._set_broken(broken)
+        y_top = 1.08 * (top if broken else max(top, at_end))
+        self.curves.draw(t, curves, xlim=(1, n_steps) if log_x else (0, n_steps),
+                         extra={"Lai-Robbins": (t, bound)}, top=y_top, title=None,
+                         render=False)
+        label = f"C ln t, C = {c:.1f}" if np.isfinite(c) else ""
+        if broken:
+            self.strip.set_ylim(y_top, 1.12 * at_end)
+            self.strip_line.set_data(t, bound)
+            self.strip_label.set_text(label)
+            self.strip_label.xy = (n_steps, at_end)
+            self.label.set_text("")
+            self.strip.set_title(title, fontsize="medium")
+            ax.set_title("")
         else:
-            ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
-            ax.locator_params(axis="x", nbins=6)  # as CurvesPicture set it
-        ax.xaxis.set_minor_locator(ticker.NullLocator())
-    curves, top = {}, 1.0
-    for name, hist in results.items():
-        reg = cumulative_regret(hist)
-        lo, hi = np.percentile(reg, (10, 90), axis=0)
-        curves[name] = (reg.mean(axis=0), lo, hi)
-        top = max(top, float(hi[-1]))
-    hist = next(iter(results.values()))
-    t = np.arange(1, hist.n_steps + 1)
-    c = lai_robbins_constant(hist.mean_rewards[0, -1])
-    # Keep the policies readable when the asymptote C log t runs far above them.
-    top = max(top, min(c * np.log(hist.n_steps), 3 * top))
-    picture.draw(t, curves, xlim=(1, hist.n_steps) if log_x else (0, hist.n_steps),
-                 extra={"Lai-Robbins": (t, c * np.log(t))}, top=1.08 * top,
-                 title=f"Cumulative regret, mean of {hist.n_runs} runs (band: 10th-90th "
-                       f"percentile); dashed: {c:.1f} log t (Lai-Robbins)")
+            self.label.set_text(label)
+            self.label.xy = (n_steps, at_end)
+            self.strip.set_title("")
+            ax.set_title(title, fontsize="medium")
+        self.fig_image.render()
+        return {"constant": c, "at_end": at_end, "broken": broken, "top": y_top}
+
+
+def _bound_caption(info, n_steps):
+    c = info["constant"]
+    if not np.isfinite(c):
+        return ("The best arm never fails (rate 1), so the Lai-Robbins constant is infinite "
+                "and no bound is drawn.")
+    text = ("Dashed: C ln t, the least regret any good (consistent) policy can have "
+            "<i>in the long run</i>")
+    if info["broken"]:
+        return (text + f"; at this horizon far above the curves, so shown on its own scale "
+                       f"above the break at {info['top']:.1f}.")
+    return text + "."
 
 
 def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=50, horizon=200,
                       horizons=(100, 200, 500, 1000), max_rate=0.2, rate_step=0.001,
-                      rng=0, figsize=(7.5, 4.2), dpi=80):
+                      rng=0, figsize=(6.0, 3.6), dpi=96):
     """A widget comparing bandit strategies on rates the learner chooses.
 
     One slider per arm sets its true rate, a slider sets the horizon and a checkbox the
     time axis (linear or log). Each change re-runs (or fetches from the cache) a small
-    comparison and redraws the regret curves, the Lai-Robbins asymptote and a table.
-    Sliders update on release (``continuous_update=False``). The caption above the table
-    says what is simulated. The defaults (four strategies, 50 runs, T = 200) keep a change
+    comparison and redraws the regret curves, the Lai-Robbins bound C ln t (on a broken
+    axis when it runs far above the curves, see :class:`RegretPicture`) and a table.
+    Sliders update on release (``continuous_update=False``); a change expected to take
+    more than 0.15 s says "computing" under the controls and disables them meanwhile
+    (:class:`~bandit_lab.widgets._base.Busy`). The caption above the table says what is
+    simulated. The defaults (four strategies, 50 runs, T = 200) keep a change
     of rate under 0.1 s on a quiet laptop-class core; each longer horizon costs proportionally more (the simulation
     steps every run at once, so the number of steps, not of runs, sets the cost). Taught in
     notebooks/04_comparing_strategies.ipynb.
@@ -223,7 +325,9 @@ def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=50, horizon=2
     -------
     ipywidgets.VBox
         With attributes ``controls`` (``"rate 0"`` ... ``"rate K-1"``, ``"horizon"``,
-        ``"log time"``), ``summary`` (HTML), ``figure`` (:class:`FigureImage`), ``state``
+        ``"log time"``), ``summary`` (HTML), ``figure`` (:class:`FigureImage`), ``picture``
+        (the :class:`RegretPicture`; ``bound`` holds what it drew of the Lai-Robbins
+        bound), ``busy`` (the :class:`~bandit_lab.widgets._base.Busy` line), ``state``
         (the :class:`StrategyComparison`), ``rows`` (the numbers in the table) and
         ``timings`` (seconds taken by each redraw).
 
@@ -261,9 +365,11 @@ def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=50, horizon=2
     controls["horizon"] = W.SelectionSlider(options=horizons, value=horizon,
                                             description="horizon T", continuous_update=False)
     controls["log time"] = W.Checkbox(value=False, description="log time axis")
+    tidy_controls(controls.values(), track="120px")
     fig = FigureImage(figsize=figsize, dpi=dpi)
-    picture = _picture(fig, list(state.policies))
+    picture = RegretPicture(fig, list(state.policies))
     summary = W.HTML()
+    busy = Busy(list(controls.values()))
     box = W.VBox()
 
     def current_rates():
@@ -273,14 +379,22 @@ def strategy_explorer(rates=SOURCE_RATES, *, policies=None, n_runs=50, horizon=2
         start = time.perf_counter()
         rates_now = current_rates()
         n_steps = controls["horizon"].value
-        results = state.results(rates_now, n_steps)
+        todo = state.to_simulate(rates_now, n_steps)
+        with busy.working(len(todo) * state.n_runs * n_steps,
+                          f"simulating {len(todo)} strategies x {state.n_runs} runs x "
+                          f"{n_steps} steps"):
+            results = state.results(rates_now, n_steps)
         box.rows = summarize(results)
-        _draw(picture, results, controls["log time"].value)
+        picture.bound = picture.draw(results, controls["log time"].value,
+                                     f"Regret: mean of {state.n_runs} runs, "
+                                     "band 10th-90th percentile")
         summary.value = _summary_html(box.rows, rates_now, n_steps, state.n_runs,
-                                      picture.colors)
+                                      picture.curves.colors,
+                                      _bound_caption(picture.bound, n_steps))
         box.timings.append(time.perf_counter() - start)
 
-    sliders = [controls[f"rate {k}"] for k in range(env.n_arms)]
-    children = [W.HBox([W.VBox(sliders), W.VBox([controls["horizon"], controls["log time"]])]),
-                fig.image, summary]
-    return wire(box, controls, redraw, children, summary=summary, figure=fig, state=state)
+    left = [*(controls[f"rate {k}"] for k in range(env.n_arms)), controls["horizon"],
+            controls["log time"], busy.status]
+    children = controls_beside_picture(left, fig.image, [summary])
+    return wire(box, controls, redraw, children, summary=summary, figure=fig, state=state,
+                picture=picture, busy=busy)

@@ -7,6 +7,10 @@ pieces a test can reach: ``controls`` (one control per customer attribute and an
 picker), ``summary`` (an ``ipywidgets.HTML`` table), ``figure_image`` and the numbers behind
 both (:meth:`CustomerExplorer.numbers`). The customer's raw record goes through the
 environment's *fitted* feature pipeline, exactly as at decision time.
+
+Every control changes something the model sees. The pipeline reads the revolving balance
+and the credit limit only through their ratio, so the widget has one control for that
+ratio ("balance / credit limit"); the limit itself stays the archetype's.
 """
 from __future__ import annotations
 
@@ -17,22 +21,20 @@ from .._rng import resolve_rng
 from .._validation import check_int, check_probability
 from ..contextual import ContextualPolicy
 from ..credit_card import ARCHETYPES, OFFER_NAMES, true_conversion
-from ._base import FigureImage
+from ._base import FigureImage, swatch_html
+from ._layout import controls_beside_picture, html_table, text_block, tidy_controls
 
 __all__ = ["customer_explorer", "CustomerExplorer"]
 
 
 def _sliders():
-    wide = W.Layout(width="330px")
-    style = {"description_width": "150px"}
-    common = dict(continuous_update=False, layout=wide, style=style)
+    common = dict(continuous_update=False)
     return {
         "age": W.IntSlider(min=18, max=85, description="age", **common),
         "income_k": W.IntSlider(min=15, max=600, step=5, description="income (k$ / year)", **common),
         "credit_score": W.IntSlider(min=300, max=850, step=5, description="credit score", **common),
-        "credit_limit_k": W.IntSlider(min=1, max=100, description="credit limit (k$)", **common),
         "revolving_share": W.FloatSlider(min=0, max=1, step=0.005, readout_format=".3f",
-                                           description="balance / limit", **common),
+                                         description="balance / credit limit", **common),
         "travel_spend_pct": W.FloatSlider(min=0, max=0.9, step=0.01, description="travel share of spend", **common),
         "grocery_spend_pct": W.FloatSlider(min=0, max=0.9, step=0.01, description="grocery share of spend", **common),
         "months_as_customer": W.IntSlider(min=0, max=240, description="months as customer", **common),
@@ -48,8 +50,8 @@ class CustomerExplorer(W.VBox):
     Attributes
     ----------
     controls : dict of str -> ipywidgets widget
-        One per attribute (``"age"``, ``"income_k"``, ``"credit_score"``,
-        ``"credit_limit_k"``, ``"revolving_share"``, ``"travel_spend_pct"``,
+        One per attribute the model sees (``"age"``, ``"income_k"``, ``"credit_score"``,
+        ``"revolving_share"`` (balance / credit limit), ``"travel_spend_pct"``,
         ``"grocery_spend_pct"``, ``"months_as_customer"``, ``"recent_app_count"``,
         ``"has_mortgage"``, ``"has_business"``) and ``"archetype"`` (a dropdown that sets
         them all to one of the four archetypes).
@@ -65,7 +67,8 @@ class CustomerExplorer(W.VBox):
         self._rng = resolve_rng(rng)
         self.controls = _sliders()
         self.controls["archetype"] = W.Dropdown(options=list(ARCHETYPES), value=archetype,
-                                                description="start from", layout=W.Layout(width="330px"))
+                                                description="start from")
+        self.credit_limit = float(ARCHETYPES[archetype]["credit_limit"])
         self.summary = W.HTML()
         self.figure_image = FigureImage(figsize=figsize, dpi=dpi)
         self._holding = False
@@ -74,19 +77,22 @@ class CustomerExplorer(W.VBox):
         for name, ctl in self.controls.items():
             ctl.observe(self._on_archetype if name == "archetype" else self._on_change, names="value")
         c = self.controls
-        left = [c["archetype"], c["age"], c["income_k"], c["credit_score"], c["credit_limit_k"],
-                c["revolving_share"]]
-        right = [c["travel_spend_pct"], c["grocery_spend_pct"], c["months_as_customer"],
-                 c["recent_app_count"], c["has_mortgage"], c["has_business"]]
-        super().__init__(children=[W.HBox([W.VBox(left), W.VBox(right)]), self.summary,
-                                   self.figure_image.image])
+        order = ["archetype", "age", "income_k", "credit_score", "revolving_share",
+                 "travel_spend_pct", "grocery_spend_pct", "months_as_customer",
+                 "recent_app_count"]
+        tidy_controls([*(c[k] for k in order), c["has_mortgage"], c["has_business"]],
+                      track="110px")
+        flags = W.HBox([c["has_mortgage"], c["has_business"]],
+                       layout=W.Layout(flex_flow="row wrap"))
+        super().__init__(children=controls_beside_picture(
+            [*(c[k] for k in order), flags], self.figure_image.image, [self.summary]))
         self.redraw()
 
     # -- the customer -------------------------------------------------------------------
     def customer(self):
         """The customer the controls describe, as a raw record (a dict of CRM columns)."""
         c = {k: ctl.value for k, ctl in self.controls.items()}
-        limit = 1000.0 * c["credit_limit_k"]
+        limit = self.credit_limit
         return {
             "age": c["age"], "annual_income": 1000.0 * c["income_k"], "credit_score": c["credit_score"],
             "revolving_balance": round(c["revolving_share"] * limit, 2), "credit_limit": limit,
@@ -100,14 +106,14 @@ class CustomerExplorer(W.VBox):
         if name not in ARCHETYPES:
             raise ValueError(f"name == {name!r}, must be one of {list(ARCHETYPES)}.")
         a = ARCHETYPES[name]
+        self.credit_limit = float(a["credit_limit"])
         values = {"age": a["age"], "income_k": int(round(a["annual_income"] / 1000)),
                   "credit_score": a["credit_score"],
-                  "credit_limit_k": int(round(a["credit_limit"] / 1000)),
                   "revolving_share": round(a["revolving_balance"] / a["credit_limit"], 3),
                   "travel_spend_pct": a["travel_spend_pct"], "grocery_spend_pct": a["grocery_spend_pct"],
                   "months_as_customer": a["months_as_customer"], "recent_app_count": a["recent_app_count"],
                   "has_mortgage": bool(a["has_mortgage"]), "has_business": bool(a["has_business"])}
-        self._holding = True  # one redraw for all the controls, not eleven
+        self._holding = True  # one redraw for all the controls, not ten
         try:
             for key, value in values.items():
                 self.controls[key].value = value
@@ -137,25 +143,24 @@ class CustomerExplorer(W.VBox):
 
     # -- drawing ------------------------------------------------------------------------
     def _setup_axes(self):
-        # The artists are made once and only their data change: a redraw stays cheap.
+        # The artists are made once and only their data change: a redraw stays cheap. No
+        # legend in the figure (it costs a redraw ~8 ms): the key under it names the marks.
         fig = self.figure_image.figure
         fig.set_layout_engine("none")
-        ax = self._ax = fig.add_axes((0.33, 0.27, 0.64, 0.64))
+        ax = self._ax = fig.add_axes((0.33, 0.15, 0.64, 0.76))
         k = len(OFFER_NAMES)
         self._y = y = np.arange(k)[::-1].astype(float)
         ax.set_yticks(y, OFFER_NAMES, fontsize="small")
         ax.set_ylim(-0.6, k - 0.4)
         ax.set_xlabel("conversion probability")
-        ax.axvline(0.0, color="0.8", linewidth=1, zorder=0)
-        self._intervals = ax.hlines(y, 0.0, 0.0, color="C0", linewidth=2.5,
-                                    label=f"bandit's belief ({self.level:.0%} interval)")
+        self._intervals = ax.hlines(y, 0.0, 0.0, color="C0", linewidth=2.5)
         self._means, = ax.plot(np.zeros(k), y, "o", color="C0", markersize=6)
-        self._truth, = ax.plot(np.zeros(k), y, "x", color="k", markersize=8, markeredgewidth=2,
-                               label="true rate (hidden from the bandit)")
+        # A mean below 0 (a linear model can believe that) is marked at 0 by a triangle
+        # pointing off the axis: a probability axis has nothing left of 0.
+        self._below, = ax.plot([], [], "<", color="C0", markersize=8, clip_on=False)
+        self._truth, = ax.plot(np.zeros(k), y, "x", color="k", markersize=8, markeredgewidth=2)
         self._pick, = ax.plot([0.0], [0.0], "o", markersize=15, markerfacecolor="none",
-                              markeredgecolor="C3", markeredgewidth=2,
-                              label="Thompson sampling's usual pick")
-        fig.legend(loc="lower center", ncol=3, fontsize="x-small", frameon=False)
+                              markeredgecolor="C3", markeredgewidth=2)
         ax.set_title("What the bandit believes about this customer", fontsize="medium")
 
     def redraw(self):
@@ -164,31 +169,39 @@ class CustomerExplorer(W.VBox):
         ax, y = self._ax, self._y
         self._intervals.set_segments([[(lo, yy), (hi, yy)] for lo, hi, yy in zip(nums["low"], nums["high"], y)])
         self._means.set_xdata(nums["mean"])
+        below = nums["mean"] < 0
+        self._below.set_data(np.zeros(int(below.sum())), y[below])
         self._truth.set_xdata(nums["truth"])
         best = int(np.argmax(nums["choice"]))
-        self._pick.set_data([nums["mean"][best]], [y[best]])
-        # Fixed limits unless the belief spills out: re-labelling the axis costs time.
-        low = min(-0.1, float(np.min(nums["low"])) - 0.01)
-        high = max(0.3, float(np.max(nums["high"])) + 0.01, float(np.max(nums["truth"])) + 0.02)
-        if (low, high) != ax.get_xlim():
-            ax.set_xlim(low, high)
-        rows = "".join(
-            f"<tr><td>{name}</td><td>{nums['mean'][k]:.3f}</td>"
-            f"<td>[{nums['low'][k]:.3f}, {nums['high'][k]:.3f}]</td>"
-            f"<td>{nums['choice'][k]:.0%}</td><td>{nums['truth'][k]:.3f}</td></tr>"
-            for k, name in enumerate(OFFER_NAMES))
-        self.summary.value = (
+        self._pick.set_data([max(nums["mean"][best], 0.0)], [y[best]])
+        # A probability axis: from 0, to 0.3 unless the belief or the truth goes further
+        # (fixed otherwise: re-labelling the axis costs time).
+        high = min(1.0, max(0.3, float(np.max(nums["high"])) + 0.01,
+                            float(np.max(nums["truth"])) + 0.02))
+        if (0.0, high) != ax.get_xlim():
+            ax.set_xlim(0.0, high)
+        level = f"{self.level:.0%}"
+        rows = [(name, f"{nums['mean'][k]:.3f}", f"[{nums['low'][k]:.3f}, {nums['high'][k]:.3f}]",
+                 f"{nums['choice'][k]:.0%}", f"{nums['truth'][k]:.3f}")
+                for k, name in enumerate(OFFER_NAMES)]
+        table = html_table(("offer", "belief: mean", f"{level} interval", "chosen in",
+                            "true rate"), rows, bold=best)
+        key = (f"{swatch_html('C0')}the bandit's belief (dot: mean, line: {level} interval) "
+               "&nbsp; <b>&#x2715;</b> the true rate (hidden from the bandit) &nbsp; "
+               "<span style='color:#d62728'>&#x25EF;</span> Thompson sampling's usual pick")
+        if below.any():
+            key += (" &nbsp; &#x25C0; at 0: the mean is below 0 (the linear model's belief, "
+                    "not a possible rate)")
+        self.summary.value = text_block(
             f"Thompson sampling offers <b>{OFFER_NAMES[best]}</b> to this customer in "
             f"{nums['choice'][best]:.0%} of its decisions (one draw now: {OFFER_NAMES[nums['one_draw']]}); "
             f"the truly best offer is <b>{OFFER_NAMES[int(np.argmax(nums['truth']))]}</b>."
-            "<table><tr><th>offer</th><th>belief: mean</th>"
-            f"<th>{self.level:.0%} interval</th><th>chosen in</th><th>true rate</th></tr>"
-            f"{rows}</table>")
+            f"<div style='font-size:smaller'>{key}</div>" + table)
         self.figure_image.render()
 
 
 def customer_explorer(policy, env, *, archetype="grocery_shopper", level=0.95, n_draws=2000,
-                      rng=0, figsize=(6.4, 3.4), dpi=80):
+                      rng=0, figsize=(5.5, 3.1), dpi=96):
     """Sliders that describe a customer; the trained ``policy``'s belief about each offer.
 
     Parameters

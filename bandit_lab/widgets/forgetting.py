@@ -32,6 +32,7 @@ from ..nonstationary import DiscountedTS, SlidingWindowTS
 from ..policies import BetaBernoulliTS
 from ..simulate import simulate
 from ._base import FigureImage, swatch_html, wire
+from ._layout import Busy, controls_beside_picture, html_table, text_block, tidy_controls
 from ._curves import CurvesPicture
 
 __all__ = ["forgetting_explorer", "ForgettingComparison", "change_world", "summarize"]
@@ -155,6 +156,12 @@ class ForgettingComparison:
         self._cache.move_to_end(key)
         return entry
 
+    def to_simulate(self, window, gamma, change):
+        """The policies :meth:`results` would simulate for these settings (not cached)."""
+        settings = {"plain TS": None, "sliding-window TS": window, "discounted TS": gamma}
+        return [name for name in POLICY_NAMES
+                if (name, settings[name], self.key(change)) not in self._cache]
+
     def results(self, window, gamma, change):
         """dict name -> History for the three policies."""
         return {name: self.history(name, window, gamma, change) for name in POLICY_NAMES}
@@ -187,34 +194,34 @@ def _summary_html(rows, comp, change, labels, colors=None):
             f"{comp.change_point}: rates ({fmt(f'{r:.3f}' for r in before)}) become "
             f"({fmt(f'{r:.3f}' for r in after)}). Best arm before: {int(np.argmax(before))}, "
             f"after: {int(np.argmax(after))}.")
-    th = "".join(f"<th style='padding:0 8px'>{h}</th>" for h in
-                 ("policy (line in the figure)" if colors else "policy",
-                  "regret before the change", "regret after the change",
-                  "share of pulls after the change to the best arm then"))
-    lines = [f"<tr>{th}</tr>"]
+    header = ("policy (line in the figure)" if colors else "policy",
+              "regret before the change", "regret after the change",
+              "best arm's share after the change")
+    table = []
     for name, r in rows.items():
         swatch = swatch_html(colors[name]) if colors else ""
-        vals = (swatch + html.escape(labels[name]), f"{r['before']:.1f} ± {r['before_se']:.1f}",
-                f"{r['after']:.1f} ± {r['after_se']:.1f}", f"{r['share_after']:.0%}")
-        lines.append("<tr>" + "".join(f"<td style='padding:0 8px'>{v}</td>" for v in vals)
-                     + "</tr>")
-    note = ("(mean ± standard error over runs; regret counts every decision at the step it "
-            "was made)")
-    return f"<div>{head}<table>{''.join(lines)}</table>{note}</div>"
+        table.append((swatch + html.escape(labels[name]),
+                      f"{r['before']:.1f} ± {r['before_se']:.1f}",
+                      f"{r['after']:.1f} ± {r['after_se']:.1f}", f"{r['share_after']:.0%}"))
+    note = ("<div style='font-size:smaller'>Mean ± standard error over runs; regret counts "
+            "every decision at the step it was made.</div>")
+    return text_block(head + html_table(header, table) + note)
 
 
 def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
                         windows=(25, 50, 100, 200, 400, 800), gamma=0.99,
                         gammas=(0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 1.0), change=0.06,
                         change_range=(-0.04, 0.08), change_step=0.01, n_steps=600,
-                        n_runs=60, rng=0, figsize=(7.5, 4.0), dpi=80):
+                        n_runs=60, rng=0, figsize=(6.0, 3.4), dpi=96):
     """A widget for choosing how fast to forget, on a world whose best arm may change.
 
     Sliders set the sliding window, the discount ``gamma`` and the size of the change half
     way (arm 0's rate drops by it and arm 1's rises by as much). Each change re-runs the
     policy it concerns (or fetches it from the cache) and redraws the regret curves of
     plain, sliding-window and discounted Thompson sampling and a table of regret before
-    and after the change. Sliders update on release (``continuous_update=False``).
+    and after the change. Sliders update on release (``continuous_update=False``); a
+    change expected to take more than 0.15 s says "computing" under the controls and
+    disables them meanwhile.
     Taught in notebooks/07_change_and_delay.ipynb.
 
     Parameters
@@ -243,8 +250,8 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
     -------
     ipywidgets.VBox
         With attributes ``controls`` (``"window"``, ``"gamma"``, ``"change"``), ``summary``
-        (HTML), ``figure`` (:class:`FigureImage`), ``state`` (the
-        :class:`ForgettingComparison`), ``rows`` (the numbers in the table, by policy name)
+        (HTML), ``figure`` (:class:`FigureImage`), ``busy`` (the "computing" line), ``state``
+        (the :class:`ForgettingComparison`), ``rows`` (the numbers in the table, by policy name)
         and ``timings`` (seconds taken by each redraw).
 
     Examples
@@ -282,13 +289,13 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
                                 readout_format="+.2f", description="change",
                                 continuous_update=False),
     }
+    tidy_controls(controls.values(), track="120px")
     fig = FigureImage(figsize=figsize, dpi=dpi)
     picture = CurvesPicture(fig, POLICY_NAMES, xlabel="step t",
-                            ylabel="regret (expected conversions lost)", legend=False,
-                            vlines=[comp.change_point])
+                            ylabel="regret (conversions lost)", legend=False,
+                            vlines=[comp.change_point], rect=(0.1, 0.14, 0.87, 0.77))
     t_curve = np.arange(1, comp.n_steps + 1)[comp.stride - 1::comp.stride]
-    title = (f"Cumulative regret, mean of {comp.n_runs} runs (band: 10th-90th percentile); "
-             "dotted: the change")
+    title = f"Regret: mean of {comp.n_runs} runs, band 10th-90th percentile; dotted: the change"
     # Every value of the change slider, simulated now for the starting window and discount
     # (13 values by default: 1.0-1.7 s here). Plain TS depends on the change alone, so a change
     # then re-runs at most the two policies whose setting was moved, and none at the start.
@@ -298,12 +305,16 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
             for name in POLICY_NAMES:
                 comp._entry(name, window, gamma, float(value))
     summary = W.HTML()
+    busy = Busy(list(controls.values()))
     box = W.VBox()
 
     def redraw(_change=None):
         start = time.perf_counter()
         w, g, c = (controls[k].value for k in ("window", "gamma", "change"))
-        entries = {name: comp._entry(name, w, g, c) for name in POLICY_NAMES}
+        todo = comp.to_simulate(w, g, c)
+        with busy.working(len(todo) * comp.n_runs * comp.n_steps,
+                          f"simulating {', '.join(todo)}"):
+            entries = {name: comp._entry(name, w, g, c) for name in POLICY_NAMES}
         labels = {"plain TS": "plain TS", "sliding-window TS": f"sliding-window TS (window {w})",
                   "discounted TS": f"discounted TS (γ = {g:g})"}
         box.rows = {name: dict(e["row"]) for name, e in entries.items()}
@@ -312,6 +323,6 @@ def forgetting_explorer(rates=(0.10, 0.06, 0.04), *, window=200,
         summary.value = _summary_html(box.rows, comp, c, labels, picture.colors)
         box.timings.append(time.perf_counter() - start)
 
-    children = [W.HBox([controls["window"], controls["gamma"], controls["change"]]),
-                fig.image, summary]
-    return wire(box, controls, redraw, children, summary=summary, figure=fig, state=comp)
+    children = controls_beside_picture([*controls.values(), busy.status], fig.image, [summary])
+    return wire(box, controls, redraw, children, summary=summary, figure=fig, state=comp,
+                busy=busy)

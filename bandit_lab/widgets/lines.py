@@ -19,6 +19,7 @@ from .._rng import resolve_rng
 from .._validation import check_int, check_positive, check_probability
 from ..linear_posterior import GaussianLinearPosterior
 from ._base import FigureImage
+from ._layout import controls_beside_picture, text_block, tidy_controls
 
 __all__ = ["posterior_lines", "PosteriorLines"]
 
@@ -51,17 +52,20 @@ class PosteriorLines(W.VBox):
         r = intercept + slope * x + gen.normal(0.0, np.sqrt(noise_var), size=n_max)
         self.data = (x, r)
         self._z = gen.standard_normal((n_lines, 2))   # fixed draws: lines move smoothly
-        log_slider = dict(min=-3, max=2, base=10, continuous_update=False, readout_format=".3g",
-                          layout=W.Layout(width="330px"))
+        log_slider = dict(min=-3, max=2, base=10, continuous_update=False, readout_format=".3g")
         self.controls = {
-            "n_obs": W.IntSlider(value=0, min=0, max=n_max, description="observations",
-                                 continuous_update=False, layout=W.Layout(width="420px"),
-                                 style={"description_width": "initial"}),
-            "add": W.Button(description=f"add {step}", button_style="primary",
+            "n_obs": W.IntSlider(value=0, min=0, max=n_max, description="observations seen",
+                                 continuous_update=False),
+            "add": W.Button(description=f"add {step} observations", button_style="primary",
                             tooltip=f"reveal {step} more observations"),
-            "reset": W.Button(description="reset", tooltip="back to the prior (no data)"),
-            "prior_var": W.FloatLogSlider(value=prior_var, description="prior_var", **log_slider),
-            "noise_var": W.FloatLogSlider(value=noise_var, description="noise_var", **log_slider),
+            "reset": W.Button(description="remove all observations",
+                              tooltip="back to the prior belief: no data seen"),
+            "prior_var": W.FloatLogSlider(value=prior_var, description="prior variance",
+                                          tooltip="how far intercept and slope may be from 0 "
+                                                  "before any data (prior_var)", **log_slider),
+            "noise_var": W.FloatLogSlider(value=noise_var, description="assumed noise variance",
+                                          tooltip="the noise the model assumes around the line "
+                                                  "(noise_var)", **log_slider),
         }
         self.summary = W.HTML()
         self.figure_image = FigureImage(figsize=figsize, dpi=dpi)
@@ -71,12 +75,11 @@ class PosteriorLines(W.VBox):
         self.controls["add"].on_click(self._on_add)
         self.controls["reset"].on_click(self._on_reset)
         c = self.controls
-        super().__init__(children=[
-            W.HBox([c["n_obs"], c["add"], c["reset"]]),
-            W.HBox([c["prior_var"], c["noise_var"]]),
-            self.summary,
-            self.figure_image.image,
-        ])
+        tidy_controls(c.values(), track="120px")
+        buttons = W.HBox([c["add"], c["reset"]], layout=W.Layout(flex_flow="row wrap"))
+        super().__init__(children=controls_beside_picture(
+            [c["n_obs"], buttons, c["prior_var"], c["noise_var"]], self.figure_image.image,
+            [self.summary]))
         self.redraw()
 
     # -- the model ----------------------------------------------------------------------
@@ -116,7 +119,7 @@ class PosteriorLines(W.VBox):
     def _setup_axes(self):
         fig = self.figure_image.figure
         fig.set_layout_engine("none")  # fixed margins: re-laying out every redraw is slow
-        ax = fig.add_axes((0.09, 0.14, 0.89, 0.76))
+        ax = fig.add_axes((0.12, 0.15, 0.85, 0.75))
         self._ax = ax
         self._grid = np.linspace(*_X_RANGE, 60)
         b0, b1, _ = self.truth
@@ -161,11 +164,11 @@ class PosteriorLines(W.VBox):
         lo, hi = post.interval(grid_design, self.level)
         outline = np.concatenate([np.column_stack([self._grid, lo]), np.column_stack([self._grid, hi])[::-1]])
         self._band.set_verts([outline])
-        self._ax.set_title(f"Belief about the line after {n} observation{'s' if n != 1 else ''} "
-                           f"(band: {self.level:.0%} credible interval of the line)", fontsize="medium")
+        self._ax.set_title(f"Belief after {n} observation{'s' if n != 1 else ''} "
+                           f"(band: {self.level:.0%} credible interval)", fontsize="medium")
         nums = self.summary_numbers()
         b0, b1, nv = self.truth
-        self.summary.value = (
+        self.summary.value = text_block(
             f"<b>{n}</b> observations. Intercept <b>{nums['intercept']:.3f}</b> "
             f"&plusmn; {nums['intercept_sd']:.3f} (truth {b0:g}), slope <b>{nums['slope']:.3f}</b> "
             f"&plusmn; {nums['slope_sd']:.3f} (truth {b1:g}); band width at x = 0: "
@@ -176,7 +179,7 @@ class PosteriorLines(W.VBox):
 
 
 def posterior_lines(*, intercept=0.5, slope=1.2, noise_var=0.25, prior_var=1.0, n_max=200,
-                    step=5, n_lines=20, level=0.95, rng=0, figsize=(6.4, 3.6), dpi=80):
+                    step=5, n_lines=20, level=0.95, rng=0, figsize=(5.6, 3.2), dpi=96):
     """Bayesian linear regression on one feature, ``r = intercept + slope * x + noise``,
     with a button that adds observations.
 

@@ -264,6 +264,7 @@ def ope_explorer(env, candidates, *, epsilon=0.1,
         summary.value = _summary_html(box.table, study, eps, model, name)
         box.timings.append(time.perf_counter() - start)
 
-    children = [W.HBox([controls["epsilon"], controls["policy"]]), controls["model"], fig.image,
+    children = [W.HBox([controls["epsilon"], controls["policy"]], layout=W.Layout(flex_flow="row wrap")),
+                controls["model"], fig.image,
                 summary]
     return wire(box, controls, redraw, children, summary=summary, figure=fig, state=study)

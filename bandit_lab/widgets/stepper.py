@@ -22,6 +22,7 @@ from ..policies import BetaBernoulliTS
 from ..posteriors import BetaPosterior
 from ..scores import argmax_random, thompson_scores
 from ._base import FigureImage, swatch_html
+from ._layout import html_table, text_block, tidy_controls
 
 __all__ = ["ts_stepper", "TSStepper"]
 
@@ -144,7 +145,7 @@ def _axes(fig_image):
     fig = fig_image.figure
     if not fig.axes:
         fig.set_layout_engine("none")
-        ax = fig.add_axes((0.08, 0.13, 0.9, 0.78))
+        ax = fig.add_axes((0.1, 0.14, 0.87, 0.77))
         ax.set_xlabel("success rate p")
         ax.set_ylabel("posterior density")
     ax = fig.axes[0]
@@ -188,10 +189,10 @@ def _draw(fig_image, state, labels, show_truth):
     ax.set_xlim(x[0], x[-1])
     ax.set_ylim(bottom=0)
     if chosen is None:
-        ax.set_title("Round 0: every arm still has its prior. Press step.")
+        ax.set_title("Round 0: every arm still has its prior. Press step.", fontsize="medium")
     else:
-        ax.set_title(f"Round {state.round}: one sample per posterior (dots); the highest "
-                     f"(star) chooses {labels[chosen]}", fontsize="medium")
+        ax.set_title(f"Round {state.round}: the highest sample (star) chooses {labels[chosen]}",
+                     fontsize="medium")
     # No legend (it cost a third of a redraw): the table below names the colours and says
     # what the marks are.
     fig_image.render()
@@ -209,7 +210,7 @@ def _key_html(state, show_truth):
     if state.arms:
         text += (" The table's alpha and beta include this round's reward (the dashed curve); "
                  "the solid curves are the posteriors the samples were drawn from.")
-    return f"<small>{text}</small>"
+    return f"<div style='font-size:smaller'>{text}</div>"
 
 
 def _summary_html(state, labels, show_truth=True):
@@ -221,30 +222,25 @@ def _summary_html(state, labels, show_truth=True):
     else:
         arm = None
         head = "<b>Round 0</b>: nothing pulled yet; every arm has its prior."
-    cells = "".join(f"<th style='padding:0 8px'>{h}</th>" for h in
-                    ("arm (colour in the picture)", "true rate", "pulls", "successes", "alpha", "beta",
-                     "posterior mean", "sample this round"))
-    rows = [f"<tr>{cells}</tr>"]
+    header = ("arm (colour in the picture)", "true rate", "pulls", "successes", "alpha", "beta",
+              "posterior mean", "sample this round")
+    rows = []
     counts, succ = state.counts, state.successes
     for k in range(state.n_arms):
         sample = "" if state.samples is None else f"{state.samples[k]:.3f}"
-        style = " style='font-weight:bold'" if k == arm else ""
-        vals = (swatch_html(f"C{k % 10}") + html.escape(labels[k]), f"{state.rates[k]:.3f}",
-                f"{counts[k]:d}",
-                f"{succ[k]:g}", f"{post.alpha[k]:g}", f"{post.beta[k]:g}",
-                f"{post.mean[k]:.3f}", sample)
-        rows.append(f"<tr{style}>" + "".join(f"<td style='padding:0 8px'>{v}</td>" for v in vals)
-                    + "</tr>")
+        rows.append((swatch_html(f"C{k % 10}") + html.escape(labels[k]), f"{state.rates[k]:.3f}",
+                     f"{counts[k]:d}", f"{succ[k]:g}", f"{post.alpha[k]:g}", f"{post.beta[k]:g}",
+                     f"{post.mean[k]:.3f}", sample))
     total = f"Total pulls {int(counts.sum())}, total reward {float(succ.sum()):g}."
-    return (f"<div>{head}<br>{total}<table>{''.join(rows)}</table>"
-            f"{_key_html(state, show_truth)}</div>")
+    return text_block(f"{head} {total}" + html_table(header, rows, bold=arm)
+                      + _key_html(state, show_truth))
 
 
 def ts_stepper(rates=SOURCE_RATES, *, alpha0=1.0, beta0=1.0, rng=0, labels=None,
-               show_truth=True, figsize=(7.5, 3.8), dpi=80):
+               show_truth=True, figsize=(6.0, 3.1), dpi=96):
     """A widget that plays Thompson sampling one round (or 10, or 100) at a time.
 
-    Buttons "step", "step 10", "step 100" and "reset"; a figure with each arm's posterior
+    Buttons "step", "step 10", "step 100" and "reset: new experiment"; a figure with each arm's posterior
     density and a marker at the sample drawn this round (a star on the arm chosen, true
     rates as triangles when ``show_truth``); a table with the round, arm chosen, reward and
     counts. Taught in notebooks/03_thompson_sampling.ipynb.
@@ -304,12 +300,14 @@ def ts_stepper(rates=SOURCE_RATES, *, alpha0=1.0, beta0=1.0, rng=0, labels=None,
     for name, n in (("step", 1), ("step 10", 10), ("step 100", 100)):
         controls[name] = W.Button(description=name, tooltip=f"play {n} round(s)")
         controls[name].on_click(stepper(n))
-    controls["reset"] = W.Button(description="reset", button_style="warning",
-                                 tooltip="back to the prior, new random experiment")
+    controls["reset"] = W.Button(description="reset: new experiment", button_style="warning",
+                                 tooltip="every arm back to its prior; new random luck")
     controls["reset"].on_click(on_reset)
+    tidy_controls(controls.values())
 
     redraw()
-    box = W.VBox([W.HBox(list(controls.values())), fig.image, summary])
+    box = W.VBox([W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap")),
+                  fig.image, summary])
     box.controls = controls
     box.summary = summary
     box.figure = fig

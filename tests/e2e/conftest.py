@@ -191,7 +191,7 @@ def browser(playwright_api):
 @pytest.fixture(scope="session")
 def browser_context(browser):
     """One context for the session, so JupyterLab's scripts are fetched once and cached."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, device_scale_factor=1)
     try:
         yield context
     finally:
