@@ -36,7 +36,7 @@ EXTRAS = "dev,grading,service,e2e,cluster,site"
 # Debian packages the tests need (installed with apt-get when missing and we are root):
 # {command that must exist: package that provides it}.
 APT_NEEDS: dict[str, str] = {"redis-server": "redis-server", "chromium": "chromium",
-                             "npm": "npm"}
+                             "npm": "npm", "bwrap": "bubblewrap"}
 
 
 def say(msg: str) -> None:

@@ -38,6 +38,8 @@ Context (notebooks 05-06) -- select(x) an arm for context x, update(x, arm, rewa
     LinearTS               Thompson sampling on an exact Bayesian linear regression per arm
     LinUCB                 ridge regression per arm plus alpha standard deviations
     LogisticTS             Thompson sampling on a logistic model per arm (Laplace approximation)
+    NIGLinearTS            linear Thompson sampling that learns its noise variance
+                           (Normal-Inverse-Gamma, Student-t draws; notebook 06)
     ContextualPolicy       their base class; ContextualPolicy.from_state rebuilds one from JSON
     GaussianLinearPosterior  the closed-form belief about a linear model's weights
     CreditCardEnv          the bank's customers, feature pipeline and hidden conversion truth
@@ -116,6 +118,7 @@ _LAZY = {
     **dict.fromkeys(("ContextualPolicy", "LinearTS", "LinUCB", "LogisticTS"),
                     "contextual.policies"),
     "GaussianLinearPosterior": "contextual.posterior",
+    "NIGLinearTS": "contextual.nig",
     **dict.fromkeys(("ContextualHistory", "run_contextual", "simulate_contextual"),
                     "contextual.simulate"),
     **dict.fromkeys(("Oracle", "PerSegment", "UniformRandom"), "contextual.baselines"),
@@ -169,6 +172,7 @@ __all__ = [
     "summarize", "paired_gain", "learning_curve",
     # -- context (notebooks 05-06) --
     "LinearTS", "LinUCB", "LogisticTS", "ContextualPolicy", "GaussianLinearPosterior",
+    "NIGLinearTS",
     "CreditCardEnv", "draw_customers",
     "simulate_contextual", "run_contextual", "ContextualHistory", "PerSegment", "UniformRandom",
     "Oracle",

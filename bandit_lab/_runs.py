@@ -9,7 +9,9 @@ policy and what a family's history adds.
 
 Streams. A block's root stream is spawned into one stream for the environment and one per
 policy, in the order the policies are named, so every policy faces the same outcomes and
-adding a policy changes none of the others. A simulation of at most ``block_runs`` runs is
+adding a policy changes none of the others. All spawning happens in the calling process,
+before any block runs, so a Generator passed as ``rng`` moves on alike whichever executor
+runs the blocks. A simulation of at most ``block_runs`` runs is
 one block whose root is ``rng`` itself; a larger one is cut into blocks of ``block_runs``
 runs whose roots are ``rng.spawn(n_blocks)``. Blocks are independent pieces of work, so
 they go through the package's one ``executor`` option (:func:`bandit_lab._parallel.map_blocks`):
@@ -33,7 +35,7 @@ from ._validation import check_int
 from .environments import Environment
 from .scores import argmax_random
 
-__all__ = ["Runner", "IndexRunner", "named_policies", "run", "BLOCK_RUNS"]
+__all__ = ["Runner", "IndexRunner", "check_policy", "named_policies", "run", "BLOCK_RUNS"]
 
 #: Runs per block by default: large enough that NumPy's per-call cost is spread over many
 #: runs, small enough that a block's logs fit a worker's memory.
@@ -64,6 +66,49 @@ def named_policies(
     if not named:
         raise ValueError("policies is empty, must name at least one policy.")
     return named, was_single
+
+
+def check_policy(
+    name: str,
+    policy: Any,
+    family: str,
+    use: str,
+    *,
+    env: Any = None,
+    methods: tuple[str, ...] = (),
+    example: str | None = None,
+) -> None:
+    """Refuse a policy a simulator cannot run faithfully, naming what to do instead: it
+    lacks the ``methods`` the simulator calls (one's own policy may duck-type them, as
+    notebook 09's do), is of another ``family``, has other arms than ``env``, or has an
+    ``rng`` of its own that the simulator would silently ignore."""
+    missing = [m for m in methods if not callable(getattr(policy, m, None))]
+    if not hasattr(policy, "n_arms"):
+        missing.append("n_arms")
+    if missing:
+        such = f" such as {example}" if example else ""
+        raise TypeError(
+            f"policies[{name!r}] is of type {type(policy).__name__} and has no "
+            f"{', '.join(missing)}, must be a {family!r} policy{such}."
+        )
+    fam = getattr(policy, "family", family)
+    if fam != family:
+        raise TypeError(
+            f"policies[{name!r}] is a {type(policy).__name__}, a {fam!r} policy: "
+            f"{use} runs {family!r} policies (use the simulator of its family)."
+        )
+    if env is not None and policy.n_arms != env.n_arms:
+        raise ValueError(
+            f"policies[{name!r}] has n_arms == {policy.n_arms}, must match "
+            f"env.n_arms == {env.n_arms}."
+        )
+    if getattr(policy, "rng", None) is not None:
+        raise ValueError(
+            f"policies[{name!r}] has its own rng == {policy.rng!r}, must be None: the simulator "
+            "gives every policy a stream spawned from its own rng argument (so that all "
+            "policies face the same outcomes), and would otherwise ignore this one. Build the "
+            f"policy without rng, e.g. {type(policy).__name__}(...), and seed the simulation."
+        )
 
 
 class Runner:
@@ -122,7 +167,9 @@ class _Block:
     policies: list[tuple[str, Any, type]]
     n_steps: int
     n_runs: int
-    rng: np.random.Generator
+    #: the environment's stream and one per policy, spawned in the calling process (a
+    #: worker gets copies: spawning there would leave the caller's Generator unmoved)
+    streams: list[np.random.Generator]
     delay: Any = 0
     update_every: int = 1
     record_propensities: bool = False
@@ -135,7 +182,7 @@ def _run_block(block: _Block) -> dict[str, Any]:
     """Step every policy of ``block`` through its environment; return the logs, steps
     first (arrays of shape (n_steps, n_runs, ...))."""
     env, n_steps, n_runs = block.env, block.n_steps, block.n_runs
-    env_rng, *policy_rngs = block.rng.spawn(1 + len(block.policies))
+    env_rng, *policy_rngs = block.streams
     delay_rng = env_rng.spawn(1)[0]  # its own stream: leaves the outcomes unchanged
     runners = [kind(policy, n_runs, r) for (_, policy, kind), r in zip(block.policies, policy_rngs)]
     immediate = block.delay == 0 and block.update_every == 1
@@ -200,7 +247,16 @@ def _run_block(block: _Block) -> dict[str, Any]:
                     continue
             log = logs[i]
             if block.record_propensities:
-                probs = runner.propensities(step)
+                try:
+                    probs = runner.propensities(step)
+                except NotImplementedError:
+                    name = block.policies[i][0]
+                    raise ValueError(
+                        f"record_propensities is True, but policies[{name!r}] is a "
+                        f"{type(runner.policy).__name__}, whose choice probabilities are not "
+                        "known: record them for policies that know them, or leave "
+                        "record_propensities False."
+                    ) from None
             arms = runner.choose(step)
             rewards = env.rewards(step.outcome, arms, t)
             feedback = rewards if plain_feedback else env.feedback(step.outcome, arms, t)
@@ -276,7 +332,7 @@ def run(
             policies,
             n_steps,
             size,
-            r,
+            r.spawn(1 + len(policies)),
             delay,
             update_every,
             record_propensities,

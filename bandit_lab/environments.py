@@ -6,8 +6,9 @@ Taught in notebooks/01_explore_exploit.ipynb.
 credit-card case :class:`~bandit_lab.CreditCardEnv` and the funnels of
 :class:`~bandit_lab.FunnelEnv`) and by every simulator:
 
-``n_arms``, ``n_features``
-    how many arms; how long a context is (0: no context).
+``n_arms``, ``n_features``, ``n_segments``
+    how many arms; how long a context is (0: no context); how many customer segments the
+    steps' ``segments`` codes run over (0: no segments).
 ``step(t, n_runs, rng) -> Step``
     the randomness of step ``t`` for ``n_runs`` runs at once, drawn from the Generator
     ``rng``: a :class:`Step` holding ``mean_rewards``, the truth (every arm's expected
@@ -81,6 +82,7 @@ class Environment:
 
     n_arms: int
     n_features: int = 0
+    n_segments: int = 0
 
     def step(self, t: int, n_runs: int, rng: np.random.Generator) -> Step:
         """The truth and the outcomes of step ``t`` for ``n_runs`` runs."""

@@ -30,27 +30,11 @@ from ._validation import (
 )
 from .posteriors import BetaPosterior
 from .propensities import epsilon_greedy_propensities, softmax_propensities, thompson_propensities
+from .scores import argmax_one
 
 __all__ = ["Policy", "BetaBernoulliTS", "EpsilonGreedy", "UCB1", "Softmax", "KLUCB"]
 
 argmax_random = _scores.argmax_random
-
-
-def _argmax_one(scores: np.ndarray, rng: np.random.Generator) -> int:
-    """:func:`~bandit_lab.scores.argmax_random` for one bandit's ``(n_arms,)`` scores: the
-    same choice from the same stream, with what a single row needs and nothing else."""
-    if scores.size <= 64:  # a few arms: plain Python on the list is cheaper than NumPy
-        values = scores.tolist()
-        top = max(values)
-        if values.count(top) == 1:  # no tie: the usual case, no random numbers drawn
-            return values.index(top)
-        is_top = scores == top
-    else:
-        best = int(scores.argmax())
-        is_top = scores == scores[best]
-        if np.count_nonzero(is_top) == 1:
-            return best
-    return int(np.where(is_top, rng.random(scores.size), -1.0).argmax())
 
 
 def deterministic_propensities(scores: np.ndarray) -> np.ndarray:
@@ -102,7 +86,7 @@ class Policy(BasePolicy):
     # -- what a learner calls ------------------------------------------------------------
     def select(self) -> int:
         """Choose an arm (an ``int``) by the policy's rule, ties broken at random."""
-        return _argmax_one(self.scores(self._state(), self._rng), self._rng)
+        return argmax_one(self.scores(self._state(), self._rng), self._rng)
 
     def update(self, arm: int, reward: float) -> Policy:
         """Learn from one reward in [0, 1] for ``arm``; return ``self``."""

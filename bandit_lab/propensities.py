@@ -12,6 +12,7 @@ arms on the **last** axis and returns one probability per arm (they sum to 1):
     gaussian_max_propensities    the same for independent normal scores (linear Thompson
                                  sampling with a known noise variance scores an arm with
                                  a normal draw of mean x @ mu_k and variance x @ Sigma_k @ x)
+    (Student-t scores, NIGLinearTS's: student_t_max_propensities in contextual/nig.py)
     epsilon_greedy_propensities  closed form, matching ``scores.epsilon_greedy_scores``
     softmax_propensities         closed form, matching ``scores.softmax_scores``
     monte_carlo_propensities     any index policy, from repeated draws of its scores, with
@@ -30,10 +31,14 @@ nodes a piece to 1e-9 (``tests/test_propensities.py``); it takes about 0.3 ms fo
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special
 
-from ._validation import check_probability
+from ._rng import RNGLike
+from ._validation import check_positive, check_probability
 from .scores import argmax_random
 
 __all__ = [
@@ -109,12 +114,12 @@ def _check_params(name, value):
         raise ValueError(f"{name} has shape {arr.shape}, must have the arms on its last axis "
                          "(at least one arm).")
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        bad = arr[~(np.isfinite(arr) & (arr > 0))].ravel()[0]
+        bad = float(arr[~(np.isfinite(arr) & (arr > 0))].ravel()[0])
         raise ValueError(f"{name} holds {bad!r}, every value must be a finite number > 0.")
     return arr
 
 
-def thompson_propensities(alpha, beta):
+def thompson_propensities(alpha: ArrayLike, beta: ArrayLike) -> np.ndarray:
     """Probability that Beta Thompson sampling chooses each arm, exactly.
 
     Parameters
@@ -169,16 +174,22 @@ def _thompson_one(a, b):
     # (below the first cut every arm has less than 1e-13 of its mass): piece by piece, the
     # integral of the density's interpolating polynomial up to each node, plus every
     # earlier piece's total. As exact as the quadrature itself, and 50x cheaper than betainc.
-    n = _NODES.size
-    per_piece = pdf.reshape(K, -1, n)
+    return _max_probabilities(log_pdf + np.log(w), _cdf_at_nodes(pdf, half))
+
+
+def _cdf_at_nodes(pdf, half):
+    """Every arm's distribution function at the nodes, from its density there (K, n):
+    piece by piece, the integral of the density's interpolating polynomial up to each node,
+    plus every earlier piece's total (below the first cut each arm has < 1e-13 of its mass)."""
+    K = pdf.shape[0]
+    per_piece = pdf.reshape(K, -1, _NODES.size)
     inside = np.einsum("kpj,ij->kpi", per_piece, _CUMULATIVE) * half[None, :, None]
     totals = per_piece @ _WEIGHTS * half[None, :]
     start = np.cumsum(totals, axis=1) - totals
-    cdf = np.minimum(1.0, (start[:, :, None] + inside).reshape(K, -1))
-    return _max_probabilities(log_pdf + np.log(w), cdf)
+    return np.minimum(1.0, (start[:, :, None] + inside).reshape(K, -1))
 
 
-def gaussian_max_propensities(means, sds):
+def gaussian_max_propensities(means: ArrayLike, sds: ArrayLike) -> np.ndarray:
     """Probability that each of independent normal draws is the largest, exactly.
 
     Linear Thompson sampling with a Gaussian posterior ``N(mu_k, Sigma_k)`` per arm scores
@@ -287,7 +298,7 @@ def _untried_uniform(counts):
     return untried / np.where(n > 0, n, 1), n[..., 0] > 0
 
 
-def epsilon_greedy_propensities(counts, sums, epsilon):
+def epsilon_greedy_propensities(counts: ArrayLike, sums: ArrayLike, epsilon: float) -> np.ndarray:
     """Probability that epsilon-greedy (:func:`bandit_lab.scores.epsilon_greedy_scores`)
     chooses each arm.
 
@@ -308,7 +319,7 @@ def epsilon_greedy_propensities(counts, sums, epsilon):
     return np.where(any_untried[..., None], first, p)
 
 
-def softmax_propensities(counts, sums, tau):
+def softmax_propensities(counts: ArrayLike, sums: ArrayLike, tau: float) -> np.ndarray:
     """Probability that softmax exploration (:func:`bandit_lab.scores.softmax_scores`)
     chooses each arm: ``exp(mean_k / tau)`` normalised, after every arm was pulled once.
 
@@ -316,17 +327,16 @@ def softmax_propensities(counts, sums, tau):
     [0.5, 0.5]
     """
     counts, sums = _check_counts_sums(counts, sums)
-    tau = float(tau)
-    if not np.isfinite(tau) or tau <= 0:
-        raise ValueError(f"tau == {tau!r}, must be a finite number > 0.")
+    tau = check_positive("tau", tau)
     means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
     p = special.softmax(means / tau, axis=-1)
     first, any_untried = _untried_uniform(counts)
     return np.where(any_untried[..., None], first, p)
 
 
-def monte_carlo_propensities(draw_scores, n_arms, *, n_draws=100_000, rng=None,
-                             batch=10_000):
+def monte_carlo_propensities(draw_scores: Callable[[int, np.random.Generator], ArrayLike],
+                             n_arms: int, *, n_draws: int = 100_000, rng: RNGLike = None,
+                             batch: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
     """Choice probabilities of any index policy, by drawing its scores ``n_draws`` times.
 
     Parameters

@@ -24,6 +24,7 @@ from ._special import arm_index
 
 __all__ = [
     "argmax_random",
+    "argmax_one",
     "thompson_scores",
     "ucb1_scores",
     "klucb_scores",
@@ -56,6 +57,24 @@ def argmax_random(scores: ArrayLike, rng: np.random.Generator) -> np.ndarray:
         return np.asarray(noise.argmax(axis=-1)[0])
     best[tied] = noise.argmax(axis=-1)
     return best
+
+
+def argmax_one(scores: np.ndarray, rng: np.random.Generator) -> int:
+    """:func:`argmax_random` for one bandit's ``(n_arms,)`` scores, as an int: the same
+    choice from the same stream, with what a single row needs and nothing else (a policy
+    object's ``select``, called once per step)."""
+    if scores.size <= 64:  # a few arms: plain Python on the list is cheaper than NumPy
+        values = scores.tolist()
+        top = max(values)
+        if values.count(top) == 1:  # no tie: the usual case, no random numbers drawn
+            return values.index(top)
+        is_top = scores == top
+    else:
+        best = int(scores.argmax())
+        is_top = scores == scores[best]
+        if np.count_nonzero(is_top) == 1:
+            return best
+    return int(np.where(is_top, rng.random(scores.size), -1.0).argmax())
 
 
 def thompson_scores(alpha: ArrayLike, beta: ArrayLike, rng: np.random.Generator) -> np.ndarray:

@@ -26,30 +26,13 @@ from typing import Any
 import numpy as np
 
 from ._rng import RNGLike, resolve_rng
-from ._runs import IndexRunner, named_policies, run
+from ._runs import IndexRunner, check_policy, named_policies, run
 from ._validation import check_int
 from .environments import Environment
 from .history import History
 from .policies import Policy
 
 __all__ = ["History", "simulate", "run_policy", "geometric_delay"]
-
-
-def check_policy(name: str, policy: Any, family: str, use: str) -> None:
-    """Refuse a policy a simulator cannot run faithfully, naming what to do instead."""
-    fam = getattr(policy, "family", family)
-    if fam != family:
-        raise TypeError(
-            f"policies[{name!r}] is a {type(policy).__name__}, a {fam!r} policy: "
-            f"{use} runs {family!r} policies (use the simulator of its family)."
-        )
-    if getattr(policy, "rng", None) is not None:
-        raise ValueError(
-            f"policies[{name!r}] has its own rng == {policy.rng!r}, must be None: the simulator "
-            "gives every policy a stream spawned from its own rng argument (so that all "
-            "policies face the same outcomes), and would otherwise ignore this one. Build the "
-            f"policy without rng, e.g. {type(policy).__name__}(...), and seed the simulation."
-        )
 
 
 def _check_delay(delay):
@@ -169,12 +152,7 @@ def simulate(
             f"env is of type {type(env).__name__}, must be an Environment such as BernoulliBandit."
         )
     for name, p in named.items():
-        if p.n_arms != env.n_arms:
-            raise ValueError(
-                f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
-                f"env.n_arms == {env.n_arms}."
-            )
-        check_policy(name, p, "index", "simulate")
+        check_policy(name, p, "index", "simulate", env=env)
     delay = _check_delay(delay)
     update_every = check_int("update_every", update_every, minimum=1)
     logs = run(

@@ -1,11 +1,13 @@
 """simulate_contextual: many runs at once, the same customers for every policy, exact beliefs."""
 
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from bandit_lab import (
+    BernoulliBandit,
     BetaBernoulliTS,
     CreditCardEnv,
     GaussianLinearPosterior,
@@ -197,8 +199,25 @@ def test_bad_requests_are_refused(env, comparison):
         simulate_contextual({"x": "greedy"}, env, n_steps=5)
     with pytest.raises(ValueError, match="n_segments == 2, must be at least env.n_segments == 4"):
         simulate_contextual({"x": PerSegment(BetaBernoulliTS(5), 2)}, env, n_steps=5)
-    with pytest.raises(TypeError, match="it has no 'n_arms'"):
+    with pytest.raises(
+        TypeError, match=r"^env is of type object, must be an Environment with contexts"
+    ):
         simulate_contextual({"x": Oracle()}, object(), n_steps=5)
+    # the environment protocol, not the attributes an object happens to have, decides
+    duck = SimpleNamespace(n_arms=5, n_features=11, n_segments=4, step=env.step)
+    with pytest.raises(TypeError, match=r"^env is of type SimpleNamespace, must be an Environment"):
+        simulate_contextual({"x": Oracle()}, duck, n_steps=5)
+    with pytest.raises(
+        TypeError,
+        match=r"^env is of type BernoulliBandit, must be an Environment with contexts \(n_features >= 1\)",
+    ):
+        simulate_contextual({"x": Oracle()}, BernoulliBandit([0.1, 0.2]), n_steps=5)
+    no_segments = _RecordingEnv()
+    no_segments.n_segments = 0
+    with pytest.raises(
+        ValueError, match=r"^policies\['x'\] is a PerSegment, but env has no segments"
+    ):
+        simulate_contextual({"x": PerSegment(BetaBernoulliTS(3), 2)}, no_segments, n_steps=5)
     with pytest.raises(ValueError, match=re.escape("n_runs == 0, must be >= 1.")):
         simulate_contextual({"x": Oracle()}, env, n_steps=5, n_runs=0)
     with pytest.raises(

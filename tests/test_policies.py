@@ -320,3 +320,19 @@ def test_policies_learn_the_best_arm():
     for name, h in res.items():
         late = h.arms[:, -300:]
         assert (late == 2).mean() > 0.85, name
+
+
+def test_argmax_one_is_argmax_random_for_one_row():
+    # a policy object's select takes scores.argmax_one, the simulator argmax_random: the
+    # same choice from the same stream, ties (drawn at random) included, few arms or many
+    from bandit_lab.scores import argmax_one, argmax_random
+
+    rng = np.random.default_rng(0)
+    for n_arms in (1, 2, 5, 64, 65, 300):
+        for _ in range(50):
+            scores = rng.integers(0, 3, size=n_arms).astype(float)  # many ties
+            a, b = np.random.default_rng(7), np.random.default_rng(7)
+            one = argmax_one(scores, a)
+            assert isinstance(one, int)
+            assert one == int(argmax_random(scores, b))
+            assert a.random() == b.random()  # the streams moved alike

@@ -713,7 +713,7 @@ def test_with_segments_rejects_bad_codes(small_env):
         with_segments(small_env, np.full(2_000, 5), 2)
     with pytest.raises(TypeError, match="must hold integer codes"):
         with_segments(small_env, np.zeros(2_000), 1)
-    with pytest.raises(TypeError, match="env is of type str"):
+    with pytest.raises(TypeError, match=r"^env is of type str, must be a CreditCardEnv\.$"):
         with_segments("env", np.zeros(2_000, dtype=int), 1)
 
 
@@ -723,9 +723,15 @@ def test_funnel_env_and_simulators_check_their_inputs():
     with pytest.raises(ValueError, match=r"revenue_means\[1\] == 0.0"):
         FunnelEnv([0.1, 0.2], [0.5, 0.5], [10.0, 0.0])
     env = FunnelEnv([0.1, 0.2], [0.5, 0.5], [10.0, 20.0])
-    with pytest.raises(TypeError, match="has no initial_state, scores, update_state"):
+    with pytest.raises(
+        TypeError,
+        match=r"^policies\['x'\] is of type object and has no initial_state, scores, "
+        r"update_state, n_arms, must be a 'funnel' policy such as MultiObjectiveTS\.$",
+    ):
         simulate_funnel({"x": object()}, env, n_steps=5)
     with pytest.raises(ValueError, match="n_arms == 3, must match env.n_arms == 2"):
         simulate_funnel({"x": MultiObjectiveTS(3)}, env, n_steps=5)
-    with pytest.raises(TypeError, match="must be a budgeted policy such as BudgetedTS"):
+    with pytest.raises(TypeError, match="must be a 'budget' policy such as BudgetedTS"):
         simulate_budget({"ts": BetaBernoulliTS(2)}, BernoulliBandit([0.1, 0.2]))
+    with pytest.raises(ValueError, match="n_arms == 3, must match env.n_arms == 2"):
+        simulate_budget({"ts": BudgetedTS(3, costs=1.0, budget=5.0)}, BernoulliBandit([0.1, 0.2]))

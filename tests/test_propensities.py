@@ -141,3 +141,13 @@ def test_untried_arms_are_chosen_first_uniformly():
 def test_monte_carlo_refuses_wrong_shapes():
     with pytest.raises(ValueError, match="draw_scores"):
         monte_carlo_propensities(lambda n, g: np.zeros((n, 2)), 3, n_draws=10, rng=0)
+
+
+@pytest.mark.parametrize("tau, err, pattern", [
+    ("a", TypeError, r"^tau == 'a' is of type str, must be a real number\.$"),
+    (None, TypeError, r"^tau == None is of type NoneType, must be a real number\.$"),
+    (0, ValueError, r"^tau == 0\.0, must be a finite number > 0\.$"),
+])
+def test_softmax_propensities_name_a_bad_temperature(tau, err, pattern):
+    with pytest.raises(err, match=pattern):
+        softmax_propensities([1.0, 1.0], [0.0, 1.0], tau)

@@ -321,3 +321,63 @@ def test_local_processes_give_the_same_result_whatever_their_number():
     _same(
         local, simulate(_policies(), ENV, n_steps=50, n_runs=30, rng=9, block_runs=10, executor=1)
     )
+
+
+class _PicklingExecutor(ThreadPoolExecutor):
+    """Like a pool of worker processes, each piece travels as a pickled copy (so nothing a
+    piece does to its streams comes back), without starting processes."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        copied = pickle.loads(pickle.dumps((args, kwargs)))
+        return super().submit(fn, *copied[0], **copied[1])
+
+
+def test_a_generator_shared_by_successive_simulations_moves_on_alike_on_any_executor():
+    # The streams of every block are spawned in the calling process: a Generator passed to
+    # two simulations gives the second one fresh streams whether the blocks ran here or on
+    # workers (which get copies, so spawning there would leave the Generator where it was
+    # and replay the first simulation's draws in the second).
+    def pair(executor, block_runs):
+        gen = np.random.default_rng(0)
+        return [
+            simulate(
+                BetaBernoulliTS(5),
+                ENV,
+                n_steps=30,
+                n_runs=8,
+                rng=gen,
+                block_runs=block_runs,
+                executor=executor,
+            ).arms
+            for _ in range(2)
+        ]
+
+    for block_runs in (None, 3):
+        here = pair(None, block_runs)
+        assert not np.array_equal(here[0], here[1])
+        with _PicklingExecutor(2) as pool:
+            there = pair(pool, block_runs)
+        for a, b in zip(here, there):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_recording_propensities_a_policy_does_not_know_is_refused_by_name():
+    for simulator, policy, env in (
+        (
+            simulate_budget,
+            BudgetedTS(2, costs=[1.0, 2.0], budget=10.0),
+            BernoulliBandit([0.1, 0.5]),
+        ),
+        (
+            simulate_funnel,
+            MultiObjectiveTS(2),
+            FunnelEnv([0.1, 0.05], [0.2, 0.5], [50, 80]),
+        ),
+    ):
+        kwargs = {} if simulator is simulate_budget else {"n_steps": 5}
+        with pytest.raises(
+            ValueError,
+            match=rf"^record_propensities is True, but policies\['p'\] is a "
+            rf"{type(policy).__name__}, whose choice probabilities are not known",
+        ):
+            simulator({"p": policy}, env, n_runs=2, rng=0, record_propensities=True, **kwargs)

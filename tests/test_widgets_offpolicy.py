@@ -89,14 +89,17 @@ def test_offer_averages_flatter_a_personalised_policy_on_uniform_logs(env):
 def test_a_control_change_only_redraws(env, monkeypatch):
     """Every log is simulated and estimated when the widget is built; a control change reads
     the stored results (its speed is measured in benchmarks/bench_widgets.py, not here)."""
+    import bandit_lab.offpolicy.study as study
     import bandit_lab.widgets.offpolicy as module
 
     w = small(env)
 
     def no_simulation(*args, **kwargs):
-        raise AssertionError("a control change simulated logs again")
+        raise AssertionError("a control change simulated or estimated logs again")
 
     monkeypatch.setattr(module, "simulate_logs", no_simulation)
+    monkeypatch.setattr(study.LogBatch, "estimates", no_simulation)
+    monkeypatch.setattr(study.LogBatch, "reward_models", no_simulation)
     for eps in (0.02, 1.0, 0.2):
         w.controls["epsilon"].value = eps
     w.controls["model"].value = "offer averages"

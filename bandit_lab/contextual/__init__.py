@@ -3,6 +3,9 @@
 Policies -- select(x) an arm for context x, update(x, arm, reward)
     LinearTS, LinUCB, LogisticTS, ContextualPolicy        (policies.py)
     GaussianLinearPosterior  the closed-form belief about one arm's weights (posterior.py)
+    NIGLinearTS   linear TS that learns its noise variance (Normal-Inverse-Gamma), with its
+                  maths nig_score_params, nig_ts_scores, nig_update, nig_batch and its
+                  choice probabilities student_t_max_propensities (nig.py)
     score_moments, linear_ts_scores, linucb_scores, logistic_ts_scores,
     gaussian_linear_update, gaussian_linear_batch, laplace_logistic_update,
     laplace_logistic_batch   their maths, shared with the simulator (scores.py)
@@ -29,6 +32,17 @@ import importlib
 _LAZY = {
     **dict.fromkeys(("ContextualPolicy", "LinearTS", "LinUCB", "LogisticTS"), "policies"),
     "GaussianLinearPosterior": "posterior",
+    **dict.fromkeys(
+        (
+            "NIGLinearTS",
+            "nig_score_params",
+            "nig_ts_scores",
+            "nig_update",
+            "nig_batch",
+            "student_t_max_propensities",
+        ),
+        "nig",
+    ),
     **dict.fromkeys(
         (
             "score_moments",

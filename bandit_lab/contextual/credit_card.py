@@ -220,12 +220,8 @@ def with_segments(env: CreditCardEnv, segments: ArrayLike, n_segments: int) -> C
     >>> one.n_segments, env.n_segments
     (1, 4)
     """
-    for attr in ("segments", "n_segments", "serve", "outcomes"):
-        if not hasattr(env, attr):
-            raise TypeError(
-                f"env is of type {type(env).__name__}, must be an environment such as "
-                f"CreditCardEnv (it has no {attr!r})."
-            )
+    if not isinstance(env, CreditCardEnv):
+        raise TypeError(f"env is of type {type(env).__name__}, must be a CreditCardEnv.")
     n_segments = check_int("n_segments", n_segments, minimum=1)
     seg = np.asarray(segments)
     n = len(env.segments)

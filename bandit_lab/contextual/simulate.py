@@ -128,6 +128,11 @@ def _runner_for(name, policy, env):
     elif isinstance(policy, Policy):
         kind = IndexRunner
     elif isinstance(policy, PerSegment):
+        if env.n_segments < 1:
+            raise ValueError(
+                f"policies[{name!r}] is a PerSegment, but env has no segments "
+                "(env.n_segments == 0), must be an environment whose customers have segments."
+            )
         if policy.n_segments < env.n_segments:
             raise ValueError(
                 f"policies[{name!r}] has n_segments == {policy.n_segments}, must "
@@ -155,16 +160,10 @@ def _runner_for(name, policy, env):
 
 
 def _check_env(env):
-    for attr in ("n_arms", "n_features", "n_segments", "step"):
-        if not hasattr(env, attr):
-            raise TypeError(
-                f"env is of type {type(env).__name__}, must be an environment with "
-                f"contexts such as CreditCardEnv (it has no {attr!r})."
-            )
-    if not isinstance(env, Environment):
+    if not isinstance(env, Environment) or env.n_features < 1:
         raise TypeError(
             f"env is of type {type(env).__name__}, must be an Environment with "
-            "contexts such as CreditCardEnv."
+            "contexts (n_features >= 1) such as CreditCardEnv."
         )
 
 

@@ -4,6 +4,7 @@ one sentence that names the value and what is allowed."""
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["check_probabilities"]
 
@@ -12,24 +13,40 @@ def _first_bad(mask):
     return int(np.flatnonzero(mask.ravel())[0])
 
 
-def _as_1d(name, values, dtype=float):
+def _one_dim(name, values):
+    """``values`` as a 1-D array of whatever it holds, or a sentence naming its shape."""
     if isinstance(values, (str, bytes)):
         raise TypeError(
             f"{name} == {values!r} is of type {type(values).__name__}, must be a "
             "1-D array with one entry per logged round."
         )
     try:
-        arr = np.asarray(values, dtype=dtype)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} is not numeric, must be a 1-D array of numbers with one entry "
-            "per logged round."
+        arr = np.asarray(values)
+    except ValueError:  # ragged nested sequences
+        raise ValueError(
+            f"{name} is a ragged sequence, must be a 1-D array with one entry per logged round."
         ) from None
+    if arr.ndim == 0:
+        raise TypeError(
+            f"{name} == {values!r} is a single value, must be a 1-D array with one entry "
+            "per logged round."
+        )
     if arr.ndim != 1:
         raise ValueError(
             f"{name} has shape {arr.shape}, must be 1-D with one entry per logged round."
         )
     return arr
+
+
+def _as_1d(name, values, dtype=float):
+    arr = _one_dim(name, values)
+    try:
+        return arr.astype(dtype)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} is not numeric, must be a 1-D array of numbers with one entry "
+            "per logged round."
+        ) from None
 
 
 def _check_actions(actions, n_arms):
@@ -44,6 +61,10 @@ def _check_actions(actions, n_arms):
         i = _first_bad(bad)
         raise ValueError(f"actions[{i}] == {float(arr[i])!r}, must be an integer arm index.")
     if n_arms is None:
+        bad = arr < 0
+        if bad.any():  # no range to name: the largest action would have made it up
+            i = _first_bad(bad)
+            raise ValueError(f"actions[{i}] == {int(arr[i])}, must be an arm index >= 0.")
         if arr.size == 0:
             raise ValueError(
                 "actions is empty and n_arms is not given, must log at least one "
@@ -72,7 +93,34 @@ def _check_propensities(values, name="propensities"):
     return arr
 
 
-def check_probabilities(name, probs, n_rounds, n_arms, *, atol=1e-6):
+def _check_contexts(contexts, n):
+    """Contexts of ``n`` rounds as finite floats of shape (n, n_features) (a 1-D array of
+    ``n`` values is one feature)."""
+    try:
+        contexts = np.asarray(contexts, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(
+            "contexts is not numeric, must be an array of shape (n_rounds, n_features)."
+        ) from None
+    if contexts.ndim == 1 and n > 0 and contexts.shape[0] == n:
+        contexts = contexts[:, None]
+    if contexts.ndim != 2 or contexts.shape[0] != n:
+        raise ValueError(
+            f"contexts has shape {contexts.shape}, must be ({n}, n_features): "
+            "one row per logged round."
+        )
+    bad = ~np.isfinite(contexts)
+    if bad.any():
+        i, j = np.unravel_index(_first_bad(bad), contexts.shape)
+        raise ValueError(
+            f"contexts[{i}, {j}] == {float(contexts[i, j])!r}, must be a finite number."
+        )
+    return contexts
+
+
+def check_probabilities(
+    name: str, probs: ArrayLike, n_rounds: int, n_arms: int, *, atol: float = 1e-6
+) -> np.ndarray:
     """An ``(n_rounds, n_arms)`` array of action probabilities: finite, >= 0, rows sum to 1."""
     try:
         arr = np.asarray(probs, dtype=float)

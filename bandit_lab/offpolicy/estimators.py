@@ -31,14 +31,21 @@ DM's interval reflects sampling only, never the model's bias.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special
 
-from .._validation import check_probability
-from .logged import _check_log, check_probabilities
+from .._rng import RNGLike
+from .._validation import check_positive, check_probability
+from .logged import LoggedFeedback, _check_log, check_probabilities
 from .reward_models import fit_reward_model
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Estimate",
@@ -83,10 +90,10 @@ class Estimate:
     terms: np.ndarray = field(repr=False, compare=False)
 
     @property
-    def interval(self):
+    def interval(self) -> tuple[float, float]:
         return (self.low, self.high)
 
-    def covers(self, truth):
+    def covers(self, truth: float) -> bool:
         """Whether the confidence interval contains ``truth``."""
         return bool(self.low <= truth <= self.high)
 
@@ -96,7 +103,7 @@ class Estimate:
             f"({self.level:.0%} CI, n = {self.n:,}, effective sample size {self.ess:,.0f})"
         )
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         return {
             "method": self.method,
             "value": self.value,
@@ -108,7 +115,7 @@ class Estimate:
         }
 
 
-def effective_sample_size(weights):
+def effective_sample_size(weights: ArrayLike) -> float:
     """Kish's effective sample size ``(sum w)^2 / sum w^2`` of importance weights.
 
     >>> effective_sample_size([1.0, 1.0, 1.0, 1.0]), effective_sample_size([4.0, 0.0, 0.0, 0.0])
@@ -161,7 +168,9 @@ def _mean_se(terms):
     return terms.mean(), (terms.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan)
 
 
-def ips(log, target, *, level=0.95, max_weight=None):
+def ips(
+    log: LoggedFeedback, target: Any, *, level: float = 0.95, max_weight: float | None = None
+) -> Estimate:
     """Inverse propensity scoring: ``(1/n) sum_i w_i r_i``.
 
     Unbiased when the log's propensities are the logger's true probabilities and the
@@ -192,23 +201,22 @@ def ips(log, target, *, level=0.95, max_weight=None):
     pi = _target(log, target)
     w = pi[np.arange(log.n_rounds), log.actions] / log.propensities
     if max_weight is not None:
-        if not np.isfinite(max_weight) or max_weight <= 0:
-            raise ValueError(f"max_weight == {max_weight!r}, must be a number > 0 (or None).")
-        w = np.minimum(w, max_weight)
+        w = np.minimum(w, check_positive("max_weight", max_weight))
     terms = w * log.rewards
     value, se = _mean_se(terms)
     name = "IPS" if max_weight is None else f"clipped IPS (max weight {max_weight:g})"
     return _make(name, value, se, level, log.n_rounds, effective_sample_size(w), terms)
 
 
-def snips(log, target, *, level=0.95):
+def snips(log: LoggedFeedback, target: Any, *, level: float = 0.95) -> Estimate:
     """Self-normalised IPS: ``sum_i w_i r_i / sum_i w_i``.
 
     A ratio of two unbiased sums: slightly biased for small logs, consistent, and usually
     far less variable than IPS when the weights vary a lot (adding a constant to every
     reward moves it by exactly that constant, which IPS does not do). The standard error
-    is the delta method's, ``sqrt(sum w_i^2 (r_i - V)^2) / sum w_i``. When the target
-    never takes a logged action (every weight 0) the value is NaN.
+    is the delta method's, ``sqrt(sum w_i^2 (r_i - V)^2) / sum w_i`` (NaN when fewer than
+    two rounds have a weight: one residual, always 0, says nothing of the spread). When the
+    target never takes a logged action (every weight 0) the value is NaN.
 
     Examples
     --------
@@ -231,6 +239,8 @@ def snips(log, target, *, level=0.95):
     terms = n * w * log.rewards / total
     resid = w * (log.rewards - value)
     se = np.sqrt(np.square(resid).sum() * n / max(n - 1, 1)) / total
+    if np.count_nonzero(w) < 2:  # one weighted round: its residual is 0, its spread unknown
+        se = np.nan
     return _make("SNIPS", value, se, level, n, effective_sample_size(w), terms)
 
 
@@ -252,7 +262,9 @@ def _reward_predictions(log, reward_model, rng=None):
     return fit_reward_model(log, reward_model, rng=rng)
 
 
-def direct_method(log, target, reward_model=None, *, level=0.95):
+def direct_method(
+    log: LoggedFeedback, target: Any, reward_model: Any = None, *, level: float = 0.95
+) -> Estimate:
     """The direct method: ``(1/n) sum_i sum_a pi(a | x_i) q(x_i, a)``.
 
     No weights, so little variance; but it is only as good as the reward model ``q``, and
@@ -283,7 +295,9 @@ def direct_method(log, target, reward_model=None, *, level=0.95):
     return _make("DM", value, se, level, log.n_rounds, float(log.n_rounds), terms)
 
 
-def doubly_robust(log, target, reward_model=None, *, level=0.95):
+def doubly_robust(
+    log: LoggedFeedback, target: Any, reward_model: Any = None, *, level: float = 0.95
+) -> Estimate:
     """Doubly robust: the direct method, corrected by IPS on the model's residuals.
 
     ``(1/n) sum_i [ sum_a pi(a | x_i) q(x_i, a) + w_i (r_i - q(x_i, a_i)) ]`` (Dudik,
@@ -316,15 +330,15 @@ METHODS = ("replay", "IPS", "SNIPS", "DM", "DR")
 
 
 def evaluate(
-    log,
-    target,
+    log: LoggedFeedback,
+    target: Any,
     *,
-    reward_model=None,
-    methods=("IPS", "SNIPS", "DM", "DR"),
-    level=0.95,
-    truth=None,
-    rng=None,
-):
+    reward_model: Any = None,
+    methods: Sequence[str] = ("IPS", "SNIPS", "DM", "DR"),
+    level: float = 0.95,
+    truth: float | None = None,
+    rng: RNGLike = None,
+) -> pd.DataFrame:
     """Several estimates of one target policy's value from one log, as a DataFrame.
 
     Parameters

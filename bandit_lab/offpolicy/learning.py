@@ -23,11 +23,14 @@ is known: :func:`true_value` computes it exactly on an environment's population 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from .._rng import RNGLike
 from .._validation import check_int, check_probability
-from .estimators import _make
-from .logged import _check_log
+from .estimators import Estimate, _make
+from .logged import LoggedFeedback, _check_log
 from .reward_models import PerArmRegression
 from .sources import collect_log
 from .targets import GreedyPolicy, action_probabilities
@@ -35,7 +38,13 @@ from .targets import GreedyPolicy, action_probabilities
 __all__ = ["fit_ipw_policy", "fit_dm_policy", "true_value", "online_value"]
 
 
-def fit_ipw_policy(log, classifier=None, *, epsilon=0.0, name="IPW classifier"):
+def fit_ipw_policy(
+    log: LoggedFeedback,
+    classifier: Any = None,
+    *,
+    epsilon: float = 0.0,
+    name: str = "IPW classifier",
+) -> GreedyPolicy:
     """A policy learned by inverse-propensity-weighted classification.
 
     Parameters
@@ -110,7 +119,14 @@ def fit_ipw_policy(log, classifier=None, *, epsilon=0.0, name="IPW classifier"):
     return policy
 
 
-def fit_dm_policy(log, regressor=None, *, epsilon=0.0, ridge=1.0, name="direct method"):
+def fit_dm_policy(
+    log: LoggedFeedback,
+    regressor: Any = None,
+    *,
+    epsilon: float = 0.0,
+    ridge: float = 1.0,
+    name: str = "direct method",
+) -> GreedyPolicy:
     """A policy that chooses the arm with the highest predicted reward, from a regression
     of the reward per arm fitted on the log (:class:`PerArmRegression`; ``regressor`` None
     is ridge regression). ``.model`` is the fitted :class:`PerArmRegression`."""
@@ -132,7 +148,7 @@ def fit_dm_policy(log, regressor=None, *, epsilon=0.0, ridge=1.0, name="direct m
     return policy
 
 
-def true_value(policy, env):
+def true_value(policy: Any, env: Any) -> float:
     """The policy's exact expected reward on ``env``'s population, which a simulation knows:
     the mean over its customers of ``sum_a pi(a | x) E[r | x, a]``. (``CreditCardEnv``
     serves customers uniformly from that population, so this is the value it would earn
@@ -147,7 +163,9 @@ def true_value(policy, env):
     return float((pi * env.expected).sum(axis=1).mean())
 
 
-def online_value(policy, env, *, n_rounds=10_000, level=0.95, rng=None):
+def online_value(
+    policy: Any, env: Any, *, n_rounds: int = 10_000, level: float = 0.95, rng: RNGLike = None
+) -> Estimate:
     """Run ``policy`` on ``n_rounds`` fresh simulated customers and average the rewards it
     earned: an on-policy estimate with its confidence interval (an A/B test's arm)."""
     n_rounds = check_int("n_rounds", n_rounds, minimum=2)

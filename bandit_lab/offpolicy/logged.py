@@ -9,30 +9,34 @@ estimator here can correct for what the logger preferred. Optionally the time of
 decision, and the logger's whole distribution over actions.
 
 :class:`LoggedFeedback` validates all of it once, at the boundary, with sentence-long
-errors; the estimators can then trust it. It is built
-
-- from arrays: ``LoggedFeedback(actions, rewards, propensities, contexts=X)``;
-- from a DataFrame: :meth:`LoggedFeedback.from_frame`;
-- from a simulation run with ``record_propensities=True``: :meth:`LoggedFeedback.from_history`;
-- from the decision service's exported log (``bandit-lab export-log``):
-  :meth:`LoggedFeedback.from_service_log`;
-- by running a fixed logging policy on an environment: :func:`collect_log`.
+errors; the estimators can then trust it. It is built from arrays, a DataFrame
+(``from_frame``), a simulation run with ``record_propensities=True`` (``from_history``),
+the decision service's export (``from_service_log``), or by :func:`collect_log`.
 """
 
 from __future__ import annotations
 
 import numbers
+import os
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._validation import check_int
 from ._checks import (
     _as_1d,
     _check_actions,
+    _check_contexts,
     _check_propensities,
     _first_bad,
+    _one_dim,
     check_probabilities,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["LoggedFeedback", "check_probabilities", "sample_actions"]
 
@@ -98,17 +102,22 @@ class LoggedFeedback:
 
     def __init__(
         self,
-        actions,
-        rewards,
-        propensities,
+        actions: ArrayLike,
+        rewards: ArrayLike,
+        propensities: ArrayLike,
         *,
-        contexts=None,
-        n_arms=None,
-        times=None,
-        logging_probabilities=None,
-        arm_names=None,
-    ):
+        contexts: ArrayLike | None = None,
+        n_arms: int | None = None,
+        times: ArrayLike | None = None,
+        logging_probabilities: ArrayLike | None = None,
+        arm_names: Sequence[str] | None = None,
+    ) -> None:
         if arm_names is not None:
+            if isinstance(arm_names, (str, bytes)) or not isinstance(arm_names, Iterable):
+                raise TypeError(
+                    f"arm_names == {arm_names!r} is of type {type(arm_names).__name__}, "
+                    "must be a sequence of names, one per arm."
+                )
             arm_names = tuple(str(a) for a in arm_names)
             if n_arms is None:
                 n_arms = len(arm_names)
@@ -121,9 +130,9 @@ class LoggedFeedback:
                 )
         rewards = _as_1d("rewards", rewards)
         propensities = _as_1d("propensities", propensities)
-        actions_arr = np.asarray(actions)
+        actions_arr = _one_dim("actions", actions)
         lengths = {
-            "actions": actions_arr.shape[0] if actions_arr.ndim else None,
+            "actions": actions_arr.shape[0],
             "rewards": rewards.shape[0],
             "propensities": propensities.shape[0],
         }
@@ -146,25 +155,7 @@ class LoggedFeedback:
             )
         propensities = _check_propensities(propensities)
         if contexts is not None:
-            try:
-                contexts = np.asarray(contexts, dtype=float)
-            except (TypeError, ValueError):
-                raise TypeError(
-                    "contexts is not numeric, must be an array of shape (n_rounds, n_features)."
-                ) from None
-            if contexts.ndim == 1 and n > 0 and contexts.shape[0] == n:
-                contexts = contexts[:, None]
-            if contexts.ndim != 2 or contexts.shape[0] != n:
-                raise ValueError(
-                    f"contexts has shape {contexts.shape}, must be ({n}, n_features): "
-                    "one row per logged round."
-                )
-            bad = ~np.isfinite(contexts)
-            if bad.any():
-                i, j = np.unravel_index(_first_bad(bad), contexts.shape)
-                raise ValueError(
-                    f"contexts[{i}, {j}] == {float(contexts[i, j])!r}, must be a finite number."
-                )
+            contexts = _check_contexts(contexts, n)
         if times is not None:
             times = np.asarray(times)
             if times.shape != (n,):
@@ -205,14 +196,14 @@ class LoggedFeedback:
 
     # -- sizes ------------------------------------------------------------------------
     @property
-    def n_rounds(self):
+    def n_rounds(self) -> int:
         return int(self.actions.shape[0])
 
     def __len__(self):
         return self.n_rounds
 
     @property
-    def n_features(self):
+    def n_features(self) -> int | None:
         return None if self.contexts is None else int(self.contexts.shape[1])
 
     def __repr__(self):
@@ -220,7 +211,7 @@ class LoggedFeedback:
         return f"LoggedFeedback(n_rounds={self.n_rounds}, n_arms={self.n_arms}, contexts={ctx})"
 
     # -- pieces -----------------------------------------------------------------------
-    def subset(self, index):
+    def subset(self, index: Any) -> LoggedFeedback:
         """The rounds picked by ``index`` (a slice, a boolean mask or integer positions)."""
         if isinstance(index, slice):
             pick = index
@@ -245,7 +236,7 @@ class LoggedFeedback:
     def __getitem__(self, index):
         return self.subset(index)
 
-    def split(self, fraction):
+    def split(self, fraction: float) -> tuple[LoggedFeedback, LoggedFeedback]:
         """The first ``fraction`` of the rounds and the rest (in logged order: learn on the
         past, evaluate on what came after)."""
         if not isinstance(fraction, numbers.Real) or not 0 < float(fraction) < 1:
@@ -253,7 +244,7 @@ class LoggedFeedback:
         cut = round(float(fraction) * self.n_rounds)
         return self.subset(slice(0, cut)), self.subset(slice(cut, None))
 
-    def to_frame(self):
+    def to_frame(self) -> pd.DataFrame:
         """The log as a pandas DataFrame: ``action``, ``reward``, ``propensity``, ``time``
         (when logged) and one column per context feature (``x0``, ``x1``, ...)."""
         import pandas as pd
@@ -271,7 +262,7 @@ class LoggedFeedback:
                 data[f"x{j}"] = self.contexts[:, j]
         return pd.DataFrame(data)
 
-    def importance_weights(self, target_probabilities):
+    def importance_weights(self, target_probabilities: ArrayLike) -> np.ndarray:
         """``pi(a_i | x_i) / p_i``: the target's probability of each logged action over the
         logger's. ``target_probabilities`` has shape (n_rounds, n_arms)."""
         pi = check_probabilities(
@@ -283,16 +274,16 @@ class LoggedFeedback:
     @classmethod
     def from_frame(
         cls,
-        frame,
+        frame: pd.DataFrame,
         *,
-        action="action",
-        reward="reward",
-        propensity="propensity",
-        context=None,
-        time=None,
-        n_arms=None,
-        arm_names=None,
-    ):
+        action: str = "action",
+        reward: str = "reward",
+        propensity: str = "propensity",
+        context: str | Sequence[str] | None = None,
+        time: str | None = None,
+        n_arms: int | None = None,
+        arm_names: Sequence[str] | None = None,
+    ) -> LoggedFeedback:
         """A log from a pandas DataFrame, one row per logged round.
 
         Parameters
@@ -335,7 +326,13 @@ class LoggedFeedback:
         )
 
     @classmethod
-    def from_history(cls, history, *, runs=None, contexts=None):
+    def from_history(
+        cls,
+        history: Any,
+        *,
+        runs: int | Sequence[int] | None = None,
+        contexts: ArrayLike | None = None,
+    ) -> LoggedFeedback:
         """A log from a simulation run with ``record_propensities=True``.
 
         ``history`` has ``arms`` and ``rewards`` of shape (n_runs, n_steps), and
@@ -351,7 +348,16 @@ class LoggedFeedback:
         return sources.from_history(cls, history, runs=runs, contexts=contexts)
 
     @classmethod
-    def from_service_log(cls, path_or_frame, *, bandit=None, context=None, missing_rewards="error"):
+    def from_service_log(
+        cls,
+        path_or_frame: str | os.PathLike[str] | pd.DataFrame,
+        *,
+        bandit: str | None = None,
+        context: str | Sequence[str] | None = None,
+        missing_rewards: str = "error",
+        n_arms: int | None = None,
+        arm_names: Sequence[str] | None = None,
+    ) -> LoggedFeedback:
         """A log from the decision service's export (``bandit-lab export-log``).
 
         Parameters
@@ -369,6 +375,9 @@ class LoggedFeedback:
             What to do with decisions whose reward never arrived (an empty ``reward``):
             refuse, leave them out (biased if whether a reward arrives depends on the offer),
             or count them as reward 0 (right when silence means "did not convert").
+        n_arms, arm_names : optional
+            The bandit's arms (names in the service's order, checked against the log's):
+            the export lists decisions, so without them an arm no decision chose is missing.
 
         A decision the service restricted to some arms (its ``eligible`` column) was logged
         with its propensity among those arms: evaluate a target on such rounds with its
@@ -377,11 +386,17 @@ class LoggedFeedback:
         from . import sources
 
         return sources.from_service_log(
-            cls, path_or_frame, bandit=bandit, context=context, missing_rewards=missing_rewards
+            cls,
+            path_or_frame,
+            bandit=bandit,
+            context=context,
+            missing_rewards=missing_rewards,
+            n_arms=n_arms,
+            arm_names=arm_names,
         )
 
 
-def sample_actions(probabilities, rng):
+def sample_actions(probabilities: ArrayLike, rng: np.random.Generator) -> np.ndarray:
     """One action per row of ``probabilities`` (shape (..., n_arms)), drawn by inversion."""
     p = np.asarray(probabilities, dtype=float)
     cum = np.cumsum(p, axis=-1)

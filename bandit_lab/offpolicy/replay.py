@@ -10,12 +10,16 @@ learns as it goes, stepping through the log in order.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._rng import resolve_rng
-from .estimators import _level, _make, _mean_se, _target
-from .logged import _check_log, sample_actions
+from .._rng import RNGLike, resolve_rng
+from .estimators import Estimate, _level, _make, _mean_se, _target
+from .logged import LoggedFeedback, _check_log, sample_actions
+
+if TYPE_CHECKING:
+    from ..contextual import ContextualPolicy
 
 __all__ = ["replay", "replay_learning"]
 
@@ -24,7 +28,9 @@ def _is_uniform(log, atol=1e-9):
     return bool(np.all(np.abs(log.propensities - 1.0 / log.n_arms) <= atol))
 
 
-def replay(log, target, *, level=0.95, rng=None):
+def replay(
+    log: LoggedFeedback, target: Any, *, level: float = 0.95, rng: RNGLike = None
+) -> Estimate:
     """Replay (Li, Chu, Langford and Wang 2011): keep the rounds where the target would have
     chosen the logged action, and average their rewards.
 
@@ -72,7 +78,14 @@ def replay(log, target, *, level=0.95, rng=None):
     return _make("replay", value, se, level, log.n_rounds, float(m), terms)
 
 
-def replay_learning(policy, log, *, level=0.95, rng=None, progress=False):
+def replay_learning(
+    policy: ContextualPolicy,
+    log: LoggedFeedback,
+    *,
+    level: float = 0.95,
+    rng: RNGLike = None,
+    progress: bool = False,
+) -> Estimate:
     """Replay a *learning* contextual policy on a uniformly random log (Li et al. 2011).
 
     Step through the log in order; at each round the policy chooses for the logged
@@ -80,8 +93,9 @@ def replay_learning(policy, log, *, level=0.95, rng=None, progress=False):
     the policy learns from it; otherwise the round is skipped, as if it never happened.
     With a uniform logger the matched rounds are an unbiased simulation of the policy
     running live for that many rounds. ``policy`` (a ``ContextualPolicy`` such as
-    ``LinearTS``) is copied, not changed. ``terms`` are the matched rewards in order: its
-    learning curve.
+    ``LinearTS``) is copied, not changed; its choices are drawn from ``rng``, or from the
+    policy's own ``rng`` when it was built with one (not both). ``terms`` are the matched
+    rewards in order: its learning curve.
     """
     from ..contextual import ContextualPolicy
     from ..scores import argmax_random
@@ -107,7 +121,12 @@ def replay_learning(policy, log, *, level=0.95, rng=None, progress=False):
             UserWarning,
             stacklevel=2,
         )
-    gen = resolve_rng(rng)
+    if policy.rng is not None and rng is not None:
+        raise ValueError(
+            f"policy has its own rng == {policy.rng!r} and rng == {rng!r} is given, must be "
+            "one or the other: the stream the replayed policy chooses with."
+        )
+    gen = resolve_rng(rng if rng is not None else policy.rng)
     state = {k: np.array(v, copy=True) for k, v in policy._state().items()}
     rewards = []
     rows = range(log.n_rounds)

@@ -9,11 +9,14 @@ predicts every arm's reward for every logged round, cross-fitted by default.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
-from .._rng import resolve_rng
-from .._validation import check_int
-from .logged import _check_log
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._rng import RNGLike, resolve_rng
+from .._validation import check_int, check_positive
+from .logged import LoggedFeedback, _check_log
 
 __all__ = ["PerArmRegression", "fit_reward_model", "cross_fit_folds"]
 
@@ -36,14 +39,14 @@ class PerArmRegression:
     contexts gives each arm its mean reward.
     """
 
-    def __init__(self, n_arms, regressor=None, *, ridge=1.0):
+    def __init__(self, n_arms: int, regressor: Any = None, *, ridge: float = 1.0) -> None:
         self.n_arms = check_int("n_arms", n_arms, minimum=1)
         self.regressor = regressor
-        if not np.isfinite(ridge) or ridge <= 0:
-            raise ValueError(f"ridge == {ridge!r}, must be a finite number > 0.")
-        self.ridge = float(ridge)
+        self.ridge = check_positive("ridge", ridge)
 
-    def fit(self, contexts, actions, rewards):
+    def fit(
+        self, contexts: ArrayLike | None, actions: ArrayLike, rewards: ArrayLike
+    ) -> PerArmRegression:
         X = np.zeros((len(actions), 0)) if contexts is None else np.asarray(contexts, dtype=float)
         A = np.asarray(actions)
         R = np.asarray(rewards, dtype=float)
@@ -61,7 +64,7 @@ class PerArmRegression:
                 self.models_.append(("sklearn", _fit_sklearn(self.regressor, X[rows], R[rows])))
         return self
 
-    def predict(self, contexts, n=None):
+    def predict(self, contexts: ArrayLike | None, n: int | None = None) -> np.ndarray:
         if not hasattr(self, "models_"):
             raise RuntimeError(
                 "PerArmRegression is not fitted yet: call fit(contexts, actions, rewards) first."
@@ -115,7 +118,7 @@ def _predict_sklearn(fitted, X):
     return model.predict(X)
 
 
-def cross_fit_folds(n_rounds, n_folds, rng=None):
+def cross_fit_folds(n_rounds: int, n_folds: int, rng: RNGLike = None) -> np.ndarray:
     """Fold of each round for cross-fitting: interleaved (round ``i`` in fold ``i % n_folds``)
     when ``rng`` is None, which suits rounds drawn independently; at random otherwise."""
     if rng is None:
@@ -123,7 +126,14 @@ def cross_fit_folds(n_rounds, n_folds, rng=None):
     return resolve_rng(rng).permutation(n_rounds) % n_folds
 
 
-def fit_reward_model(log, regressor=None, *, n_folds=2, ridge=1.0, rng=None):
+def fit_reward_model(
+    log: LoggedFeedback,
+    regressor: Any = None,
+    *,
+    n_folds: int = 2,
+    ridge: float = 1.0,
+    rng: RNGLike = None,
+) -> np.ndarray:
     """Predicted rewards ``q(x_i, a)`` of every arm for every logged round, shape (n, K).
 
     One model per arm (:class:`PerArmRegression`). **Cross-fitted** by default: the rounds

@@ -8,9 +8,11 @@ Taught in notebooks/11_learning_from_logs.ipynb. The builders are reached throug
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from .._rng import resolve_rng
+from .._rng import RNGLike, resolve_rng
 from .._validation import check_int
 from .logged import LoggedFeedback, sample_actions
 
@@ -54,8 +56,7 @@ def from_frame(
     props = column("propensity", propensity)
     ctx = None
     if context is not None:
-        names = _context_columns(frame, context)
-        ctx = frame[names].to_numpy(dtype=float)
+        ctx = _numbers(frame, _context_columns(frame, context))
     times = column("time", time) if time is not None else None
     return cls(acts, rews, props, contexts=ctx, n_arms=n_arms, times=times, arm_names=arm_names)
 
@@ -112,7 +113,16 @@ def from_history(cls, history, *, runs=None, contexts=None):
     )
 
 
-def from_service_log(cls, path_or_frame, *, bandit=None, context=None, missing_rewards="error"):
+def from_service_log(
+    cls,
+    path_or_frame,
+    *,
+    bandit=None,
+    context=None,
+    missing_rewards="error",
+    n_arms=None,
+    arm_names=None,
+):
     """The body of :meth:`LoggedFeedback.from_service_log`."""
     import pandas as pd
 
@@ -172,7 +182,7 @@ def from_service_log(cls, path_or_frame, *, bandit=None, context=None, missing_r
             frame = frame.assign(reward=frame["reward"].fillna(0.0))
     ctx = None
     if context is not None:
-        ctx = frame[_context_columns(frame, context)].to_numpy(dtype=float)
+        ctx = _numbers(frame, _context_columns(frame, context))
     elif "context" in frame.columns:
         import json
 
@@ -185,16 +195,24 @@ def from_service_log(cls, path_or_frame, *, bandit=None, context=None, missing_r
                 names = _context_columns(frame, prefix)
             except ValueError:
                 continue
-            ctx = frame[names].to_numpy(dtype=float)
+            ctx = _numbers(frame, names)
             break
-    arm_names = None
-    n_arms = None
+    lookup = {}
     if "arm" in frame.columns and len(frame):
         pairs = frame[["arm_index", "arm"]].drop_duplicates()
         if pairs["arm_index"].is_unique:
             lookup = dict(zip(pairs["arm_index"].astype(int), pairs["arm"].astype(str)))
-            if set(lookup) == set(range(max(lookup) + 1)):
-                arm_names = tuple(lookup[k] for k in range(len(lookup)))
+    if arm_names is not None and not isinstance(arm_names, (str, bytes)):
+        named = [str(a) for a in arm_names]
+        for k, name in sorted(lookup.items()):
+            if k < len(named) and named[k] != name:
+                raise ValueError(
+                    f"arm_names[{k}] == {named[k]!r} but the log calls arm {k} {name!r}, "
+                    "must name the arms in the service's order."
+                )
+    elif arm_names is None and lookup and set(lookup) == set(range(max(lookup) + 1)):
+        if n_arms is None or n_arms == len(lookup):
+            arm_names = tuple(lookup[k] for k in range(len(lookup)))
     times = frame["time"].to_numpy() if "time" in frame.columns else None
     return cls(
         frame["arm_index"].to_numpy(),
@@ -205,6 +223,23 @@ def from_service_log(cls, path_or_frame, *, bandit=None, context=None, missing_r
         times=times,
         arm_names=arm_names,
     )
+
+
+def _numbers(frame, names):
+    """The context columns ``names`` of ``frame`` as a float array, or a sentence naming the
+    first column that holds something else."""
+    try:
+        return frame[names].to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        for name in names:
+            for value in frame[name]:
+                try:
+                    float(value)
+                except (TypeError, ValueError):
+                    raise TypeError(
+                        f"frame's context column {name!r} holds {value!r}, must hold numbers."
+                    ) from None
+        raise
 
 
 def _context_columns(frame, context):
@@ -230,7 +265,9 @@ def _context_columns(frame, context):
     return names
 
 
-def collect_log(env, logging_policy, *, n_rounds, rng=None, return_truth=False):
+def collect_log(
+    env: Any, logging_policy: Any, *, n_rounds: int, rng: RNGLike = None, return_truth: bool = False
+) -> LoggedFeedback | tuple[LoggedFeedback, np.ndarray]:
     """Run a fixed logging policy on ``env`` for ``n_rounds`` customers and log it.
 
     Parameters

@@ -15,14 +15,19 @@ functions (the tests check that both agree).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special
 
-from .._rng import resolve_rng
+from .._rng import RNGLike, resolve_rng
 from .._validation import check_int, check_probability
 from .logged import LoggedFeedback, check_probabilities, sample_actions
 from .targets import action_probabilities
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["simulate_logs", "LogBatch", "summarize_estimates"]
 
@@ -51,18 +56,18 @@ class LogBatch:
     propensities: np.ndarray
 
     @property
-    def n_logs(self):
+    def n_logs(self) -> int:
         return self.rows.shape[0]
 
     @property
-    def n_rounds(self):
+    def n_rounds(self) -> int:
         return self.rows.shape[1]
 
     @property
-    def n_arms(self):
+    def n_arms(self) -> int:
         return self.expected.shape[1]
 
-    def log(self, i):
+    def log(self, i: int) -> LoggedFeedback:
         """Log ``i`` as a :class:`LoggedFeedback`."""
         r = self.rows[i]
         return LoggedFeedback(
@@ -74,12 +79,12 @@ class LogBatch:
             logging_probabilities=self.logging_probabilities[r],
         )
 
-    def true_value(self, target_probabilities):
+    def true_value(self, target_probabilities: ArrayLike) -> float:
         """The target's exact value on the population: mean of ``sum_a pi(a|x) E[r|x,a]``."""
         pi = check_probabilities("target_probabilities", target_probabilities, *self.expected.shape)
         return float(np.einsum("nk,nk->n", pi, self.expected).mean())
 
-    def reward_models(self, ridge=1.0, n_folds=2):
+    def reward_models(self, ridge: float = 1.0, n_folds: int = 2) -> np.ndarray:
         """Ridge regression per arm and per log (an unpenalised intercept), cross-fitted,
         predicted for every round of every log: shape (n_logs, n_rounds, K), by
         :func:`~bandit_lab.offpolicy.fit_reward_model` on each log."""
@@ -103,7 +108,7 @@ class LogBatch:
                 out[i] = fit_reward_model(log, n_folds=n_folds, ridge=ridge)
         return out
 
-    def mean_models(self):
+    def mean_models(self) -> np.ndarray:
         """The simplest reward model: each arm's mean logged reward in each log, whoever it
         was shown to (the overall mean for an arm never tried), broadcast to shape
         (n_logs, n_rounds, K). It ignores the context, so where the logger showed an arm
@@ -115,7 +120,13 @@ class LogBatch:
         means = np.where(counts > 0, sums / np.maximum(counts, 1), overall)
         return np.broadcast_to(means[:, None, :], self.rows.shape + (self.n_arms,))
 
-    def estimates(self, target_probabilities, *, reward_model=None, level=0.95):
+    def estimates(
+        self,
+        target_probabilities: ArrayLike,
+        *,
+        reward_model: ArrayLike | None = None,
+        level: float = 0.95,
+    ) -> dict[str, dict[str, np.ndarray]]:
         """IPS, SNIPS, DM and DR of the target on every log at once.
 
         Parameters
@@ -166,6 +177,7 @@ class LogBatch:
         with np.errstate(invalid="ignore", divide="ignore"):
             v = (w * r).sum(axis=1) / total
             se = np.sqrt(np.square(w * (r - v[:, None])).sum(axis=1) * n / max(n - 1, 1)) / total
+        se = np.where(np.count_nonzero(w, axis=1) < 2, np.nan, se)  # as snips: spread unknown
         out["SNIPS"] = pack(v, se, ess)
         dm = np.einsum("rnk,rnk->rn", pi, q)
         out["DM"] = pack(*mean_se(dm), np.full(self.n_logs, float(n)))
@@ -174,7 +186,9 @@ class LogBatch:
         return out
 
 
-def simulate_logs(env, logging_policy, *, n_rounds, n_logs, rng=None):
+def simulate_logs(
+    env: Any, logging_policy: Any, *, n_rounds: int, n_logs: int, rng: RNGLike = None
+) -> LogBatch:
     """``n_logs`` logs of ``n_rounds`` customers each, drawn from ``env``'s population and
     served by a fixed ``logging_policy`` (anything
     :func:`~bandit_lab.offpolicy.action_probabilities` accepts). ``env`` needs
@@ -210,7 +224,7 @@ def simulate_logs(env, logging_policy, *, n_rounds, n_logs, rng=None):
     return LogBatch(contexts, expected, logging, rows, actions, rewards, props)
 
 
-def summarize_estimates(estimates, truth):
+def summarize_estimates(estimates: dict[str, dict[str, np.ndarray]], truth: float) -> pd.DataFrame:
     """Bias, standard deviation, root mean squared error and interval coverage of each
     method's estimates over the logs, as a DataFrame."""
     import pandas as pd

@@ -18,9 +18,12 @@ handwritten digits, 10 classes), ``"wine"`` (178 wines, 13 chemical measurements
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
-from .._rng import resolve_rng
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._rng import RNGLike, resolve_rng
 from .._validation import check_int, check_probability
 from .logged import LoggedFeedback, check_probabilities, sample_actions
 from .targets import GreedyPolicy
@@ -35,7 +38,7 @@ _LOADERS = {
 }
 
 
-def load_classification(name):
+def load_classification(name: str) -> tuple[np.ndarray, np.ndarray, int]:
     """Features (standardised) and labels of a data set that ships with scikit-learn.
 
     Returns
@@ -58,7 +61,14 @@ def load_classification(name):
     return X, y, int(y.max()) + 1
 
 
-def supervised_to_bandit(X, y, logging_probabilities, *, rng=None, n_classes=None):
+def supervised_to_bandit(
+    X: ArrayLike,
+    y: ArrayLike,
+    logging_probabilities: ArrayLike,
+    *,
+    rng: RNGLike = None,
+    n_classes: int | None = None,
+) -> LoggedFeedback:
     """A bandit log from labelled data: the logger draws one arm per example from
     ``logging_probabilities`` (n, n_classes) and sees the reward ``1{arm == label}`` of that
     arm only.
@@ -91,7 +101,9 @@ def supervised_to_bandit(X, y, logging_probabilities, *, rng=None, n_classes=Non
     )
 
 
-def classifier_policy(classifier, n_classes, *, epsilon=0.0, name=""):
+def classifier_policy(
+    classifier: Any, n_classes: int, *, epsilon: float = 0.0, name: str = ""
+) -> GreedyPolicy:
     """A fitted scikit-learn classifier as a policy: its most probable class, and with
     probability ``epsilon`` a uniformly random one (OBP's ``MultiClassToBanditReduction``
     builds its behaviour and evaluation policies the same way, with ``alpha = 1 - epsilon``).
@@ -113,7 +125,7 @@ def classifier_policy(classifier, n_classes, *, epsilon=0.0, name=""):
     return GreedyPolicy(scorer, n_classes, epsilon=epsilon, name=name or type(classifier).__name__)
 
 
-def label_value(target_probabilities, y):
+def label_value(target_probabilities: ArrayLike, y: ArrayLike) -> float:
     """The target's true value on fully labelled data: its expected accuracy,
     ``mean_i pi(y_i | x_i)``.
 

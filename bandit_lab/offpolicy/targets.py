@@ -26,9 +26,13 @@ offer per customer segment).
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from .._rng import resolve_rng
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._rng import RNGLike, resolve_rng, stream
 from .._validation import check_int, check_probability
 from .logged import check_probabilities
 
@@ -43,7 +47,7 @@ __all__ = [
 ]
 
 
-def greedy_probabilities(scores):
+def greedy_probabilities(scores: ArrayLike) -> np.ndarray:
     """Probability 1 on the highest score of each row, shared equally among ties.
 
     >>> greedy_probabilities([[0.1, 0.3, 0.3], [2.0, 1.0, 0.0]]).tolist()
@@ -54,7 +58,7 @@ def greedy_probabilities(scores):
     return top / top.sum(axis=-1, keepdims=True)
 
 
-def epsilon_greedy_probabilities(scores, epsilon):
+def epsilon_greedy_probabilities(scores: ArrayLike, epsilon: float) -> np.ndarray:
     """``epsilon / n_arms`` on every arm plus ``1 - epsilon`` on the best-scored one(s).
 
     >>> epsilon_greedy_probabilities([[0.1, 0.5, 0.2]], 0.3).round(3).tolist()
@@ -73,10 +77,10 @@ class UniformPolicy:
     [[0.25, 0.25, 0.25, 0.25], [0.25, 0.25, 0.25, 0.25]]
     """
 
-    def __init__(self, n_arms):
+    def __init__(self, n_arms: int) -> None:
         self.n_arms = check_int("n_arms", n_arms, minimum=1)
 
-    def action_probabilities(self, contexts):
+    def action_probabilities(self, contexts: ArrayLike | None) -> np.ndarray:
         n = 1 if contexts is None else len(contexts)
         return np.full((n, self.n_arms), 1.0 / self.n_arms)
 
@@ -105,7 +109,14 @@ class GreedyPolicy:
     [[0.9, 0.1], [0.1, 0.9]]
     """
 
-    def __init__(self, scorer, n_arms, *, epsilon=0.0, name=""):
+    def __init__(
+        self,
+        scorer: Callable[[Any], ArrayLike],
+        n_arms: int,
+        *,
+        epsilon: float = 0.0,
+        name: str = "",
+    ) -> None:
         if not callable(scorer):
             raise TypeError(
                 f"scorer is of type {type(scorer).__name__}, must be a function of "
@@ -116,7 +127,7 @@ class GreedyPolicy:
         self.epsilon = check_probability("epsilon", epsilon)
         self.name = str(name)
 
-    def scores(self, contexts):
+    def scores(self, contexts: ArrayLike) -> np.ndarray:
         s = np.asarray(self.scorer(contexts), dtype=float)
         n = 1 if contexts is None else len(contexts)
         if s.shape != (n, self.n_arms):
@@ -126,25 +137,28 @@ class GreedyPolicy:
             )
         return s
 
-    def action_probabilities(self, contexts):
+    def action_probabilities(self, contexts: ArrayLike) -> np.ndarray:
         return epsilon_greedy_probabilities(self.scores(contexts), self.epsilon)
 
-    def with_epsilon(self, epsilon):
+    def with_epsilon(self, epsilon: float) -> GreedyPolicy:
         """The same policy exploring with probability ``epsilon``."""
         return GreedyPolicy(self.scorer, self.n_arms, epsilon=epsilon, name=self.name)
 
-    def select(self, contexts, rng=None):
-        """An arm for each row of ``contexts``, drawn from :meth:`action_probabilities`."""
+    def select(self, contexts: ArrayLike, rng: RNGLike = None) -> np.ndarray:
+        """An arm for each row of ``contexts``, drawn from :meth:`action_probabilities` with
+        ``rng``, a Generator kept from call to call (an integer seed is refused: it would
+        draw the same choices at every call)."""
         from .logged import sample_actions
 
-        return sample_actions(self.action_probabilities(np.atleast_2d(contexts)), resolve_rng(rng))
+        gen = stream(rng, method="GreedyPolicy.select")
+        return sample_actions(self.action_probabilities(np.atleast_2d(contexts)), gen)
 
     def __repr__(self):
         label = f"{self.name!r}, " if self.name else ""
         return f"GreedyPolicy({label}n_arms={self.n_arms}, epsilon={self.epsilon})"
 
 
-def credit_card_segments(contexts):
+def credit_card_segments(contexts: ArrayLike) -> np.ndarray:
     """The credit-card case's rule-based segments (``credit_card.assign_segments``),
     computed from the model features a logged round carries: business first, then a
     revolving ratio of at least 0.5, then travel versus grocery share. Codes index
@@ -159,7 +173,13 @@ def credit_card_segments(contexts):
     return np.select([business, revolver, traveller], [0, 1, 2], default=3).astype(np.int64)
 
 
-def segment_policy(offer_by_segment, *, epsilon=0.0, n_arms=None, segments=credit_card_segments):
+def segment_policy(
+    offer_by_segment: Sequence[int],
+    *,
+    epsilon: float = 0.0,
+    n_arms: int | None = None,
+    segments: Callable[[np.ndarray], np.ndarray] = credit_card_segments,
+) -> GreedyPolicy:
     """A bank's rule: one offer per customer segment, and with probability ``epsilon`` a
     uniformly random offer (so every offer keeps being tried).
 
@@ -208,7 +228,14 @@ def segment_policy(offer_by_segment, *, epsilon=0.0, n_arms=None, segments=credi
     return GreedyPolicy(scorer, n_arms, epsilon=epsilon, name="segment rule")
 
 
-def action_probabilities(policy, contexts=None, *, n_arms=None, n_draws=100_000, rng=None):
+def action_probabilities(
+    policy: Any,
+    contexts: ArrayLike | None = None,
+    *,
+    n_arms: int | None = None,
+    n_draws: int = 100_000,
+    rng: RNGLike = None,
+) -> np.ndarray:
     """The probability that ``policy`` chooses each arm, for each row of ``contexts``.
 
     Parameters

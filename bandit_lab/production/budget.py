@@ -21,15 +21,13 @@ from numpy.typing import ArrayLike
 
 from .. import scores as _scores
 from .._rng import RNGLike
-from .._runs import Runner, named_policies, run
+from .._runs import Runner, check_policy, named_policies, run
 from .._validation import check_int, check_per_arm, check_positive
 from ..environments import Environment
 from ..history import History
-from ..policies import Policy, _argmax_one
+from ..policies import Policy
 from ..posteriors import BetaPosterior
-from ..scores import argmax_random
-from ..simulate import check_policy
-from .funnel import _require
+from ..scores import argmax_one, argmax_random
 
 __all__ = [
     "BudgetedTS",
@@ -222,7 +220,7 @@ class BudgetedTS(Policy):
                 f"is spent and the cheapest arm costs {self.costs.min():g}."
             )
         state = self._state()
-        arm = _argmax_one(self.scores(state, self._rng), self._rng)
+        arm = argmax_one(self.scores(state, self._rng), self._rng)
         self.charge_state(state, np.asarray(arm))
         self.spent_ = float(state["spent_"])
         return arm
@@ -375,18 +373,15 @@ def simulate_budget(
             f"env is of type {type(env).__name__}, must be an Environment such as BernoulliBandit."
         )
     for name, p in named.items():
-        _require(
+        check_policy(
             name,
             p,
-            ("initial_state", "scores", "affordable_in", "charge_state", "update_state"),
-            "a budgeted policy such as BudgetedTS",
+            "budget",
+            "simulate_budget",
+            env=env,
+            methods=("initial_state", "scores", "affordable_in", "charge_state", "update_state"),
+            example="BudgetedTS",
         )
-        if p.n_arms != env.n_arms:
-            raise ValueError(
-                f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
-                f"env.n_arms == {env.n_arms}."
-            )
-        check_policy(name, p, "budget", "simulate_budget")
     n_runs = check_int("n_runs", n_runs, minimum=1)
     n_max = max(int(np.floor(p.budget / np.min(p.costs) * (1 + 1e-9))) + 1 for p in named.values())
     logs = run(

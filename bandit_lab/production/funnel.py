@@ -19,28 +19,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._rng import RNGLike, stream
-from .._runs import Runner, named_policies, run
+from .._runs import Runner, check_policy, named_policies, run
 from .._validation import check_positive, check_probability
 from ..environments import Environment
 from ..history import History
 from ..scores import argmax_random
-from ..simulate import check_policy
 
 __all__ = ["FunnelEnv", "FunnelOutcome", "FunnelHistory", "simulate_funnel"]
-
-
-def _require(name, policy, methods, what):
-    missing = [m for m in methods if not callable(getattr(policy, m, None))]
-    if missing:
-        raise TypeError(
-            f"policies[{name!r}] is of type {type(policy).__name__} and has no "
-            f"{', '.join(missing)}, must be {what}."
-        )
-    if not hasattr(policy, "n_arms"):
-        raise TypeError(
-            f"policies[{name!r}] is of type {type(policy).__name__} and has no "
-            f"n_arms, must be {what}."
-        )
 
 
 class FunnelOutcome(NamedTuple):
@@ -235,18 +220,15 @@ def simulate_funnel(
     if not isinstance(env, FunnelEnv):
         raise TypeError(f"env is of type {type(env).__name__}, must be a FunnelEnv.")
     for name, p in named.items():
-        _require(
+        check_policy(
             name,
             p,
-            ("initial_state", "scores", "update_state"),
-            "a funnel policy such as MultiObjectiveTS",
+            "funnel",
+            "simulate_funnel",
+            env=env,
+            methods=("initial_state", "scores", "update_state"),
+            example="MultiObjectiveTS",
         )
-        if p.n_arms != env.n_arms:
-            raise ValueError(
-                f"policies[{name!r}] has n_arms == {p.n_arms}, must match "
-                f"env.n_arms == {env.n_arms}."
-            )
-        check_policy(name, p, "funnel", "simulate_funnel")
     logs = run(
         env,
         [(name, p, _FunnelRunner) for name, p in named.items()],

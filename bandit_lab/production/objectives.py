@@ -20,7 +20,7 @@ from .. import scores as _scores
 from .._base import BasePolicy
 from .._rng import RNGLike
 from .._validation import check_arm, check_flag, check_positive, check_real
-from ..policies import _argmax_one
+from ..scores import argmax_one
 
 __all__ = ["MultiObjectiveTS", "normal_gamma_update", "normal_gamma_mean_samples"]
 
@@ -309,7 +309,7 @@ class MultiObjectiveTS(BasePolicy):
     # -- what a learner calls ------------------------------------------------------------
     def select(self) -> int:
         """Choose an arm: the highest sampled value of an impression, ties broken at random."""
-        return _argmax_one(self.scores(self._state(), self._rng), self._rng)
+        return argmax_one(self.scores(self._state(), self._rng), self._rng)
 
     @staticmethod
     def _check_outcome(clicked, purchased, revenue, suffix=""):

@@ -27,6 +27,7 @@ from .._rng import resolve_rng
 from .._validation import check_int, check_probability
 from ..offpolicy import action_probabilities, segment_policy, simulate_logs, summarize_estimates
 from ._base import FigureImage, swatch_html, wire
+from ._layout import controls_beside_picture, html_table, text_block, tidy_controls
 
 __all__ = ["ope_explorer", "ExplorationStudy", "METHODS"]
 
@@ -124,7 +125,7 @@ class _Picture:
         self.fig_image = fig_image
         fig = fig_image.figure
         fig.set_layout_engine("none")
-        self.left = fig.add_axes((0.09, 0.15, 0.39, 0.72))
+        self.left = fig.add_axes((0.12, 0.15, 0.36, 0.72))
         self.right = fig.add_axes((0.59, 0.15, 0.39, 0.72))
         rng = np.random.default_rng(0)
         self.jitter = rng.uniform(-0.22, 0.22, size=study.n_logs)
@@ -181,29 +182,28 @@ def _summary_html(table, study, eps, model, name):
             f"own: {study.logger_values[eps]:.4f}). Logger: the segment rule with a random "
             f"offer {eps:.0%} of the time; {study.n_logs} logs of {study.n_rounds:,} "
             f"customers; DM and DR use the {model}.")
-    th = "".join(f"<th style='padding:0 8px'>{h}</th>" for h in
-                 ("estimator", "bias", "sd", "RMSE", "95% interval covers the truth",
-                  "median effective sample size"))
-    lines = [f"<tr>{th}</tr>"]
+    header = ("estimator", "bias", "sd", "RMSE", "95% interval covers the truth",
+              "median effective sample size")
+    rows = []
     for m in METHODS:
         r = table.loc[m]
-        vals = (swatch_html(COLORS[m]) + html.escape(m), f"{r['bias']:+.4f}", f"{r['sd']:.4f}",
-                f"{r['rmse']:.4f}", f"{r['coverage']:.0%}", f"{r['median_ess']:,.0f}")
-        lines.append("<tr>" + "".join(f"<td style='padding:0 8px'>{v}</td>" for v in vals)
-                     + "</tr>")
+        rows.append((swatch_html(COLORS[m]) + html.escape(m), f"{r['bias']:+.4f}",
+                     f"{r['sd']:.4f}", f"{r['rmse']:.4f}", f"{r['coverage']:.0%}",
+                     f"{r['median_ess']:,.0f}"))
     note = ("DM's interval counts only the sampling of customers, never its model's bias; "
             "the others' assume enough effective samples for a normal approximation.")
-    return f"<div>{head}<table>{''.join(lines)}</table>{note}</div>"
+    # a table that scrolls sideways on a narrow page instead of widening the widget
+    return text_block(head) + html_table(header, rows, note=text_block(note))
 
 
 def ope_explorer(env, candidates, *, epsilon=0.1,
                  epsilons=(0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.6, 1.0),
                  offer_by_segment=(3, 2, 4, 0), n_rounds=2000, n_logs=100, rng=0,
-                 figsize=(9.5, 3.8), dpi=80):
+                 figsize=(7.6, 3.3), dpi=96):
     """A widget: the logging policy's exploration against each off-policy estimator's error.
 
     A slider sets the logger's ``epsilon`` (the share of customers shown a random offer),
-    a menu the candidate policy evaluated, buttons the reward model of DM and DR (a ridge
+    a menu the candidate policy evaluated, a menu the reward model of DM and DR (a ridge
     regression per offer, or each offer's average logged reward); the picture and table show how IPS, SNIPS, DM
     and DR err over ``n_logs`` simulated logs. Everything is computed when the widget is
     built (:class:`ExplorationStudy`); a control change only redraws. Taught in
@@ -248,9 +248,10 @@ def ope_explorer(env, candidates, *, epsilon=0.1,
                                      value=epsilon, description="logger ε",
                                      continuous_update=False),
         "policy": W.Dropdown(options=names, value=names[0], description="evaluate"),
-        "model": W.ToggleButtons(options=REWARD_MODELS, value=REWARD_MODELS[0],
-                                 description="DM, DR use"),
+        "model": W.Dropdown(options=REWARD_MODELS, value=REWARD_MODELS[0],
+                            description="DM, DR use"),
     }
+    tidy_controls(controls.values(), track="120px")
     fig = FigureImage(figsize=figsize, dpi=dpi)
     picture = _Picture(fig, study)
     summary = W.HTML()
@@ -264,7 +265,5 @@ def ope_explorer(env, candidates, *, epsilon=0.1,
         summary.value = _summary_html(box.table, study, eps, model, name)
         box.timings.append(time.perf_counter() - start)
 
-    children = [W.HBox([controls["epsilon"], controls["policy"]], layout=W.Layout(flex_flow="row wrap")),
-                controls["model"], fig.image,
-                summary]
+    children = controls_beside_picture(list(controls.values()), fig.image, [summary])
     return wire(box, controls, redraw, children, summary=summary, figure=fig, state=study)
