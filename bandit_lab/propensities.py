@@ -12,7 +12,8 @@ arms on the **last** axis and returns one probability per arm (they sum to 1):
     gaussian_max_propensities    the same for independent normal scores (linear Thompson
                                  sampling with a known noise variance scores an arm with
                                  a normal draw of mean x @ mu_k and variance x @ Sigma_k @ x)
-    (Student-t scores, NIGLinearTS's: student_t_max_propensities in contextual/nig.py)
+    student_t_max_propensities   the same for independent Student-t scores (linear Thompson
+                                 sampling that learns its noise variance, NIGLinearTS)
     epsilon_greedy_propensities  closed form, matching ``scores.epsilon_greedy_scores``
     softmax_propensities         closed form, matching ``scores.softmax_scores``
     monte_carlo_propensities     any index policy, from repeated draws of its scores, with
@@ -37,6 +38,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
+from . import _quadrature as Q
 from ._rng import RNGLike
 from ._validation import check_positive, check_probability
 from .scores import argmax_random
@@ -44,6 +46,7 @@ from .scores import argmax_random
 __all__ = [
     "thompson_propensities",
     "gaussian_max_propensities",
+    "student_t_max_propensities",
     "epsilon_greedy_propensities",
     "softmax_propensities",
     "monte_carlo_propensities",
@@ -54,71 +57,6 @@ __all__ = [
 # and 8 nodes a piece agree with 64 nodes a piece to 1e-10 on the test's hard cases.)
 _TAILS = np.array([1e-13, 1e-7, 1e-3, 0.05, 0.5])
 _LEVELS = np.concatenate([_TAILS, 1.0 - _TAILS[-2::-1]])
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(8)
-
-
-def _cumulative_matrix(nodes):
-    """``S[i, j]``: the integral from -1 to ``nodes[i]`` of the Lagrange polynomial that is 1
-    at ``nodes[j]`` and 0 at the others (a polynomial's integral up to each node)."""
-    from numpy.polynomial import legendre
-
-    n = nodes.size
-    S = np.empty((n, n))
-    for j in range(n):
-        coef = legendre.legfit(nodes, np.eye(n)[j], n - 1)
-        S[:, j] = legendre.legval(nodes, legendre.legint(coef, lbnd=-1))
-    return S
-
-
-_CUMULATIVE = _cumulative_matrix(_NODES)
-
-
-def _pieces(cuts, nodes_only=True):
-    """Sorted, de-duplicated cut points -> Gauss-Legendre nodes and weights on every piece
-    (and the pieces' half-widths)."""
-    cuts = np.unique(cuts)
-    lo, hi = cuts[:-1], cuts[1:]
-    keep = hi - lo > 1e-15 * np.maximum(1.0, np.abs(hi))
-    lo, hi = lo[keep], hi[keep]
-    half = 0.5 * (hi - lo)
-    x = (lo + hi)[:, None] * 0.5 + half[:, None] * _NODES
-    w = half[:, None] * _WEIGHTS
-    if nodes_only:
-        return x.ravel(), w.ravel()
-    return x.ravel(), w.ravel(), half
-
-
-def _max_probabilities(log_pdf, cdf):
-    """P(k) from log densities and distribution functions at the nodes, shape (K, n).
-
-    ``log_pdf`` already includes the log of the quadrature weight.
-    """
-    K = cdf.shape[0]
-    # the product of every other arm's F, without dividing by F_k (which may be 0): a
-    # product of the arms before k and one of the arms after k
-    before = np.ones_like(cdf)
-    after = np.ones_like(cdf)
-    for k in range(1, K):
-        before[k] = before[k - 1] * cdf[k - 1]
-        after[K - 1 - k] = after[K - k] * cdf[K - k]
-    others = before * after
-    with np.errstate(divide="ignore", under="ignore"):
-        p = (np.exp(log_pdf) * others).sum(axis=1)
-    total = p.sum()
-    return p / total if total > 0 else np.full(K, 1.0 / K)
-
-
-def _check_params(name, value):
-    arr = np.asarray(value, dtype=float)
-    if arr.ndim == 0 or arr.shape[-1] < 1:
-        raise ValueError(f"{name} has shape {arr.shape}, must have the arms on its last axis "
-                         "(at least one arm).")
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        bad = float(arr[~(np.isfinite(arr) & (arr > 0))].ravel()[0])
-        raise ValueError(f"{name} holds {bad!r}, every value must be a finite number > 0.")
-    return arr
-
-
 def thompson_propensities(alpha: ArrayLike, beta: ArrayLike) -> np.ndarray:
     """Probability that Beta Thompson sampling chooses each arm, exactly.
 
@@ -142,8 +80,8 @@ def thompson_propensities(alpha: ArrayLike, beta: ArrayLike) -> np.ndarray:
     >>> round(float(p[0]), 12)                              # = E[X] = 3/4
     0.75
     """
-    alpha = _check_params("alpha", alpha)
-    beta = _check_params("beta", beta)
+    alpha = Q.positive_params("alpha", alpha)
+    beta = Q.positive_params("beta", beta)
     if alpha.shape != beta.shape:
         raise ValueError(f"alpha has shape {alpha.shape} and beta {beta.shape}, must be the same.")
     flat_a = alpha.reshape(-1, alpha.shape[-1])
@@ -166,7 +104,7 @@ def _thompson_one(a, b):
     high = special.betaincinv(B, A, _TAILS)        # 1 - quantiles at the upper tail levels
     with np.errstate(divide="ignore"):
         cuts = np.concatenate([np.log(low) - np.log1p(-low), np.log1p(-high) - np.log(high)])
-    t, w, half = _pieces(np.clip(cuts.ravel(), -700.0, 700.0), nodes_only=False)
+    t, w, half = Q.pieces(np.clip(cuts.ravel(), -700.0, 700.0), nodes_only=False)
     log_pdf = (A * special.log_expit(t) + B * special.log_expit(-t)
                - special.betaln(A, B))
     pdf = np.exp(log_pdf)
@@ -174,19 +112,7 @@ def _thompson_one(a, b):
     # (below the first cut every arm has less than 1e-13 of its mass): piece by piece, the
     # integral of the density's interpolating polynomial up to each node, plus every
     # earlier piece's total. As exact as the quadrature itself, and 50x cheaper than betainc.
-    return _max_probabilities(log_pdf + np.log(w), _cdf_at_nodes(pdf, half))
-
-
-def _cdf_at_nodes(pdf, half):
-    """Every arm's distribution function at the nodes, from its density there (K, n):
-    piece by piece, the integral of the density's interpolating polynomial up to each node,
-    plus every earlier piece's total (below the first cut each arm has < 1e-13 of its mass)."""
-    K = pdf.shape[0]
-    per_piece = pdf.reshape(K, -1, _NODES.size)
-    inside = np.einsum("kpj,ij->kpi", per_piece, _CUMULATIVE) * half[None, :, None]
-    totals = per_piece @ _WEIGHTS * half[None, :]
-    start = np.cumsum(totals, axis=1) - totals
-    return np.minimum(1.0, (start[:, :, None] + inside).reshape(K, -1))
+    return Q.max_probabilities(log_pdf + np.log(w), Q.cdf_at_nodes(pdf, half))
 
 
 def gaussian_max_propensities(means: ArrayLike, sds: ArrayLike) -> np.ndarray:
@@ -215,7 +141,7 @@ def gaussian_max_propensities(means: ArrayLike, sds: ArrayLike) -> np.ndarray:
     means = np.asarray(means, dtype=float)
     if not np.all(np.isfinite(means)):
         raise ValueError("means holds a value that is not finite, every mean must be a finite number.")
-    sds = _check_params("sds", sds)
+    sds = Q.positive_params("sds", sds)
     means, sds = np.broadcast_arrays(means, sds)
     flat_m = means.reshape(-1, means.shape[-1])
     flat_s = sds.reshape(-1, sds.shape[-1])
@@ -224,7 +150,7 @@ def gaussian_max_propensities(means: ArrayLike, sds: ArrayLike) -> np.ndarray:
     out = np.empty_like(flat_m)
     # Many rows (one per logged context, say) at once, in blocks that keep the arrays
     # (rows x arms x nodes) to a few megabytes.
-    step = max(1, _BLOCK_NODES // (flat_m.shape[1] ** 2 * _LEVELS.size * _NODES.size))
+    step = max(1, _BLOCK_NODES // (flat_m.shape[1] ** 2 * _LEVELS.size * Q.NODES.size))
     for start in range(0, flat_m.shape[0], step):
         stop = start + step
         out[start:stop] = _gaussian_rows(flat_m[start:stop], flat_s[start:stop])
@@ -245,8 +171,8 @@ def _gaussian_rows(m, s):
     cuts = np.sort((m[:, :, None] + s[:, :, None] * z).reshape(rows, -1), axis=1)
     lo, hi = cuts[:, :-1], cuts[:, 1:]
     half = 0.5 * (hi - lo)                                      # (rows, P)
-    x = ((lo + hi) * 0.5)[:, :, None] + half[:, :, None] * _NODES
-    w = (half[:, :, None] * _WEIGHTS).reshape(rows, -1)         # (rows, nodes)
+    x = ((lo + hi) * 0.5)[:, :, None] + half[:, :, None] * Q.NODES
+    w = (half[:, :, None] * Q.WEIGHTS).reshape(rows, -1)         # (rows, nodes)
     x = x.reshape(rows, -1)
     mt, st = m.T[:, :, None], s.T[:, :, None]                   # (K, rows, 1)
     u = (x[None] - mt) / st                                     # (K, rows, nodes)
@@ -272,12 +198,82 @@ def _gaussian_one(m, s):
     if m.size == 1:
         return np.ones(1)
     z = special.ndtri(_LEVELS)
-    x, w = _pieces((m[:, None] + s[:, None] * z[None, :]).ravel())
+    x, w = Q.pieces((m[:, None] + s[:, None] * z[None, :]).ravel())
     M, S = m[:, None], s[:, None]
     u = (x[None, :] - M) / S
     log_pdf = -0.5 * u * u - np.log(S) - 0.5 * np.log(2 * np.pi) + np.log(w)
     cdf = special.ndtr(u)
-    return _max_probabilities(log_pdf, cdf)
+    return Q.max_probabilities(log_pdf, cdf)
+
+
+def student_t_max_propensities(centres: ArrayLike, scales: ArrayLike, dofs: ArrayLike) -> np.ndarray:
+    """Probability that each of independent Student-t draws is the largest, exactly.
+
+    Linear Thompson sampling with a Normal-Inverse-Gamma posterior per arm
+    (:class:`~bandit_lab.NIGLinearTS`, notebooks/06_credit_card_personalisation.ipynb) scores arm ``k`` with a Student-t draw of centre
+    ``x @ m_k``, scale ``sqrt(b_k / a_k * x @ V_k @ x)`` and ``2 a_k`` degrees of freedom;
+    pass those here. The same one-dimensional integral as
+    :func:`gaussian_max_propensities`, with the pieces cut at every arm's t quantiles.
+
+    Parameters
+    ----------
+    centres : array_like, shape (..., n_arms)
+    scales : array_like, shape (..., n_arms)
+        > 0.
+    dofs : array_like, shape (..., n_arms)
+        Degrees of freedom, > 0.
+
+    Returns
+    -------
+    ndarray, shape (..., n_arms)
+
+    Examples
+    --------
+    >>> p = student_t_max_propensities([0.0, 0.0], [1.0, 3.0], [2.0, 50.0])
+    >>> [round(float(v), 10) for v in p]        # two draws symmetric about 0: a coin
+    [0.5, 0.5]
+    """
+    centres = np.asarray(centres, dtype=float)
+    if not np.all(np.isfinite(centres)):
+        raise ValueError(
+            "centres holds a value that is not finite, every centre must be a finite number."
+        )
+    scales = Q.positive_params("scales", scales)
+    dofs = Q.positive_params("dofs", dofs)
+    centres, scales, dofs = np.broadcast_arrays(centres, scales, dofs)
+    K = centres.shape[-1]
+    flat = [v.reshape(-1, K) for v in (centres, scales, dofs)]
+    out = np.empty_like(flat[0])
+    for r in range(out.shape[0]):
+        out[r] = _student_t_one(flat[0][r], flat[1][r], flat[2][r])
+    return out.reshape(centres.shape)
+
+
+# A heavy tail decays like a power of x, not like exp(-x^2): it is cut at every half power
+# of ten of tail probability, so each piece spans a small ratio of x (3.2x for a Cauchy,
+# 1.8x for 2 degrees of freedom) and 8 nodes integrate it to ~1e-10.
+_T_TAILS = np.concatenate(
+    [10.0 ** -np.arange(13.0, 1.0, -0.5), [0.03, 0.06, 0.1, 0.16, 0.23, 0.3, 0.4, 0.5]]
+)
+_T_LEVELS = np.concatenate([_T_TAILS, 1.0 - _T_TAILS[-2::-1]])
+
+
+def _student_t_one(m, s, nu):
+    if m.size == 1:
+        return np.ones(1)
+    M, S, NU = m[:, None], s[:, None], nu[:, None]
+    z = special.stdtrit(NU, _T_LEVELS[None, :])
+    x, w, half = Q.pieces((M + S * z).ravel(), nodes_only=False)
+    u = (x[None, :] - M) / S
+    log_pdf = (
+        special.gammaln((NU + 1) / 2)
+        - special.gammaln(NU / 2)
+        - 0.5 * np.log(NU * np.pi)
+        - np.log(S)
+        - (NU + 1) / 2 * np.log1p(u * u / NU)
+    )
+    # the distribution functions from the same density (special.stdtr costs 20x more)
+    return Q.max_probabilities(log_pdf + np.log(w), Q.cdf_at_nodes(np.exp(log_pdf), half))
 
 
 def _check_counts_sums(counts, sums):

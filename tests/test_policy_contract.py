@@ -38,6 +38,7 @@ EXAMPLES = {
     "LinearTS": {"noise_var": 0.2},
     "LinUCB": {"alpha": 0.7},
     "LogisticTS": {"prior_var": 2.0},
+    "NIGLinearTS": {"prior_var": 2.0, "exploration": 0.5},
 }
 
 

@@ -76,7 +76,7 @@ def test_readme_commands_and_ci_agree():
 
 FLOORS = {
     "_validation": 0, "_rng": 0, "_special": 0, "_state": 0, "_parallel": 0, "_base": 0,
-    "_pending": 0,
+    "_pending": 0, "_quadrature": 0,
     "scores": 1, "posteriors": 1, "metrics": 1, "contextual.scores": 1,
     "policies": 2, "nonstationary": 2, "environments": 2, "propensities": 2, "history": 2,
     "contextual.posterior": 2, "contextual.policies": 2, "contextual.baselines": 2,

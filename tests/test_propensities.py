@@ -11,13 +11,14 @@ from bandit_lab.scores import epsilon_greedy_scores, softmax_scores, thompson_sc
 
 def _fine(monkeypatch, fn, *args):
     """The same integral with 64 Gauss-Legendre nodes per piece, and twice the cuts."""
+    import bandit_lab._quadrature as Q
     import bandit_lab.propensities as P
 
     nodes, weights = np.polynomial.legendre.leggauss(64)
     with monkeypatch.context() as m:
-        m.setattr(P, "_NODES", nodes)
-        m.setattr(P, "_WEIGHTS", weights)
-        m.setattr(P, "_CUMULATIVE", P._cumulative_matrix(nodes))
+        m.setattr(Q, "NODES", nodes)
+        m.setattr(Q, "WEIGHTS", weights)
+        m.setattr(Q, "CUMULATIVE", Q.cumulative_matrix(nodes))
         m.setattr(P, "_TAILS", np.geomspace(1e-14, 0.5, 12))
         m.setattr(P, "_LEVELS", np.concatenate([P._TAILS, 1 - P._TAILS[-2::-1]]))
         return fn(*args)

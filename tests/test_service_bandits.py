@@ -168,24 +168,61 @@ def test_api_keys(sqlite_url, tmp_path):
     assert main(["--store", sqlite_url, "--host", "0.0.0.0", "--port", "0"]) == 2
 
 
-def test_metrics(sqlite_url):
-    store, app = app_on(sqlite_url, rng=0)
+def test_a_key_file_emptied_during_rotation_never_opens_the_service(sqlite_url, tmp_path,
+                                                                     capsys):
+    """A rotation that truncates the file first (`> keys.txt`) must not switch the checks
+    off: with no valid key every request is refused, until the new keys are written."""
+    old, new = "old-client-key-0123456789abcdef", "new-client-key-0123456789abcdef"
+    keys_file = tmp_path / "keys.txt"
+    keys_file.write_text(old + "\n")
+    keys = ApiKeys(keys_file, env="", recheck=0.0)
+    store, app = app_on(sqlite_url, keys=keys)
     with TestClient(app) as client:
-        arms = [client.post("/decision").json() for _ in range(5)]
+        assert client.post("/decision").status_code == 401
+        keys_file.write_text("")
+        for _ in range(3):  # the reload happens on the first; none may be let through
+            assert client.post("/decision").status_code == 401
+            assert client.post("/decision", headers={"Authorization": f"Bearer {old}"}
+                               ).status_code == 401
+        keys_file.write_text(f"# rotated\n{new}\n")
+        assert client.post("/decision", headers={"Authorization": f"Bearer {new}"}
+                           ).status_code == 200
+        assert client.post("/decision").status_code == 401
+        assert client.get("/metrics").status_code == 401
+    store.close()
+    from bandit_lab.service.cli import main
+
+    keys_file.write_text("# no key yet\n")  # asked for keys, gave none: refused at start
+    assert main(["--store", sqlite_url, "--port", "0", "--api-keys", str(keys_file)]) == 2
+    assert "hold no key" in capsys.readouterr().err
+
+
+def test_metrics(sqlite_url):
+    store, app = app_on(sqlite_url, rng=0, spec=BetaSpec(("a", "b", "never")))
+    with TestClient(app) as client:
+        arms = [client.post("/decision", json={"arms": ["a", "b"]}).json() for _ in range(5)]
         client.post("/reward", json={"decision_id": arms[0]["decision_id"], "reward": 1})
         client.post("/reward", json={"decision_id": arms[0]["decision_id"], "reward": 1})
+        client.post("/admin/bandits", json={"name": "other", "kind": "beta", "arms": ["x"]})
+        for i in range(30):  # methods a client invents are counted as "other", not each
+            client.request(f"M{i}X", "/stats")
         text = client.get("/metrics").text
-    n_a = sum(d["arm"] == "a" for d in arms)
-    if n_a:
-        assert f'bandit_decisions_total{{arm="a",bandit="offers"}} {float(n_a)}' in text
-    assert f'bandit_rewards_total{{arm="{arms[0]["arm"]}",bandit="offers",result="duplicate"}} 1.0' \
-        in text
+    for arm in ("a", "b", "never"):  # every arm, from 0: an arm never chosen is visible
+        n = sum(d["arm"] == arm for d in arms)
+        assert f'bandit_decisions_total{{arm="{arm}",bandit="offers"}} {float(n)}' in text
+    assert 'bandit_decisions_total{arm="x",bandit="other"} 0.0' in text
+    first = arms[0]["arm"]
+    assert f'bandit_rewards_total{{arm="{first}",bandit="offers",result="recorded"}} 1.0' in text
+    assert f'bandit_rewards_total{{arm="{first}",bandit="offers",result="duplicate"}} 1.0' in text
+    assert f'bandit_reward_sum_total{{arm="{first}",bandit="offers"}} 1.0' in text
     assert 'bandit_decision_seconds_count{bandit="offers"} 5.0' in text
     assert 'bandit_http_requests_total{method="POST",route="/decision",status="200"} 5.0' in text
+    assert 'bandit_http_requests_total{method="other",route="/stats",status="405"} 30.0' in text
+    assert "M1X" not in text
     store.close()
 
 
-def test_export_log(store_url, tmp_path):
+def test_export_log(store_url, tmp_path, capsys):
     store = open_store(store_url)
     spec = LinearSpec(("a", "b"), n_features=2)
     with TestClient(create_app(store, "p", spec, rng=0, purge_every=None)) as client:
@@ -217,9 +254,43 @@ def test_export_log(store_url, tmp_path):
     assert float(rows[0]["time"]) == frame["time"].iloc[0]  # full precision
     assert main(["export-log", str(tmp_path / "x.csv"), "--store", store_url, "--bandit",
                  "nope"]) == 2
+    missing = tmp_path / "typo.sqlite3"  # a wrong path is an error, not a new empty store
+    assert main(["export-log", str(tmp_path / "x.csv"), "--store", f"sqlite:///{missing}"]) == 2
+    assert not missing.exists() and "does not exist" in capsys.readouterr().err
+    assert main(["export-log", str(tmp_path / "x.csv"), "--store", store_url, "--bandit", "p",
+                 "--since", "100", "--until", "50"]) == 2
+    assert "--until 50.0 is before --since 100.0" in capsys.readouterr().err
     try:
         import pyarrow  # noqa: F401
-    except ImportError:
+    except ImportError:  # not a dependency: the export says what to install
         with pytest.raises(ValueError, match="needs the pyarrow package"):
             export_log(store, "p", tmp_path / "log.parquet")
+        assert main(["export-log", str(tmp_path / "log.parquet"), "--store", store_url,
+                     "--bandit", "p"]) == 2
+        assert "pip install pyarrow" in capsys.readouterr().err
+    else:  # where it is installed, the Parquet file holds the same table
+        import pandas as pd
+
+        assert export_log(store, "p", tmp_path / "log.parquet") == 6
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "log.parquet"), frame)
+    store.close()
+
+
+def test_arms_added_stop_at_the_most_a_bandit_takes(sqlite_url):
+    """Arms added one by one could pass the 100 arms a bandit is created with, beyond what a
+    reward's "arm" index and a decision's "arms" list can name."""
+    store, app = app_on(sqlite_url, spec=BetaSpec(tuple(f"a{k}" for k in range(99))))
+    with TestClient(app) as client:
+        assert client.post("/admin/bandits/offers/arms", json={"name": "last"}).status_code == 200
+        r = client.post("/admin/bandits/offers/arms", json={"name": "one-too-many"})
+        assert r.status_code == 409 and "the most a bandit takes (100)" in r.json()["message"]
+        assert len(client.get("/admin/bandits/offers").json()["arms"]) == 100
+        d = client.post("/decision", json={"arms": ["last"]}).json()
+        assert client.post("/reward", json={"decision_id": d["decision_id"], "reward": 1,
+                                             "arm": 99}).status_code == 200
+        client.post("/admin/bandits", json={"name": "wide", "kind": "linear", "arms": ["a"],
+                                            "n_features": 64})  # 4160 numbers an arm
+        codes = [client.post("/admin/bandits/wide/arms", json={"name": f"b{k}"}).status_code
+                 for k in range(12)]
+        assert codes == [200] * 11 + [409]  # 12 arms keep 49,920 numbers; 13, over 50,000
     store.close()

@@ -23,11 +23,15 @@ def schemathesis():
     return str(exe)
 
 
-@pytest.mark.parametrize("kind, auth", [("sqlite", False), ("redis", True)],
-                         ids=["sqlite-open", "redis-api-keys"])
-def test_schemathesis_finds_no_failure(kind, auth, tmp_path, request):
+@pytest.mark.parametrize("kind, auth, bandit", [
+    ("sqlite", False, ("--arms", "a,b,c")),
+    ("redis", True, ("--contextual", "--n-features", "3", "--arms", "a,b,c"))],
+    ids=["sqlite-open-beta", "redis-api-keys-linear"])
+def test_schemathesis_finds_no_failure(kind, auth, bandit, tmp_path, request):
     # two runs of about half a minute each: SQLite without keys (loopback, as in notebook
-    # 10), Redis with keys (as in production); every check, every operation, every phase
+    # 10) serving a Beta bandit, Redis with keys (as in production) serving a linear one, so
+    # both exact request schemas of the default routes are exercised; every check, every
+    # operation, every phase
     store_url = (f"sqlite:///{tmp_path / 'contract.sqlite3'}" if kind == "sqlite"
                  else request.getfixturevalue("redis_url"))
     if kind == "redis":
@@ -40,8 +44,7 @@ def test_schemathesis_finds_no_failure(kind, auth, tmp_path, request):
     if auth:
         env["BANDIT_LAB_API_KEYS"] = f"{ADMIN_KEY} admin"
         headers = ["-H", f"Authorization: Bearer {ADMIN_KEY}"]
-    svc = start_service("--arms", "a,b,c", "--seed", "1", "--no-access-log", store=store_url,
-                        env=env)
+    svc = start_service(*bandit, "--seed", "1", "--no-access-log", store=store_url, env=env)
     try:
         out = subprocess.run(
             [schemathesis(), "run", svc.url + "/openapi.json", "--checks", "all",

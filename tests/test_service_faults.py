@@ -8,6 +8,7 @@ import sys
 import time
 import warnings
 
+import numpy as np
 import pytest
 
 from bandit_lab.service.app import create_app
@@ -106,6 +107,24 @@ def battery(did):
         ("GET", "/timeline?since=abc", dict(), 422),
         ("GET", "/timeline?limit=-3", dict(), 422),
         ("GET", "/timeline?until=-1", dict(), 422),
+        ("GET", "/timeline?since=100&until=50", dict(), 409),
+        ("GET", "/bandits/t/log?since=100&until=50", dict(), 409),
+        ("GET", "/bandits/t/log?since=1e300", dict(), 422),
+        ("GET", "/bandits/t/log?limit=-5", dict(), 422),
+        ("GET", "/bandits/t/log?after=%ff%fe", dict(), 422),
+        ("GET", "/bandits/%ff/stats", dict(), 422),
+        ("GET", "/bandits/" + "n" * 5000 + "/log", dict(), 422),
+        ("GET", "/bandits/%C3%A9t%C3%A9/stats", dict(), 422),
+        ("POST", "/decision", dict(json={"context": [1e200]}), 422),
+        ("POST", "/decision", dict(content=b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+                                   headers=J), 422),
+        ("POST", "/reward", dict(content=raw('{"decision_id": "%s", "reward": %s}' % (did, "9" * 5000)),
+                                 headers=J), 422),
+        ("POST", "/reward", dict(content=raw('{"decision_id": "%s", "reward": 1, "reward": 5}' % did),
+                                 headers=J), 422),
+        ("POST", "/reward", dict(content=b"\x1f\x8b\x08\x00garbage",
+                                 headers={**J, "content-encoding": "gzip"}), 422),
+        ("POST", "/decision", dict(content=(b" " * 65536 for _ in range(20)), headers=J), 413),
         ("PUT", "/decision", dict(), 405),
         ("GET", "/no/such/route", dict(), 404),
         ("POST", "/admin/bandits", dict(json={"name": "x", "kind": "gamma", "arms": ["a"]}), 422),
@@ -174,6 +193,36 @@ def test_messages_quote_a_short_prefix_and_name_the_field(sqlite_url):
         assert r.json()["field"] == "arms[1]" and "must be 1 to 200" in r.json()["message"]
         r = client.post("/reward", json={"decision_id": "0" * 32, "reward": 1})
         assert r.status_code == 404 and r.json()["field"] == "decision_id"
+    store.close()
+
+
+def test_messages_stay_short_with_long_arm_names(sqlite_url):
+    """A bandit's own arm names count as quoted text too: an arm index out of range listed
+    all 50 names of 200 characters (a 10 KB message), a wrong kind read "the body must be a
+    JSON object"."""
+    store = open_store(sqlite_url)
+    arms = [f"{k:03d}" + "x" * 197 for k in range(50)]
+    with TestClient(create_app(store, "t", BetaSpec(arms), rng=0, purge_every=None)) as client:
+        did = client.post("/decision").json()["decision_id"]
+        chosen = client.get("/bandits/t/log").json()["rows"][0]["arm_index"]
+        other = arms[(chosen + 1) % 50]
+        cases = [
+            ("POST", "/reward", {"decision_id": did, "reward": 1, "arm": 99}, 409, "arm"),
+            ("POST", "/reward", {"decision_id": did, "reward": 1, "arm": other}, 409, "arm"),
+            ("POST", "/reward", {"decision_id": did, "reward": 1, "arm": "y" * 200}, 409, "arm"),
+            ("POST", "/decision", {"arms": ["y" * 200]}, 409, "arms[0]"),
+            ("POST", "/admin/bandits", {"name": "t", "kind": "beta", "arms": ["z" * 200]}, 409,
+             "name"),
+            ("POST", "/admin/bandits", {"name": "q", "kind": "k" * 5000, "arms": ["a"]}, 422,
+             "kind"),
+            ("POST", "/admin/bandits", {"name": "q", "arms": ["a"]}, 422, "kind"),
+        ]
+        for method, path, body, status, field in cases:
+            r = client.request(method, path, json=body)
+            got = r.json()
+            assert (r.status_code, got["field"]) == (status, field), (body, got)
+            assert len(got["message"]) <= 400, (body, got["message"][:200])
+        assert "must be 'beta' or 'linear'" in got["message"]
     store.close()
 
 
@@ -337,5 +386,193 @@ def test_timeline_ranges_and_limits(store_url):
         part = client.get(f"/timeline?until={mid}").json()
         assert part["starts"] == [s for s in full["starts"] if s < mid]
         assert client.get(f"/timeline?since={t0 + 100}").json()["starts"] == []
-        assert client.get(f"/timeline?since={t0 + 100}&until={t0}").json()["starts"] == []
+        inside = full["starts"][0] + 0.01  # in a bucket with traffic: an empty range is empty
+        assert client.get(f"/timeline?since={inside}&until={inside}").json()["starts"] == []
+        assert client.get(f"/timeline?since={inside}").json()["starts"] == full["starts"]
+        for path in ("/timeline", "/bandits/t/timeline", "/bandits/t/log"):  # swapped
+            r = client.get(f"{path}?since={t0 + 100}&until={t0}")
+            assert r.status_code == 409 and r.json()["field"] == "until", r.text
+    store.close()
+
+
+# -- numbers a linear bandit cannot hold ---------------------------------------------------
+def test_huge_contexts_and_variances_are_refused_before_they_poison_the_state(store_url):
+    """One decision with x = 1e200 (then its reward) used to turn the stored precision to inf
+    and every later decision of the bandit into a 500; so did a noise_var of 1e-300."""
+    store = open_store(store_url)
+    spec = LinearSpec(ARMS, n_features=2)
+    with TestClient(create_app(store, "t", spec, rng=0, purge_every=None)) as client:
+        before = client.get("/stats").json()["arms"]
+        for path in ("/decision", "/bandits/t/decision"):
+            for x in ([1e200, 1.0], [1.0, -1e7]):
+                r = client.post(path, json={"context": x})
+                assert r.status_code == 422 and r.json()["field"] in ("context[0]", "context[1]")
+                assert "[-1e+06, 1e+06]" in r.json()["message"]
+        for body in ({"prior_var": 5e-324}, {"noise_var": 1e-300}, {"prior_var": 1e9}):
+            r = client.post("/admin/bandits", json={"name": "l2", "kind": "linear",
+                                                    "arms": ["a"], "n_features": 2, **body})
+            assert r.status_code == 422 and r.json()["field"] in body, r.json()
+        r = client.post("/admin/bandits/t/arms", json={"name": "z", "prior_var": 1e-9})
+        assert r.status_code == 422 and r.json()["field"] == "prior_var"
+        assert client.get("/stats").json()["arms"] == before
+        # the largest contexts allowed, with the smallest noise: decisions go on
+        client.post("/admin/bandits", json={"name": "big", "kind": "linear", "arms": ["a", "b"],
+                                            "n_features": 2, "noise_var": 1e-6,
+                                            "prior_var": 1e6})
+        for _ in range(5):
+            d = client.post("/bandits/big/decision", json={"context": [1e6, 1e6]})
+            assert d.status_code == 200, d.text
+            assert client.post("/bandits/big/reward", json={"decision_id": d.json()[
+                "decision_id"], "reward": 1}).status_code == 200
+        assert client.get("/bandits/big/stats").status_code == 200
+        assert client.get("/ready").status_code == 200
+    with pytest.raises(ValueError, match=r"noise_var == 1e-300, must be in \[1e-06, 1e\+06\]"):
+        LinearSpec(ARMS, n_features=2, noise_var=1e-300)
+    store.close()
+
+
+def test_a_numerically_singular_precision_still_gives_a_posterior():
+    spec = LinearSpec(("a", "b"), n_features=2, prior_var=1e6, noise_var=1e-6)
+    vectors = spec.prior()
+    for _ in range(3):  # x x' of [1e6, 1e6]: rank one, 1e18 beside a prior of 1e-6
+        vectors[0] += spec.increment([1e6, 1e6], 1.0)
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(vectors[0, :4].reshape(2, 2))
+    mean, cov = spec.moments(vectors)
+    assert np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))
+    assert np.all(np.linalg.eigvalsh(cov[0]) > 0)
+    p = spec.propensities(vectors, np.array([1.0, 1.0]))
+    assert p.sum() == pytest.approx(1.0)
+
+
+def test_a_state_damaged_outside_the_service_answers_503_not_500(sqlite_url):
+    store = open_store(sqlite_url)
+    with TestClient(create_app(store, "t", LinearSpec(ARMS, n_features=2), rng=0,
+                               purge_every=None)) as client:
+        assert client.post("/decision", json={"context": [1.0, 2.0]}).status_code == 200
+        conn = sqlite3.connect(sqlite_url[len("sqlite:///"):])
+        conn.execute("UPDATE params SET value = ? WHERE arm = 1 AND i = 0", (float("inf"),))
+        conn.commit()
+        conn.close()
+        for method, path, kw in [("POST", "/decision", {"json": {"context": [1.0, 2.0]}}),
+                                 ("GET", "/stats", {}), ("GET", "/ready", {})]:
+            r = client.request(method, path, **kw)
+            assert r.status_code == 503 and r.headers["retry-after"], (path, r.text)
+            assert "not finite" in r.json()["message"]
+        assert client.get("/health").status_code == 200
+    store.close()
+
+
+def test_a_non_default_bandit_with_a_key_deleted_is_refused_then_recovers(redis_url):  # noqa: F811
+    """Redis keys of a bandit created through the admin API deleted by hand: its routes answer
+    503 (the default bandit goes on), nothing is recreated without its data, and restoring
+    the key (here from DUMP) brings it back as it was."""
+    import redis
+
+    from service_fixtures import flush
+
+    flush(redis_url)
+    raw_client = redis.Redis.from_url(redis_url)
+    store = open_store(redis_url)
+    with TestClient(create_app(store, "t", BetaSpec(ARMS), rng=0, purge_every=None)) as client:
+        body = {"name": "other", "kind": "beta", "arms": ["x", "y"], "alpha0": 2, "beta0": 9}
+        assert client.post("/admin/bandits", json=body).status_code == 201
+        d = client.post("/bandits/other/decision").json()
+        assert client.post("/bandits/other/reward", json={"decision_id": d["decision_id"],
+                                                          "reward": 1}).status_code == 200
+        pending = client.post("/bandits/other/decision").json()["decision_id"]
+        stats = client.get("/bandits/other/stats").json()["arms"]
+        for part in ("state", "meta"):
+            key = f"bandit-lab:{{other}}:{part}"
+            saved = raw_client.dump(key)
+            assert raw_client.delete(key) == 1
+            answers = {
+                "create": client.post("/admin/bandits", json=body),
+                "describe": client.get("/admin/bandits/other"),
+                "list": client.get("/admin/bandits"),
+                "ready": client.get("/ready"),
+            }
+            if part == "state":
+                answers["decision"] = client.post("/bandits/other/decision")
+                answers["reward"] = client.post("/bandits/other/reward", json={
+                    "decision_id": pending, "reward": 1})
+                answers["stats"] = client.get("/bandits/other/stats")
+            for what, r in answers.items():
+                expected = 200 if (part, what) in (("state", "create"), ("state", "describe"),
+                                                   ("state", "list")) else 503
+                assert r.status_code == expected, (part, what, r.text)
+                if expected == 503:
+                    assert r.headers["retry-after"] and "missing" in r.json()["message"]
+            assert client.post("/decision").status_code == 200  # the default bandit goes on
+            raw_client.restore(key, 0, saved)
+            assert client.get("/ready").status_code == 200
+            assert client.get("/bandits/other/stats").json()["arms"] == stats  # as it was
+        assert client.post("/bandits/other/reward", json={"decision_id": pending, "reward": 0}
+                           ).status_code == 200
+    raw_client.close()
+    store.close()
+
+
+def test_a_deleted_sqlite_file_is_not_written_into(sqlite_url):
+    """SQLite keeps writing into a file deleted under its open connections: the service
+    answered 200 to every decision and reward, all of them lost at the next start."""
+    import os
+
+    path = sqlite_url[len("sqlite:///"):]
+    store = open_store(sqlite_url)
+    with TestClient(create_app(store, "t", BetaSpec(ARMS), rng=0, purge_every=None)) as client:
+        did = client.post("/decision").json()["decision_id"]
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+        for method, url, kw in [("POST", "/decision", {}), ("GET", "/ready", {}),
+                                ("POST", "/reward", {"json": {"decision_id": did,
+                                                              "reward": 1}})]:
+            r = client.request(method, url, **kw)
+            assert r.status_code == 503 and r.headers["retry-after"], (url, r.text)
+            assert "deleted or replaced" in r.json()["message"]
+        assert client.get("/health").status_code == 200
+        assert not os.path.exists(path)  # and no empty file was made in its place
+        text = client.get("/metrics").text
+        assert 'bandit_store_errors_total{operation="record_decision",store="sqlite"} 1.0' in text
+    store.close()
+
+
+@pytest.mark.parametrize("error", [sqlite3.OperationalError("database or disk is full"),
+                                   OSError(28, "No space left on device")],
+                         ids=["sqlite-full", "enospc"])
+def test_a_store_that_cannot_write_answers_503_and_recovers(sqlite_url, error):
+    """A full disk, simulated by a store whose writes raise: JSON 503 with Retry-After for
+    decisions and rewards, reads and /health go on, nothing half-written, and the service
+    recovers by itself once writes succeed again."""
+    from bandit_lab.service.stores.sqlite import SQLiteStore
+
+    class FullDisk(SQLiteStore):
+        full = False
+
+        def _write(self):
+            if self.full:
+                raise error
+            return super()._write()
+
+    store = FullDisk(sqlite_url[len("sqlite:///"):])
+    with TestClient(create_app(store, "t", BetaSpec(ARMS), rng=0, purge_every=None)) as client:
+        did = client.post("/decision").json()["decision_id"]
+        before = client.get("/stats").json()["arms"]
+        store.full = True
+        for method, path, kw in [("POST", "/decision", {}),
+                                 ("POST", "/reward", {"json": {"decision_id": did, "reward": 1}}),
+                                 ("POST", "/admin/bandits", {"json": {"name": "n", "kind": "beta",
+                                                                      "arms": ["x"]}})]:
+            r = client.request(method, path, **kw)
+            assert r.status_code == 503 and r.headers["retry-after"] == "1", (path, r.text)
+            assert set(r.json()) == {"status", "message", "field"}
+        assert client.get("/stats").json()["arms"] == before
+        assert client.get("/health").status_code == 200
+        store.full = False
+        assert client.post("/reward", json={"decision_id": did, "reward": 1}).json()[
+            "duplicate"] is False
+        assert client.post("/decision").status_code == 200
+        assert 'bandit_store_errors_total{operation="record_reward",store="fulldisk"} 1.0' in \
+            client.get("/metrics").text
     store.close()

@@ -224,3 +224,63 @@ def test_several_processes_writing_at_once_lose_nothing(store, store_url):
     assert st.reward_sums.tolist() == sums.tolist()
     np.testing.assert_array_equal(st.vectors[:, 0], 2.0 + sums)
     np.testing.assert_array_equal(st.vectors[:, 0] + st.vectors[:, 1], 7.0 + st.rewards)
+
+
+def test_a_reader_following_the_log_while_others_write_misses_nothing(store, store_url):
+    """The log is paged by (time, id). A decision's time used to be read before it was
+    stored, so a decision stored after another could carry an earlier time, behind the
+    page a reader had already taken: such a reader missed 1-2% of 1,600 decisions. The time
+    is now taken while storing and made strictly increasing per bandit."""
+    import threading
+
+    store.create("t", BetaSpec(ARMS))
+    made, seen, done = [], {}, threading.Event()
+
+    def writer():
+        own = open_store(store_url)  # its own connection, as another instance would have
+        for _ in range(150):
+            made.append(own.record_decision("t", 0))
+        own.close()
+
+    def reader():
+        since = None
+        while True:
+            finished = done.is_set()
+            page = store.log("t", since=since, limit=10_000)
+            seen.update((r["decision_id"], r["time"]) for r in page.rows)
+            if page.rows:
+                since = page.rows[-1]["time"]  # follow the log from its last time on
+            if finished:
+                return
+
+    writers = [threading.Thread(target=writer) for _ in range(4)]
+    follow = threading.Thread(target=reader)
+    follow.start()
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    done.set()
+    follow.join()
+    assert len(made) == 600 and set(made) <= set(seen)
+    times = [r["time"] for r in store.log("t", limit=10_000).rows]
+    assert len(times) == 600 and np.all(np.diff(times) > 0)  # in order, no ties
+
+
+def test_expired_entries_do_not_cut_the_log_short(store):
+    """On Redis a decision's hash expires before the purge removes it from the log's index:
+    a first page of expired entries was empty and ended the log."""
+    store.retention = 0.3
+    store.create("t", BetaSpec(ARMS))
+    for _ in range(5):
+        store.record_decision("t", 0, ttl=0.1)
+    time.sleep(0.5)  # expired, not purged
+    new = [store.record_decision("t", 1, ttl=0.1) for _ in range(5)]
+    rows, after = [], None
+    while True:
+        page = store.log("t", limit=2, after=after)
+        rows += page.rows
+        after = page.next_after
+        if after is None:
+            break
+    assert [r["decision_id"] for r in rows] == new

@@ -41,13 +41,14 @@ centre ``x . m`` and scale ``sqrt(b / a * x' V x)``: a decision draws one t numb
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg as _linalg
 from scipy import special as _special
 
 from .._rng import RNGLike
 from .._special import arm_index
 from .._validation import check_arm, check_context, check_positive, check_probability
-from ..propensities import _cdf_at_nodes, _check_params, _max_probabilities, _pieces
+from ..propensities import student_t_max_propensities
 from .policies import ContextualPolicy
 
 __all__ = [
@@ -64,7 +65,9 @@ __all__ = [
 # The maths, as pure functions of the state arrays (arms on the last axis but one for
 # matrices: mean (..., K, d), scale (..., K, d, d), a and b (..., K), x (..., d))
 # ---------------------------------------------------------------------------------------
-def nig_score_params(mean, scale, a, b, x):
+def nig_score_params(
+    mean: np.ndarray, scale: np.ndarray, a: np.ndarray, b: np.ndarray, x: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centre ``x . m``, scale ``sqrt(b / a * x' V x)`` and degrees of freedom ``2 a`` of the
     Student-t belief about ``x . w``, for every arm: three (..., K) arrays.
 
@@ -83,7 +86,15 @@ def nig_score_params(mean, scale, a, b, x):
     return centre, np.sqrt(b / a * s), 2.0 * a
 
 
-def nig_ts_scores(mean, scale, a, b, x, rng, exploration=1.0):
+def nig_ts_scores(
+    mean: np.ndarray,
+    scale: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    x: ArrayLike,
+    rng: np.random.Generator,
+    exploration: float = 1.0,
+) -> np.ndarray:
     """Thompson sampling: each arm's score is one draw of ``x . w`` from its Student-t
     posterior (``sigma2`` integrated out), its spread multiplied by ``exploration`` (1: the
     posterior itself). One t number per arm, no factorisation."""
@@ -91,7 +102,15 @@ def nig_ts_scores(mean, scale, a, b, x, rng, exploration=1.0):
     return centre + (exploration * sd) * rng.standard_t(np.broadcast_to(dof, centre.shape))
 
 
-def nig_update(mean, scale, a, b, x, arms, rewards):
+def nig_update(
+    mean: np.ndarray,
+    scale: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    x: ArrayLike,
+    arms: ArrayLike,
+    rewards: ArrayLike,
+) -> None:
     """The exact Normal-Inverse-Gamma update, one reward per run, in place for the chosen
     arm (see the module's docstring for the four lines). Equal, in any order, to
     :func:`nig_batch` on all the data.
@@ -117,7 +136,9 @@ def nig_update(mean, scale, a, b, x, arms, rewards):
     b[idx] = b[idx] + 0.5 * err * err / denom
 
 
-def nig_batch(mean, scale, a, b, X, r):
+def nig_batch(
+    mean: np.ndarray, scale: np.ndarray, a: float, b: float, X: ArrayLike, r: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, float, float]:
     """The Normal-Inverse-Gamma posterior after rewards ``r`` at contexts ``X`` (rows), with
     ``(mean, scale, a, b)`` of one arm as the prior; returns the new four::
 
@@ -145,77 +166,6 @@ def nig_batch(mean, scale, a, b, X, r):
     shift = new_mean - mean
     new_b = float(b) + 0.5 * (float(resid @ resid) + float(shift @ p0 @ shift))
     return new_mean, 0.5 * (new_scale + new_scale.T), float(a) + 0.5 * X.shape[0], new_b
-
-
-def student_t_max_propensities(centres, scales, dofs):
-    """Probability that each of independent Student-t draws is the largest, exactly.
-
-    Linear Thompson sampling with a Normal-Inverse-Gamma posterior per arm
-    (:class:`~bandit_lab.NIGLinearTS`) scores arm ``k`` with a Student-t draw of centre
-    ``x @ m_k``, scale ``sqrt(b_k / a_k * x @ V_k @ x)`` and ``2 a_k`` degrees of freedom;
-    pass those here. The same one-dimensional integral as
-    :func:`bandit_lab.propensities.gaussian_max_propensities`, with the pieces cut at every
-    arm's t quantiles (and its helpers).
-
-    Parameters
-    ----------
-    centres : array_like, shape (..., n_arms)
-    scales : array_like, shape (..., n_arms)
-        > 0.
-    dofs : array_like, shape (..., n_arms)
-        Degrees of freedom, > 0.
-
-    Returns
-    -------
-    ndarray, shape (..., n_arms)
-
-    Examples
-    --------
-    >>> p = student_t_max_propensities([0.0, 0.0], [1.0, 3.0], [2.0, 50.0])
-    >>> [round(float(v), 10) for v in p]        # two draws symmetric about 0: a coin
-    [0.5, 0.5]
-    """
-    centres = np.asarray(centres, dtype=float)
-    if not np.all(np.isfinite(centres)):
-        raise ValueError(
-            "centres holds a value that is not finite, every centre must be a finite number."
-        )
-    scales = _check_params("scales", scales)
-    dofs = _check_params("dofs", dofs)
-    centres, scales, dofs = np.broadcast_arrays(centres, scales, dofs)
-    K = centres.shape[-1]
-    flat = [v.reshape(-1, K) for v in (centres, scales, dofs)]
-    out = np.empty_like(flat[0])
-    for r in range(out.shape[0]):
-        out[r] = _student_t_one(flat[0][r], flat[1][r], flat[2][r])
-    return out.reshape(centres.shape)
-
-
-# A heavy tail decays like a power of x, not like exp(-x^2): it is cut at every half power
-# of ten of tail probability, so each piece spans a small ratio of x (3.2x for a Cauchy,
-# 1.8x for 2 degrees of freedom) and 8 nodes integrate it to ~1e-10.
-_T_TAILS = np.concatenate(
-    [10.0 ** -np.arange(13.0, 1.0, -0.5), [0.03, 0.06, 0.1, 0.16, 0.23, 0.3, 0.4, 0.5]]
-)
-_T_LEVELS = np.concatenate([_T_TAILS, 1.0 - _T_TAILS[-2::-1]])
-
-
-def _student_t_one(m, s, nu):
-    if m.size == 1:
-        return np.ones(1)
-    M, S, NU = m[:, None], s[:, None], nu[:, None]
-    z = _special.stdtrit(NU, _T_LEVELS[None, :])
-    x, w, half = _pieces((M + S * z).ravel(), nodes_only=False)
-    u = (x[None, :] - M) / S
-    log_pdf = (
-        _special.gammaln((NU + 1) / 2)
-        - _special.gammaln(NU / 2)
-        - 0.5 * np.log(NU * np.pi)
-        - np.log(S)
-        - (NU + 1) / 2 * np.log1p(u * u / NU)
-    )
-    # the distribution functions from the same density (_special.stdtr costs 20x more)
-    return _max_probabilities(log_pdf + np.log(w), _cdf_at_nodes(np.exp(log_pdf), half))
 
 
 # ---------------------------------------------------------------------------------------
@@ -311,7 +261,7 @@ class NIGLinearTS(ContextualPolicy):
         super().__init__(n_arms, n_features, prior_var=prior_var, rng=rng)
 
     # -- the pieces a ContextualPolicy writes -------------------------------------------
-    def initial_state(self, shape=()):
+    def initial_state(self, shape: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
         """Fresh state: every arm at the prior; leading shape ``shape`` (runs)."""
         shape = tuple(shape)
         k, d = self.n_arms, self.n_features
@@ -323,16 +273,20 @@ class NIGLinearTS(ContextualPolicy):
             "n_obs_": np.zeros(shape + (k,), dtype=np.int64),
         }
 
-    def scores(self, state, x, rng):
+    def scores(
+        self, state: dict[str, np.ndarray], x: ArrayLike, rng: np.random.Generator
+    ) -> np.ndarray:
         return nig_ts_scores(
             state["mean_"], state["scale_"], state["a_"], state["b_"], x, rng, self.exploration
         )
 
-    def update_state(self, state, x, arms, rewards):
+    def update_state(
+        self, state: dict[str, np.ndarray], x: ArrayLike, arms: ArrayLike, rewards: ArrayLike
+    ) -> None:
         nig_update(state["mean_"], state["scale_"], state["a_"], state["b_"], x, arms, rewards)
         state["n_obs_"][arm_index(arms)] += 1
 
-    def propensities_of(self, state, x):
+    def propensities_of(self, state: dict[str, np.ndarray], x: ArrayLike) -> np.ndarray:
         """Exact: each arm's score is an independent Student-t draw, so its probability of
         being the largest is a one-dimensional integral
         (:func:`~bandit_lab.propensities.student_t_max_propensities`)."""
@@ -351,13 +305,13 @@ class NIGLinearTS(ContextualPolicy):
         with np.errstate(divide="ignore"):
             return np.where(a > 1, b / np.maximum(a - 1, 1e-300), np.inf)
 
-    def score_params(self, x):
+    def score_params(self, x: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Centre, scale and degrees of freedom of the Student-t belief about ``x . w``
         for every arm: three (n_arms,) arrays."""
         x = check_context("x", x, self.n_features)
         return nig_score_params(self.mean_, self.scale_, self.a_, self.b_, x)
 
-    def score_moments(self, x):
+    def score_moments(self, x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and variance of ``x . w`` for every arm (the variance of a
         Student-t, ``scale^2 nu / (nu - 2)``; ``inf`` while ``nu <= 2``)."""
         centre, sd, dof = self.score_params(x)
@@ -365,11 +319,11 @@ class NIGLinearTS(ContextualPolicy):
             var = np.where(dof > 2, sd * sd * dof / np.maximum(dof - 2, 1e-300), np.inf)
         return centre, var
 
-    def expected_reward(self, x):
+    def expected_reward(self, x: ArrayLike) -> np.ndarray:
         """Posterior mean of every arm's expected reward at context ``x``, shape (n_arms,)."""
         return self.score_params(x)[0]
 
-    def reward_interval(self, x, level=0.95):
+    def reward_interval(self, x: ArrayLike, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Equal-tailed credible interval ``(low, high)`` for every arm's expected reward at
         ``x`` (Student-t quantiles: wider than normal ones while little is known)."""
         level = check_probability("level", level, open_low=True, open_high=True)
@@ -377,7 +331,7 @@ class NIGLinearTS(ContextualPolicy):
         half = sd * _special.stdtrit(dof, 0.5 + level / 2)
         return centre - half, centre + half
 
-    def posterior(self, arm):
+    def posterior(self, arm: int) -> dict:
         """One arm's belief as plain numbers: ``{"mean", "scale", "a", "b", "n_obs"}``."""
         arm = check_arm("arm", arm, self.n_arms)
         return {

@@ -13,8 +13,8 @@ from pydantic import TypeAdapter, ValidationError
 from .errors import ApiError, parse_json, validation_error
 from .models import BetaSpec, LinearSpec
 from .routes import NameParam, _body, _errors
-from .schemas import ArmCreate, BanditCreate, BanditDescription, BanditList
-from .stores import SpecMismatch, StateMissing, UnknownBandit
+from .schemas import MAX_ARMS, ArmCreate, BanditCreate, BanditDescription, BanditList
+from .stores import SpecMismatch
 
 __all__ = ["admin_router", "describe", "spec_from_request"]
 
@@ -121,14 +121,17 @@ def admin_router() -> APIRouter:
         if req.name in b.spec.arms:
             raise ApiError(409, f"arm {req.name[:60]!r} is already an arm of bandit {name!r}.",
                            "name")
+        if b.spec.n_arms >= MAX_ARMS:  # what a decision's "arms" and a reward's "arm" reach
+            raise ApiError(409, f"bandit {name!r} has {b.spec.n_arms} arms, the most a bandit "
+                                f"takes ({MAX_ARMS}); retire it and create another.", "name")
+        numbers = (b.spec.n_arms + 1) * b.spec.width
+        if b.spec.kind == "linear" and numbers > MAX_NUMBERS:
+            raise ApiError(409, f"another arm would make bandit {name!r} keep {numbers} numbers, "
+                                f"more than the admin API allows ({MAX_NUMBERS}).", "name")
         try:
             info = await s.caller("add_arm", name, req.name, **prior)
-        except UnknownBandit as err:
-            raise ApiError(404, str(err), "name") from None
         except SpecMismatch as err:
             raise ApiError(409, str(err), "name") from None
-        except StateMissing as err:
-            raise ApiError(503, str(err), headers={"Retry-After": "60"}) from None
         except ValueError as err:
             raise ApiError(422, str(err), "name") from None
         s.bandits.put(info)
@@ -144,10 +147,7 @@ def admin_router() -> APIRouter:
             raise ApiError(409, f"bandit {name!r} is the default bandit of this service (its "
                                 "/decision route serves it); serve another default, then retire "
                                 "it.", "name")
-        try:
-            info = await s.caller("retire", name)
-        except UnknownBandit as err:
-            raise ApiError(404, str(err), "name") from None
+        info = await s.caller("retire", name)
         s.bandits.put(info)
         return JSONResponse(describe(info))
 

@@ -58,7 +58,8 @@ from .routes import Service, _errors, bandit_router
 from .runtime import Bandits, Decider, StoreCaller, PROPENSITY_MODES
 from .schemas import (ArmCreate, BanditCreate, DecisionRequest, HealthResponse, ReadyResponse,
                       RewardRequest, decision_schema, reward_schema)
-from .stores import StateMissing, Store
+from .models import StateUnusable
+from .stores import StateMissing, Store, UnknownBandit
 
 __all__ = ["create_app", "DEFAULT_TTL", "PURGE_EVERY"]
 
@@ -100,8 +101,9 @@ def create_app(store: Store, name: str | None = "offers", spec=None, *, rng=None
         How store calls are made (default: the store's ``store_calls``; see the module
         docstring).
     keys : ApiKeys, optional
-        API keys; when given (and not empty) every route but ``/health``, ``/ready`` and the
-        docs needs one, and ``/admin`` one of scope admin.
+        API keys; when given (and configured: a file, the environment variable or keys)
+        every route but ``/health``, ``/ready`` and the docs needs one, and ``/admin`` one
+        of scope admin, also while no key is valid (a key file emptied during a rotation).
     propensity : {"exact", "monte-carlo", "off"}
         How the logged propensity of each decision is computed.
     max_body : int
@@ -143,6 +145,10 @@ def create_app(store: Store, name: str | None = "offers", spec=None, *, rng=None
     if name is not None:
         default_spec = store.create(name, spec)
     metrics = Metrics()
+    for other in bandits or {}:
+        metrics.track(other, store.spec(other).arms)
+    if default_spec is not None:
+        metrics.track(name, default_spec.arms)
     caller = StoreCaller(store, store_calls, metrics)
     service = Service(caller=caller, bandits=Bandits(caller, name),
                       decider=Decider(resolve_rng(rng), propensity), metrics=metrics,
@@ -157,7 +163,7 @@ def create_app(store: Store, name: str | None = "offers", spec=None, *, rng=None
     app.state.store, app.state.service, app.state.name = store, service, name
     app.state.spec = default_spec
     app.state.started = time.time()
-    app.state.keys = keys
+    app.state.keys = keys if keys is not None and keys.configured else None
     _install_error_handlers(app)
     app.add_middleware(OpsMiddleware, metrics=metrics, max_body=max_body, keys=keys,
                        access=access_log)
@@ -218,6 +224,20 @@ def _install_error_handlers(app):
     async def _refused(request: Request, exc: ApiError):
         return error_response(exc.status, exc.message, exc.field, exc.headers)
 
+    @app.exception_handler(StateMissing)
+    async def _missing(request: Request, exc: StateMissing):
+        return error_response(503, str(exc), None, {"Retry-After": "60"})
+
+    @app.exception_handler(UnknownBandit)
+    async def _unknown(request: Request, exc: UnknownBandit):
+        return error_response(404, str(exc), "name")
+
+    @app.exception_handler(StateUnusable)
+    async def _unusable(request: Request, exc: StateUnusable):
+        name = request.path_params.get("name", request.app.state.name)
+        return error_response(503, f"bandit {name!r} cannot decide: {exc}", None,
+                              {"Retry-After": "60"})
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
         err = validation_error(list(exc.errors()))
@@ -254,11 +274,17 @@ def _ops_routes(app, service, store_kind):
              summary="Readiness: the store answers and every active bandit can decide")
     async def ready():
         try:
+            await asyncio.wait_for(service.caller("ping"), 5.0)
             infos = await asyncio.wait_for(service.caller("bandits"), 5.0)
             active = [i for i in infos if i.status == "active"]
-            for info in active:
-                await asyncio.wait_for(service.caller("read_vectors", info.name), 5.0)
-        except StateMissing as err:
+            for info in active:  # a decision can be made: the posterior of every arm
+                vectors = await asyncio.wait_for(service.caller("read_vectors", info.name), 5.0)
+                try:
+                    info.spec.summary(vectors)
+                except ValueError as err:
+                    raise ApiError(503, f"bandit {info.name!r} cannot decide: {err}",
+                                   headers={"Retry-After": "60"}) from None
+        except (StateMissing, UnknownBandit) as err:  # not ready, whatever the reason
             raise ApiError(503, str(err), headers={"Retry-After": "60"}) from None
         except asyncio.TimeoutError:
             raise ApiError(503, f"the {store_kind} store did not answer within 5 s.",
@@ -305,7 +331,7 @@ def _openapi(app):
         components["DefaultRewardRequest"] = reward_schema(spec)
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
-    if app.state.keys:
+    if app.state.keys is not None:
         schema["components"]["securitySchemes"] = {
             "apiKey": {"type": "http", "scheme": "bearer",
                        "description": "an API key: Authorization: Bearer KEY"}}

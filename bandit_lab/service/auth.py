@@ -11,6 +11,8 @@ separated by commas or newlines in the variable)::
 Several keys may be valid at once, which is how keys are rotated: add the new one, move
 the callers, remove the old one. The file is read again when it changes (checked at most
 once a second), so rotation needs no restart. A client sends ``Authorization: Bearer KEY``.
+Once a service has keys it keeps requiring one: a key file emptied (or caught half-written)
+leaves no valid key, so every request is refused until keys are back, never served open.
 
 Keys are kept only as SHA-256 digests and every presented key is compared with every
 stored digest by :func:`hmac.compare_digest`, so the time taken does not depend on how much
@@ -63,10 +65,11 @@ def _parse(text, source):
 class ApiKeys:
     """The valid keys of a service; ``scope_of(header)`` says what a request may do."""
 
-    def __init__(self, file=None, env=None, *, extra=()):
+    def __init__(self, file=None, env=None, *, extra=(), recheck=1.0):
         self.file = None if file is None else Path(file)
         self.env_text = os.environ.get(ENV_VAR, "") if env is None else env
         self.extra = list(extra)
+        self.recheck = float(recheck)
         self._mtime = None
         self._checked = 0.0
         self._keys = []
@@ -89,6 +92,12 @@ class ApiKeys:
         """From ``[(key, scope), ...]`` (tests, notebooks)."""
         return cls(env="", extra=[(_digest(k), s) for k, s in keys])
 
+    @property
+    def configured(self) -> bool:
+        """Keys were asked for (a file, the environment variable, or keys given): requests
+        then need a valid key, even while the set of valid keys is empty."""
+        return self.file is not None or bool(self.env_text.strip()) or bool(self.extra)
+
     def __bool__(self):
         return bool(self._keys)
 
@@ -99,7 +108,7 @@ class ApiKeys:
         if self.file is None:
             return
         now = time.monotonic()
-        if now - self._checked < 1.0:
+        if now - self._checked < self.recheck:
             return
         self._checked = now
         try:

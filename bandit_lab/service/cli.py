@@ -195,6 +195,10 @@ def main(argv=None) -> int:
         config = load_config(args.config) if args.config else ServiceConfig()
         opts = _options(args, config)
         keys = ApiKeys(opts["api_keys_file"])
+        if keys.configured and not keys:
+            raise ValueError(f"the API keys ({opts['api_keys_file'] or '$BANDIT_LAB_API_KEYS'}) "
+                             "hold no key, so every request would be refused; add a key "
+                             "(bandit-lab serve --new-key prints one).")
         if not _is_loopback(opts["host"]) and not keys:
             raise ValueError(f"--host {opts['host']} is reachable from other machines, so API "
                              "keys are required: give --api-keys FILE or $BANDIT_LAB_API_KEYS "
@@ -211,7 +215,7 @@ def main(argv=None) -> int:
         else:  # the stored spec, or the five offers with a flat prior for a new store
             spec = None if store.spec(default) is not None else _spec_from_args(args, None)
         app = create_app(store, default, spec, bandits=bandits, rng=opts["seed"],
-                         ttl=opts["ttl"], propensity=opts["propensity"], keys=keys or None,
+                         ttl=opts["ttl"], propensity=opts["propensity"], keys=keys if keys else None,
                          max_body=opts["max_body"], access_log=opts["access_log"],
                          store_calls=None if opts["store_calls"] == "auto"
                          else opts["store_calls"])

@@ -21,8 +21,11 @@ Columns (this is the schema, in this order)
 ``reward_time``  Unix time in seconds (UTC) of the reward, empty until it comes
 ``x0`` ... ``x{d-1}``  linear bandits only: the context, one column per feature
 
-Rows are ordered by ``time`` (then ``decision_id``). A decision stays in the log for the
-store's ``retention`` (7 days by default): export it regularly to keep it longer.
+Rows are ordered by ``time`` (then ``decision_id``). A decision's time is read as it is
+stored and is strictly larger than the bandit's previous one, so the order is the order in
+which decisions were stored: a reader that follows the log from its last row's time misses
+none stored later. A decision stays in the log for the store's ``retention`` (7 days by
+default): export it regularly to keep it longer.
 """
 from __future__ import annotations
 
@@ -103,7 +106,7 @@ def main(argv=None) -> int:
     import argparse
     import sys
 
-    from .stores import open_store
+    from .stores import DEFAULT_STORE_URL, open_store
 
     p = argparse.ArgumentParser(
         prog="bandit-lab export-log",
@@ -123,7 +126,17 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     import os
 
-    url = args.store or os.environ.get("BANDIT_LAB_STORE") or None
+    if args.since is not None and args.until is not None and args.until < args.since:
+        print(f"bandit-lab export-log: --until {args.until!r} is before --since "
+              f"{args.since!r}, must be at least --since.", file=sys.stderr)
+        return 2
+
+    url = args.store or os.environ.get("BANDIT_LAB_STORE") or DEFAULT_STORE_URL
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else None
+    if path and not os.path.isfile(path):  # opening it would create an empty database
+        print(f"bandit-lab export-log: the SQLite file {path!r} does not exist (give the "
+              "service's store with --store or $BANDIT_LAB_STORE).", file=sys.stderr)
+        return 2
     try:
         store = open_store(url)
     except (ValueError, TypeError) as err:

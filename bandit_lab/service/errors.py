@@ -13,6 +13,7 @@ import logging
 
 from pydantic import BaseModel, Field, ValidationError
 
+from .linear_spec import MAX_CONTEXT, VAR_RANGE
 from .models import _short
 
 __all__ = ["ApiError", "ErrorBody", "error_response", "sentence", "parse_json", "ALLOWED",
@@ -59,7 +60,9 @@ ALLOWED = {
     "arms": "must be a non-empty list of arm names",
     "arm_name": "must be 1 to 200 printable characters (no control characters)",
     "context": "must be a list of finite numbers (one per feature)",
-    "context_item": "must be a finite number",
+    "context_item": f"must be a finite number in [-{MAX_CONTEXT:g}, {MAX_CONTEXT:g}]",
+    "prior_var": f"must be a number in [{VAR_RANGE[0]:g}, {VAR_RANGE[1]:g}]",
+    "noise_var": f"must be a number in [{VAR_RANGE[0]:g}, {VAR_RANGE[1]:g}]",
     "name": "must be 1 to 64 characters among letters, digits, '_', '-' and '.'",
     "kind": "must be 'beta' or 'linear'",
     "since": "must be a Unix time in seconds",
@@ -100,6 +103,11 @@ def sentence(err, allowed=None) -> tuple[str, str | None]:
     field = _path(loc) or None
     if kind == "missing":
         return f"field {field!r} is missing, it is required.", field
+    if kind in ("union_tag_invalid", "union_tag_not_found"):  # the discriminator: kind
+        if kind == "union_tag_not_found":
+            return f"field 'kind' is missing, it is required ({allowed['kind']}).", "kind"
+        tag = _short(err.get("ctx", {}).get("tag"), 40)
+        return f"kind == {tag}, {allowed['kind']}.", "kind"
     if kind == "extra_forbidden":
         field = _path(loc[:-1]) + ("." if _path(loc[:-1]) else "") + str(loc[-1])
         return (f"field {_short(field, 40)} is not allowed; the body takes only the fields the "

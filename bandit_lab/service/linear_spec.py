@@ -10,7 +10,37 @@ from scipy import linalg as _linalg
 from .._validation import check_int, check_positive
 from .models import _check_bucket, _is_number, _short, _Spec, check_arm_names
 
-__all__ = ["LinearSpec"]
+__all__ = ["LinearSpec", "MAX_CONTEXT", "VAR_RANGE"]
+
+#: Largest magnitude of a context entry: beyond it ``x x' / noise_var`` and ``x' cov x``
+#: leave the range of floating point (one decision with x = 1e200 turned the state to inf).
+#: Scale features before sending them (standardised features are what linear TS expects).
+MAX_CONTEXT = 1e6
+#: Range of ``prior_var`` and ``noise_var``: within it the stored precision stays finite
+#: for any context within :data:`MAX_CONTEXT` (a noise_var of 1e-300 made the first
+#: reward's increment infinite and every later decision fail).
+VAR_RANGE = (1e-6, 1e6)
+
+
+def _check_var(name, value) -> float:
+    x = check_positive(name, value)
+    if not VAR_RANGE[0] <= x <= VAR_RANGE[1]:
+        raise ValueError(f"{name} == {x!r}, must be in [{VAR_RANGE[0]:g}, {VAR_RANGE[1]:g}].")
+    return x
+
+
+def _inverse(precision):
+    """``(cov, factor)`` of a symmetric positive definite precision matrix: Cholesky, or,
+    when rounding made the matrix numerically singular (huge, nearly collinear contexts),
+    an eigendecomposition with the eigenvalues floored at the precision float64 offers."""
+    try:
+        factor = _linalg.cho_factor(precision)
+    except _linalg.LinAlgError:
+        w, vec = np.linalg.eigh(0.5 * (precision + precision.T))
+        w = np.maximum(w, max(w.max(), 0.0) * 1e-15 + np.finfo(float).tiny)
+        return (vec / w) @ vec.T, None
+    c = _linalg.cho_solve(factor, np.eye(precision.shape[0]))
+    return 0.5 * (c + c.T), factor
 
 
 @dataclass(frozen=True)
@@ -56,8 +86,8 @@ class LinearSpec(_Spec):
         object.__setattr__(self, "arms", check_arm_names(self.arms))
         object.__setattr__(self, "n_features", check_int("n_features", self.n_features,
                                                          minimum=1, maximum=256))
-        object.__setattr__(self, "prior_var", check_positive("prior_var", self.prior_var))
-        object.__setattr__(self, "noise_var", check_positive("noise_var", self.noise_var))
+        object.__setattr__(self, "prior_var", _check_var("prior_var", self.prior_var))
+        object.__setattr__(self, "noise_var", _check_var("noise_var", self.noise_var))
         if not isinstance(self.binary, bool):
             raise TypeError(f"binary == {self.binary!r}, must be True or False.")
         object.__setattr__(self, "bucket_seconds", _check_bucket(self.bucket_seconds))
@@ -68,7 +98,7 @@ class LinearSpec(_Spec):
                                  f"{self.n_features} strings (one per feature).")
             object.__setattr__(self, "feature_names", names)
         if self.arm_prior_vars is not None:
-            pv = tuple(check_positive(f"arm_prior_vars[{k}]", v)
+            pv = tuple(_check_var(f"arm_prior_vars[{k}]", v)
                        for k, v in enumerate(self.arm_prior_vars))
             if len(pv) != self.n_arms:
                 raise ValueError(f"arm_prior_vars has {len(pv)} entries, must have one per arm "
@@ -113,8 +143,9 @@ class LinearSpec(_Spec):
                              f"(n_features of this bandit).")
         for i, v in enumerate(context):
             name = self.feature_names[i] if self.feature_names else str(i)
-            if not _is_number(v) or not math.isfinite(v):
-                raise ValueError(f"context[{i}] ({name}) == {_short(v)}, must be a finite number.")
+            if not _is_number(v) or not math.isfinite(v) or abs(v) > MAX_CONTEXT:
+                raise ValueError(f"context[{i}] ({name}) == {_short(v)}, must be a finite number "
+                                 f"in [-{MAX_CONTEXT:g}, {MAX_CONTEXT:g}].")
         return np.asarray(context, dtype=float)
 
     def increment(self, context, reward) -> np.ndarray:
@@ -125,17 +156,14 @@ class LinearSpec(_Spec):
         """Posterior ``mean`` (n_arms, d) and ``cov`` (n_arms, d, d) from the stored
         information form: ``cov = inverse(A)``, ``mean = cov @ f``."""
         d = self.n_features
-        vectors = np.asarray(vectors, dtype=float)
+        vectors = self.check_state(vectors)
         precision = vectors[:, : d * d].reshape(-1, d, d)
         f = vectors[:, d * d:]
-        eye = np.eye(d)
         cov = np.empty_like(precision)
         mean = np.empty_like(f)
         for k in range(precision.shape[0]):
-            factor = _linalg.cho_factor(precision[k])
-            c = _linalg.cho_solve(factor, eye)
-            cov[k] = 0.5 * (c + c.T)
-            mean[k] = _linalg.cho_solve(factor, f[k])
+            cov[k], factor = _inverse(precision[k])
+            mean[k] = cov[k] @ f[k] if factor is None else _linalg.cho_solve(factor, f[k])
         return mean, cov
 
     def model(self, vectors, n_obs=None, rng=None):

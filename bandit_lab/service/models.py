@@ -34,7 +34,7 @@ from ..posteriors import BetaPosterior
 from ..scores import thompson_scores
 
 __all__ = ["BetaSpec", "LinearSpec", "spec_from_config", "check_arm_names", "check_text",
-           "MAX_ARM_NAME"]
+           "MAX_ARM_NAME", "StateUnusable"]
 
 #: Longest arm name a bandit accepts (characters).
 MAX_ARM_NAME = 200
@@ -77,6 +77,11 @@ def check_arm_names(arms) -> tuple[str, ...]:
     return names
 
 
+class StateUnusable(ValueError):
+    """The stored numbers of a bandit cannot be decided with (a non-finite number: a state
+    damaged outside the service). The service answers 503 rather than fail."""
+
+
 def _check_bucket(value) -> float:
     return check_positive("bucket_seconds", value)
 
@@ -109,7 +114,7 @@ class _Spec:
             if 0 <= int(arm) < self.n_arms:
                 return int(arm)
             raise ValueError(f"{name} == {_short(arm)}, must be an arm index in [0, {self.n_arms - 1}] "
-                             f"(or one of the names {list(self.arms)}).")
+                             f"(or one of the names {_short(list(self.arms), 120)}).")
         raise TypeError(f"{name} == {_short(arm)} is of type {type(arm).__name__}, must be an "
                         "arm name (string) or index (integer).")
 
@@ -149,6 +154,14 @@ class _Spec:
         if other.n_arms < self.n_arms - self.added_arms:  # fewer arms than it was created with
             return False
         return replace(self._first(other.n_arms), added_arms=0) == replace(other, added_arms=0)
+
+    def check_state(self, vectors) -> np.ndarray:
+        """The stored numbers as a float array; :class:`StateUnusable` if one is not finite."""
+        v = np.asarray(vectors, dtype=float)
+        if not np.all(np.isfinite(v)):
+            raise StateUnusable("its stored state holds numbers that are not finite (damaged "
+                                "outside the service); restore the store from a backup.")
+        return v
 
     def propensities(self, vectors, context=None, mask=None) -> np.ndarray:
         """The probability with which :meth:`scores` (and a random tie-break) picks each

@@ -180,17 +180,22 @@ def plot_dashboard(stats, timeline, fig=None):
 
 def _summary_html(stats, colors=None):
     """The per-arm table; ``colors`` (one CSS colour per arm) adds a swatch matching the
-    traffic plot, which then needs no legend of its own."""
+    traffic plot, which then needs no legend of its own. Arm names are escaped (they come
+    from whoever created the bandit); on a narrow page the table scrolls sideways instead of
+    widening the widget."""
+    from html import escape
+
     swatch = (lambda k: f"<td style='background:{colors[k]};width:12px'></td>") if colors else (
         lambda k: "")
     rows = "".join(
-        f"<tr>{swatch(k)}<td>{a['name']}</td><td>{a['decisions']}</td>"
+        f"<tr>{swatch(k)}<td>{escape(str(a['name']))}</td><td>{a['decisions']}</td>"
         f"<td>{'' if a['share'] is None else format(a['share'], '.1%')}</td>"
         f"<td>{a['rewards']}</td>"
         f"<td>{'' if a['conversion'] is None else format(a['conversion'], '.3f')}</td></tr>"
         for k, a in enumerate(stats["arms"]))
-    return (f"<table><tr>{'<th></th>' if colors else ''}<th>arm</th><th>decisions</th>"
-            f"<th>share</th><th>rewards</th><th>conversion</th></tr>{rows}</table>")
+    return (f"<div style='overflow-x:auto;width:0;min-width:100%'>"
+            f"<table><tr>{'<th></th>' if colors else ''}<th>arm</th><th>decisions</th>"
+            f"<th>share</th><th>rewards</th><th>conversion</th></tr>{rows}</table></div>")
 
 
 # Fixed places of the widget's three plots (left, bottom, width, height in figure fractions):
@@ -245,6 +250,7 @@ def dashboard_widget(url=None, *, fetch_fn=None, figsize=(10, 2.9), dpi=80, serv
     from matplotlib.colors import to_hex
 
     from ..widgets._base import FigureImage
+    from ..widgets._layout import tidy_controls
 
     where = {"url": url}
     if fetch_fn is None:
@@ -325,7 +331,10 @@ def dashboard_widget(url=None, *, fetch_fn=None, figsize=(10, 2.9), dpi=80, serv
 
         start_button.on_click(start_service_)
         controls["start"] = start_button
-    box = W.VBox([W.HBox([*controls.values(), status]), summary, image.image, caption])
+    tidy_controls(controls.values())  # buttons as wide as their text, never cut short
+    top = W.HBox([*controls.values(), status],
+                 layout=W.Layout(flex_flow="row wrap", align_items="center"))
+    box = W.VBox([top, summary, image.image, caption])
     box.controls = controls
     box.status = status
     box.summary = summary

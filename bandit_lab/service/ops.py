@@ -31,6 +31,10 @@ log = logging.getLogger("bandit_lab.service")
 DEFAULT_MAX_BODY = 1_048_576
 OPEN_PATHS = ("/health", "/ready", "/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect")
 
+#: HTTP methods counted under their own name in the metrics; any other is "other" (a
+#: client inventing methods must not grow the metrics without bound).
+_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+
 _LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                     0.25, 0.5, 1.0, 2.5)
 
@@ -66,6 +70,15 @@ class Metrics:
                                "handler ran: body too large, missing or wrong key",
                                ["reason"], registry=r)
 
+    def track(self, bandit, arms):
+        """Export the counters of every arm of ``bandit`` from 0: a series that appeared
+        only at its first event would hide an arm never chosen from ``rate()`` and alerts."""
+        for arm in arms:
+            self.decisions.labels(bandit, arm)
+            self.rewards.labels(bandit, arm, "recorded")
+            self.reward_sum.labels(bandit, arm)
+        self.decision_seconds.labels(bandit)
+
     def render(self) -> tuple[bytes, str]:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -84,7 +97,9 @@ class OpsMiddleware:
         self.app = app
         self.metrics = metrics
         self.max_body = int(max_body)
-        self.keys = keys
+        # decided once: a key set that becomes empty (a rotated file caught empty) refuses
+        # every request, it never switches the checks off
+        self.keys = keys if keys is not None and keys.configured else None
         self.access = access
 
     async def __call__(self, scope, receive, send):
@@ -112,7 +127,7 @@ class OpsMiddleware:
                 await refuse(413, f"the body has {length} bytes, must have at most "
                                   f"{self.max_body}.", "too_large")
                 return
-            if self.keys and not path.startswith(OPEN_PATHS):
+            if self.keys is not None and not path.startswith(OPEN_PATHS):
                 scope_name[0] = self.keys.scope_of(self._header(scope, b"authorization"))
                 if scope_name[0] is None:
                     await refuse(401, "a valid API key is required: send Authorization: "
@@ -149,12 +164,13 @@ class OpsMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.metrics.requests.labels(method, template, str(status[0])).inc()
-            self.metrics.latency.labels(method, template).observe(elapsed)
+            label = method if method in _METHODS else "other"
+            self.metrics.requests.labels(label, template, str(status[0])).inc()
+            self.metrics.latency.labels(label, template).observe(elapsed)
             if self.access and access_log.isEnabledFor(logging.INFO):
                 client = scope.get("client") or ("", 0)
                 access_log.info(json.dumps({
-                    "time": round(time.time(), 6), "method": method, "path": path[:200],
+                    "time": round(time.time(), 6), "method": method[:20], "path": path[:200],
                     "route": template, "status": status[0],
                     "ms": round(elapsed * 1e3, 3), "client": client[0],
                     "key_scope": scope_name[0]}))

@@ -1,5 +1,9 @@
 """The routes of one bandit: decision, reward, stats, timeline, log.
 
+A bandit's state missing from the store (:class:`~.stores.StateMissing`) or unusable
+(:class:`~.models.StateUnusable`) and an unknown bandit are answered by the app's
+handlers (503, 503, 404), wherever they are raised.
+
 Each exists as ``/bandits/{name}/...`` for every bandit, and the first four also as
 ``/decision``, ``/reward``, ``/stats`` and ``/timeline`` for the default bandit (the
 routes of the single-bandit service, kept).
@@ -15,10 +19,10 @@ from pydantic import ValidationError
 
 from ..posteriors import BetaPosterior
 from .errors import ApiError, ErrorBody, parse_json, validation_error
-from .runtime import read_for_decision, state_missing
+from .runtime import read_for_decision
 from .schemas import (NAME_PATTERN, DecisionRequest, DecisionResponse, LogResponse,
                       RewardRequest, RewardResponse, StatsResponse, TimelineResponse)
-from .stores import ArmMismatch, RewardConflict, StateMissing, UnknownDecision
+from .stores import ArmMismatch, RewardConflict, UnknownDecision
 
 __all__ = ["bandit_router", "Service"]
 
@@ -32,7 +36,8 @@ def _errors(*codes, busy=True):
             "this", 404: "No such bandit, decision or resource",
             409: "Fits the schema but not this bandit (an arm it does not have, a context of "
                  "another length, a fraction for a 0/1 bandit), or conflicts with what is "
-                 "stored (a second, different reward; a retired bandit)",
+                 "stored (a second, different reward; a retired bandit), or with another "
+                 "field (until before since)",
             413: "The body is larger than the limit",
             422: "The request does not fit the schema (the message says which field and what "
                  "is allowed)",
@@ -65,11 +70,9 @@ class Service:
             req = DecisionRequest.model_validate(parse_json(body, required=False))
         except ValidationError as err:
             raise validation_error(err) from None
-        try:
-            b, vectors = await read_for_decision(self.caller, self.bandits, name)
-        except StateMissing as err:
-            raise state_missing(err) from None
+        b, vectors = await read_for_decision(self.caller, self.bandits, name)
         spec = b.spec
+        vectors = spec.check_state(vectors)
         if b.status != "active":
             raise ApiError(409, f"bandit {name!r} is retired: it makes no new decisions (its "
                                 "rewards, stats and log remain).", "name")
@@ -81,11 +84,8 @@ class Service:
         arm = self.decider.choose(spec, vectors, context, mask)
         p = self.decider.probability(spec, vectors, context, mask, arm)
         eligible = None if mask is None else mask.nonzero()[0].tolist()
-        try:
-            did = await self.caller("record_decision", name, arm, context=context, ttl=self.ttl,
-                                    propensity=p, eligible=eligible)
-        except StateMissing as err:
-            raise state_missing(err) from None
+        did = await self.caller("record_decision", name, arm, context=context, ttl=self.ttl,
+                                propensity=p, eligible=eligible)
         elapsed = time.perf_counter() - started
         self.metrics.decisions.labels(name, spec.arms[arm]).inc()
         self.metrics.decision_seconds.labels(name).observe(elapsed)
@@ -124,8 +124,6 @@ class Service:
             raise ApiError(409, str(err), "reward") from None
         except ArmMismatch as err:
             raise ApiError(409, str(err), "arm") from None
-        except StateMissing as err:
-            raise state_missing(err) from None
         spec = b.spec if result.arm < b.spec.n_arms else (await self.bandits.refresh(name)).spec
         arm_name = spec.arms[result.arm]
         self.metrics.rewards.labels(name, arm_name, "duplicate" if result.duplicate
@@ -138,13 +136,11 @@ class Service:
 
     async def stats(self, name):
         b = await self.bandits.get(name)
-        try:
-            state = await self.caller("read", name)
-        except StateMissing as err:
-            raise state_missing(err) from None
+        state = await self.caller("read", name)
         if state.vectors.shape[0] != b.spec.n_arms:
             b = await self.bandits.refresh(name)
             state = await self.caller("read", name)
+        b.spec.check_state(state.vectors)
         return JSONResponse(stats_body(state, b, self.level))
 
     async def timeline(self, name, since, until, limit):
@@ -177,7 +173,12 @@ def _reward_rule(spec):
 
 
 def _check_range(since, until):
-    """An empty range (until before since) is allowed: it holds nothing."""
+    """``until`` before ``since`` is refused (409: each fits the schema, not together): a
+    swapped range would otherwise answer an empty page that looks like no traffic. An empty
+    range is asked with ``since == until``."""
+    if since is not None and until is not None and until < since:
+        raise ApiError(409, f"until == {until!r} is before since == {since!r}, must be at "
+                            "least since (the range is [since, until)).", "until")
 
 
 def log_row(row, spec) -> dict:
@@ -226,9 +227,11 @@ def stats_body(state, b, level) -> dict:
 # -- the routes ---------------------------------------------------------------------------
 NameParam = Path(..., pattern=NAME_PATTERN, description="the bandit's name")
 Since = Query(None, ge=0, le=1e11, allow_inf_nan=False,
-              description="Unix time (seconds, UTC): from this time on (inclusive)")
+              description="Unix time (seconds, UTC): from this time on (inclusive; the "
+                          "timeline includes the bucket holding it)")
 Until = Query(None, ge=0, le=1e11, allow_inf_nan=False,
-              description="Unix time (seconds, UTC): before this time")
+              description="Unix time (seconds, UTC): before this time; at least since "
+                          "(409 otherwise)")
 
 
 def _body(schema_ref, required):
@@ -263,7 +266,7 @@ def bandit_router(default: str | None) -> APIRouter:
         return await svc(request).stats(name)
 
     @r.get(named + "/timeline", response_model=TimelineResponse, tags=["bandits"],
-           responses=_errors(404, 422), summary="Decisions and rewards per time bucket")
+           responses=_errors(404, 409, 422), summary="Decisions and rewards per time bucket")
     async def timeline_named(request: Request, name: str = NameParam, since: float | None = Since,
                              until: float | None = Until,
                              limit: int = Query(1000, ge=1, le=MAX_TIMELINE,
@@ -272,7 +275,7 @@ def bandit_router(default: str | None) -> APIRouter:
         return await svc(request).timeline(name, since, until, limit)
 
     @r.get(named + "/log", response_model=LogResponse, tags=["bandits"],
-           responses=_errors(404, 422),
+           responses=_errors(404, 409, 422),
            summary="The decision log: arm, propensity, context, reward (paged by time)")
     async def log_named(request: Request, name: str = NameParam, since: float | None = Since,
                         until: float | None = Until,
@@ -305,7 +308,7 @@ def bandit_router(default: str | None) -> APIRouter:
         return await svc(request).stats(default)
 
     @r.get("/timeline", response_model=TimelineResponse, tags=["default bandit"],
-           responses=_errors(404, 422), summary="Timeline of the default bandit")
+           responses=_errors(404, 409, 422), summary="Timeline of the default bandit")
     async def timeline(request: Request, since: float | None = Since,
                        until: float | None = Until,
                        limit: int = Query(1000, ge=1, le=MAX_TIMELINE)):

@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from dataclasses import dataclass
@@ -20,8 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..scores import argmax_random
 from .errors import ApiError
-from .models import _short
-from .stores import (BanditInfo, StateMissing, StoreBusy, StoreError, UnknownBandit,
+from .stores import (BanditInfo, StoreBusy, StoreError, StoreGone, UnknownBandit,
                      check_bandit_name)
 
 __all__ = ["StoreCaller", "Bandits", "Decider", "PROPENSITY_MODES"]
@@ -61,6 +59,11 @@ class StoreCaller:
     async def __call__(self, method, *args, **kwargs):
         try:
             return await self._call(method, args, kwargs)
+        except StoreGone as err:  # the file is gone: retrying soon will not help
+            if self.metrics is not None:
+                self.metrics.store_errors.labels(self.kind, method).inc()
+            log.error("store %s unusable in %s: %s", self.kind, method, err)
+            raise ApiError(503, str(err), headers={"Retry-After": "60"}) from None
         except (StoreError, ApiError, ValueError, TypeError, LookupError):
             raise
         except self._outages as err:
@@ -131,13 +134,13 @@ class Bandits:
             self._cache.pop(name, None)
             raise ApiError(404, f"bandit {name!r} does not exist; the admin API creates "
                                 "bandits (POST /admin/bandits).", "name")
-        b = Bandit.from_info(info)
-        self._cache[name] = b
-        return b
+        return self.put(info)
 
     def put(self, info: BanditInfo) -> Bandit:
         b = Bandit.from_info(info)
         self._cache[info.name] = b
+        if self.caller.metrics is not None:
+            self.caller.metrics.track(b.name, b.spec.arms)
         return b
 
 
@@ -208,15 +211,3 @@ async def read_for_decision(caller, bandits, name):
         b = await bandits.refresh(name)  # another instance changed it: learn the new spec
     raise ApiError(503, f"bandit {name!r} kept changing while a decision was made; try again.",
                    headers={"Retry-After": RETRY_AFTER})
-
-
-def state_missing(err: StateMissing) -> ApiError:
-    return ApiError(503, str(err), headers={"Retry-After": "60"})
-
-
-def short(value):
-    return _short(value)
-
-
-async def sleep_forever():  # pragma: no cover
-    await asyncio.Event().wait()

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
+from .linear_spec import MAX_CONTEXT, VAR_RANGE
 from .models import MAX_ARM_NAME
 
 #: Pattern of a bandit's name (it appears in URLs and store keys).
@@ -34,12 +35,20 @@ def JsonInt(low, high):  # noqa: N802 (a type)
     return Annotated[int, Field(strict=True, ge=low, le=high), BeforeValidator(_json_int)]
 
 
-Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+ContextItem = Annotated[float, Field(strict=True, ge=-MAX_CONTEXT, le=MAX_CONTEXT,
+                                     allow_inf_nan=False)]
 ArmName = Annotated[str, Field(min_length=1, max_length=MAX_ARM_NAME, pattern=ARM_PATTERN,
                                description="an arm's name: 1 to 200 printable characters")]
 BanditName = Annotated[str, Field(pattern=NAME_PATTERN,
                                   description="1 to 64 letters, digits, '_', '-' or '.'")]
 Positive = Annotated[float, Field(strict=True, gt=0, le=1e9, allow_inf_nan=False)]
+Variance = Annotated[float, Field(strict=True, ge=VAR_RANGE[0], le=VAR_RANGE[1],
+                                  allow_inf_nan=False)]
+
+ArmList = Annotated[list[ArmName], Field(min_length=1, max_length=MAX_ARMS,
+                                         json_schema_extra={"uniqueItems": True})]
+BucketSeconds = Annotated[float, Field(strict=True, ge=0.01, le=2_678_400, allow_inf_nan=False,
+                                       description="width of the timeline's buckets")]
 
 _FORBID = ConfigDict(extra="forbid")
 
@@ -48,7 +57,7 @@ class DecisionRequest(BaseModel):
     """A decision request. The body may be empty (a Beta bandit)."""
 
     model_config = _FORBID
-    context: list[Finite] | None = Field(
+    context: list[ContextItem] | None = Field(
         None, max_length=MAX_FEATURES,
         description="the customer's features, one number per feature (linear bandit only; "
                     "absent, null or [] for a Beta bandit)")
@@ -173,27 +182,23 @@ class BetaCreate(BaseModel):
     model_config = _FORBID
     name: BanditName
     kind: Literal["beta"]
-    arms: list[ArmName] = Field(..., min_length=1, max_length=MAX_ARMS,
-                                json_schema_extra={"uniqueItems": True})
+    arms: ArmList
     alpha0: Positive = 1.0
     beta0: Positive = 1.0
     binary: StrictBool = True
-    bucket_seconds: Annotated[float, Field(strict=True, ge=0.01, le=2_678_400,
-                                           allow_inf_nan=False)] = 60.0
+    bucket_seconds: BucketSeconds = 60.0
 
 
 class LinearCreate(BaseModel):
     model_config = _FORBID
     name: BanditName
     kind: Literal["linear"]
-    arms: list[ArmName] = Field(..., min_length=1, max_length=MAX_ARMS,
-                                json_schema_extra={"uniqueItems": True})
+    arms: ArmList
     n_features: JsonInt(1, 64)
-    prior_var: Positive = 1.0
-    noise_var: Positive = 0.1
+    prior_var: Variance = 1.0
+    noise_var: Variance = 0.1
     binary: StrictBool = True
-    bucket_seconds: Annotated[float, Field(strict=True, ge=0.01, le=2_678_400,
-                                           allow_inf_nan=False)] = 60.0
+    bucket_seconds: BucketSeconds = 60.0
     feature_names: list[ArmName] | None = Field(None, max_length=MAX_FEATURES)
 
 
@@ -207,7 +212,7 @@ class ArmCreate(BaseModel):
     name: ArmName
     alpha0: Positive | None = Field(None, description="Beta bandit")
     beta0: Positive | None = Field(None, description="Beta bandit")
-    prior_var: Positive | None = Field(None, description="linear bandit")
+    prior_var: Variance | None = Field(None, description="linear bandit")
 
 
 class BanditDescription(BaseModel):
@@ -236,7 +241,8 @@ def decision_schema(spec) -> dict:
     """The JSON schema of ``POST /decision`` for the default bandit ``spec``."""
     if spec.kind == "linear":
         d = spec.n_features
-        context = {"type": "array", "items": {"type": "number"}, "minItems": d, "maxItems": d,
+        context = {"type": "array", "minItems": d, "maxItems": d,
+                   "items": {"type": "number", "minimum": -MAX_CONTEXT, "maximum": MAX_CONTEXT},
                    "description": f"the customer's {d} features"
                                   + (f": {', '.join(spec.feature_names)}"
                                      if spec.feature_names else "")}

@@ -367,11 +367,6 @@ NOTEBOOK_NAMES = widget_notebooks()
 # notebook -> (pattern every problem matches, reason). The test is marked xfail only while
 # *all* its problems match; anything else still fails it.
 KNOWN_PROBLEMS = {
-    "10_serving_a_bandit.ipynb": (
-        r"^cell \d+ \(dashboard_widget\) at 800 px",
-        "the service's dashboard (bandit_lab/service/monitoring.py, the service engineer's "
-        "part of issue 13) does not wrap yet in an 800 px window: its Refresh button is cut "
-        "short and the widget is wider than the output area"),
 }
 
 

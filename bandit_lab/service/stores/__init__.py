@@ -31,7 +31,8 @@ from pathlib import Path
 
 from .base import (ArmMismatch, ArmState, BanditInfo, BanditRetired, LogPage,  # noqa: F401
                    RewardConflict, RewardResult, SpecMismatch, StateMissing, Store, StoreBusy,
-                   StoreError, Timeline, UnknownBandit, UnknownDecision, check_bandit_name,
+                   StoreError, StoreGone, Timeline, UnknownBandit, UnknownDecision,
+                   check_bandit_name,
                    check_decision_id, new_decision_id, DEFAULT_RETENTION,
                    DEFAULT_TIMELINE_RETENTION, LOG_COLUMNS)
 from .redis import RedisStore
@@ -41,7 +42,7 @@ __all__ = [
     "Store", "SQLiteStore", "RedisStore", "open_store", "DEFAULT_STORE_URL",
     "ArmState", "Timeline", "RewardResult", "BanditInfo", "LogPage",
     "StoreError", "UnknownBandit", "SpecMismatch", "UnknownDecision", "RewardConflict",
-    "ArmMismatch", "StateMissing", "BanditRetired", "StoreBusy", "LOG_COLUMNS",
+    "ArmMismatch", "StateMissing", "BanditRetired", "StoreBusy", "StoreGone", "LOG_COLUMNS",
 ]
 
 #: Where the service keeps its state when nothing is configured.

@@ -38,7 +38,7 @@ from ..models import _short
 __all__ = [
     "Store", "ArmState", "Timeline", "RewardResult", "BanditInfo", "LogPage",
     "StoreError", "UnknownBandit", "SpecMismatch", "UnknownDecision", "RewardConflict",
-    "ArmMismatch", "StateMissing", "BanditRetired", "StoreBusy", "check_bandit_name",
+    "ArmMismatch", "StateMissing", "BanditRetired", "StoreBusy", "StoreGone", "check_bandit_name",
     "check_decision_id", "new_decision_id", "DEFAULT_RETENTION", "DEFAULT_TIMELINE_RETENTION",
     "LOG_COLUMNS",
 ]
@@ -85,6 +85,11 @@ class BanditRetired(StoreError):
 class StateMissing(StoreError):
     """The bandit's spec is stored but its state is gone (a Redis key evicted or deleted):
     the store refuses to recreate it, which would silently drop the prior and the data."""
+
+
+class StoreGone(StoreError):
+    """The store's file was deleted or replaced while in use: what is written would be lost,
+    so nothing is (the service answers 503 until it is restarted on the restored file)."""
 
 
 class StoreBusy(Exception):
@@ -316,7 +321,8 @@ class Store:
         raise NotImplementedError
 
     def timeline(self, name, *, since=None, until=None, limit=None) -> Timeline:
-        """Buckets starting in ``[since, until)``; at most ``limit`` (the latest)."""
+        """Buckets that overlap ``[since, until)`` (the one holding ``since`` included; none
+        when ``until <= since``); at most ``limit`` (the latest)."""
         raise NotImplementedError
 
     def purge(self, now=None) -> dict:
@@ -350,8 +356,8 @@ class Store:
         if wanted is None or stored.extends(wanted):
             return stored
         raise SpecMismatch(
-            f"bandit {name!r} is stored with {_short(stored.to_config(), 300)}, not "
-            f"{_short(wanted.to_config(), 300)}; use the stored spec, another bandit name, or "
+            f"bandit {name!r} is stored with {_short(stored.to_config(), 150)}, not "
+            f"{_short(wanted.to_config(), 150)}; use the stored spec, another bandit name, or "
             "drop the old one.")
 
     @staticmethod

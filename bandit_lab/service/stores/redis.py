@@ -27,9 +27,9 @@ import time
 
 import numpy as np
 
-from ..models import spec_from_config
+from ..models import _short, spec_from_config
 from .base import (ArmMismatch, ArmState, BanditInfo, RewardConflict, RewardResult,
-                   StateMissing, Store, UnknownBandit, UnknownDecision, _check_ttl,
+                   SpecMismatch, StateMissing, Store, UnknownBandit, UnknownDecision, _check_ttl,
                    check_bandit_name, new_decision_id, DEFAULT_RETENTION, DEFAULT_TIMELINE_RETENTION)
 
 __all__ = ["RedisStore"]
@@ -156,14 +156,24 @@ class RedisStore(_RedisReads, Store):
             keys=[self._key(name, "meta"), self._key(name, "prior"), self._key(name, "state")],
             args=[json.dumps(spec.to_config()), repr(time.time()), spec.n_arms,
                   *self._prior_fields(spec.prior())])
+        if existing == -1:
+            raise self._no_spec(name)
         self._r.sadd(f"{self.namespace}:bandits", name)
         stored = spec if existing is None else self._accept(
             name, spec_from_config(json.loads(existing)), spec)
         self._specs[name] = stored
         return stored
 
+    @staticmethod
+    def _no_spec(name):
+        return StateMissing(f"the spec of bandit {name!r} is missing from Redis but its state "
+                            "is there (a key deleted by hand?); the state is not overwritten. "
+                            "Restore the key, or reset the bandit.")
+
     def _info(self, name, meta, gen):
         if not meta or "config" not in meta:
+            if gen is not None:  # a state without its spec: half a bandit, never served
+                raise self._no_spec(name)
             return None
         spec = spec_from_config(json.loads(meta["config"]))
         self._specs[name] = spec
@@ -203,7 +213,8 @@ class RedisStore(_RedisReads, Store):
             if done == 1:
                 self._specs[name] = new
                 return BanditInfo(name, new, info.status, info.created_at, info.generation + 1)
-        raise RuntimeError(f"bandit {name!r} kept changing while an arm was added; try again.")
+        raise SpecMismatch(f"bandit {name!r} kept changing while an arm was added (other "
+                           "instances adding arms); try again.")
 
     def retire(self, name):
         if not self._scripts["retire"](keys=[self._key(name, "meta"), self._key(name, "state")]):
@@ -277,7 +288,7 @@ class RedisStore(_RedisReads, Store):
                     [self._key(name, "state"), self._key(name, "d:" + did),
                      self._key(name, "log"), self._key(name, "tb"),
                      self._key(name, f"t:{bucket}")],
-                    [arm, ctx, repr(now), repr(now + ttl),
+                    [arm, ctx, "", repr(ttl),
                      self._keep_ms(max(ttl, self.retention)), bucket,
                      "" if propensity is None else repr(float(propensity)), el, did,
                      self._keep_ms(self.timeline_retention + spec.bucket_seconds)])
@@ -318,8 +329,8 @@ class RedisStore(_RedisReads, Store):
         if d_arm >= spec.n_arms:  # an arm another instance added: learn of it
             spec = self.info(name).spec
         if expected is not None and expected != d_arm:
-            raise ArmMismatch(f"arm == {spec.arms[expected]!r}, but decision {decision_id!r} "
-                              f"chose {spec.arms[d_arm]!r}.")
+            raise ArmMismatch(f"arm == {_short(spec.arms[expected])}, but decision {decision_id!r} "
+                              f"chose {_short(spec.arms[d_arm])}.")
         if stored[2] is not None:
             return self._repeat(decision_id, d_arm, reward, float(stored[2]))
         inc = spec.increment(json.loads(stored[1]) if stored[1] else None, reward)

@@ -16,35 +16,35 @@ class _RedisReads:
     def log(self, name, *, since=None, until=None, after=None, limit=1000):
         self._stored_spec(name)
         cursor = parse_cursor(after)
-        lo = "-inf" if since is None else repr(float(since))
-        if cursor is not None and (since is None or cursor[0] >= float(since)):
-            lo = repr(cursor[0])
+        # entries older than the retention point at hashes that have expired (the index
+        # is purged a little later): start after them, and read on past any that are gone,
+        # so a page is never cut short (an empty first page once ended the whole log)
+        start = [time.time() - self.retention]
+        start += [float(since)] if since is not None else []
+        start += [cursor[0]] if cursor is not None else []
+        lo = repr(max(start))
         hi = "+inf" if until is None else "(" + repr(float(until))
         key = self._key(name, "log")
-        ids, offset = [], 0
-        while len(ids) <= limit:
+        rows, offset = [], 0
+        while len(rows) <= limit:
             chunk = self._r.zrangebyscore(key, lo, hi, start=offset, num=limit + 16,
                                           withscores=True)
             if not chunk:
                 break
             offset += len(chunk)
-            for did, t in chunk:
-                if cursor is not None and (t, did) <= cursor:
+            ids = [(did, t) for did, t in chunk if cursor is None or (t, did) > cursor]
+            with self._r.pipeline(transaction=False) as pipe:
+                for did, _ in ids:
+                    pipe.hmget(self._key(name, "d:" + did), _DECISION_FIELDS)
+                found = pipe.execute()
+            for (did, _t), values in zip(ids, found):
+                if values[0] is None:  # expired: the index is purged a little later
                     continue
-                ids.append((did, t))
-        rows = []
-        with self._r.pipeline(transaction=False) as pipe:
-            for did, _ in ids[: limit + 1]:
-                pipe.hmget(self._key(name, "d:" + did), _DECISION_FIELDS)
-            found = pipe.execute()
-        for (did, _t), values in zip(ids, found):
-            if values[0] is None:  # expired: the index is purged a little later
-                continue
-            d = self._decision_dict(values)
-            rows.append({"decision_id": did, "bandit": name, "time": d["created_at"],
-                         "arm_index": d["arm"], "propensity": d["propensity"],
-                         "eligible": d["eligible"], "context": d["context"],
-                         "reward": d["reward"], "reward_time": d["reward_at"]})
+                d = self._decision_dict(values)
+                rows.append({"decision_id": did, "bandit": name, "time": d["created_at"],
+                             "arm_index": d["arm"], "propensity": d["propensity"],
+                             "eligible": d["eligible"], "context": d["context"],
+                             "reward": d["reward"], "reward_time": d["reward_at"]})
         more = len(rows) > limit
         rows = rows[:limit]
         return LogPage(rows, make_cursor(rows[-1]) if more and rows else None)
@@ -53,6 +53,8 @@ class _RedisReads:
         spec = self._stored_spec(name)
         lo = "-inf" if since is None else int(np.floor(float(since) / spec.bucket_seconds))
         hi = "+inf" if until is None else f"({int(np.ceil(float(until) / spec.bucket_seconds))}"
+        if since is not None and until is not None and float(until) <= float(since):
+            hi = f"({lo}"  # an empty range overlaps no bucket
         key = self._key(name, "tb")
         truncated = False
         if limit is None:

@@ -4,9 +4,12 @@ in one of them, atomically, after checking that the state exists."""
 __all__ = ["LUA", "DECISION_FIELDS", "client_options"]
 
 # KEYS: meta, prior, state. ARGV: config, created, n_arms, then (field, prior value)*.
+# Returns the stored config, false when created, or -1 when the state exists without its
+# spec (the meta key deleted by hand): never overwritten with a fresh prior.
 _LUA_CREATE = """
 local existing = redis.call('HGET', KEYS[1], 'config')
 if existing then return existing end
+if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 redis.call('HSET', KEYS[1], 'config', ARGV[1], 'status', 'active', 'created', ARGV[2])
 for i = 4, #ARGV, 2 do
     redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
@@ -42,15 +45,24 @@ if redis.call('HEXISTS', KEYS[2], 'k') == 1 then redis.call('HINCRBY', KEYS[2], 
 return 1
 """
 
-# KEYS: state, decision, log, buckets, bucket. ARGV: arm, ctx, created, exp, keep_ms,
+# KEYS: state, decision, log, buckets, bucket. ARGV: arm, ctx, (unused), ttl, keep_ms,
 # bucket, propensity, eligible, id, bucket_keep_ms.
+# The decision's time is the server's clock, read inside the script and made strictly
+# larger than the bandit's previous one (field lt): the log's order is the order in which
+# decisions were stored, so a reader paging up to "now" never misses one stored later.
 _LUA_DECIDE = """
 if redis.call('HEXISTS', KEYS[1], 'k') == 0 then return 0 end
-redis.call('HSET', KEYS[2], 'arm', ARGV[1], 'ctx', ARGV[2], 'created', ARGV[3], 'exp', ARGV[4],
-           'p', ARGV[7], 'el', ARGV[8])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local last = tonumber(redis.call('HGET', KEYS[1], 'lt') or '0')
+if now <= last then now = last + 0.000001 end
+local created = string.format('%.6f', now)
+redis.call('HSET', KEYS[1], 'lt', created)
+redis.call('HSET', KEYS[2], 'arm', ARGV[1], 'ctx', ARGV[2], 'created', created,
+           'exp', string.format('%.6f', now + tonumber(ARGV[4])), 'p', ARGV[7], 'el', ARGV[8])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 redis.call('HINCRBY', KEYS[1], 'n' .. ARGV[1], 1)
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[9])
+redis.call('ZADD', KEYS[3], created, ARGV[9])
 redis.call('ZADD', KEYS[4], ARGV[6], ARGV[6])
 redis.call('HINCRBY', KEYS[5], ARGV[1] .. ':n', 1)
 redis.call('PEXPIRE', KEYS[5], ARGV[10])

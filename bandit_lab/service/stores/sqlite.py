@@ -3,6 +3,7 @@ one machine. The rules it follows are in :mod:`.base`."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -11,9 +12,9 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..models import spec_from_config
+from ..models import _short, spec_from_config
 from .base import (ArmMismatch, ArmState, BanditInfo, RewardConflict, RewardResult,
-                   Store, StoreBusy, UnknownBandit, UnknownDecision, _check_ttl,
+                   Store, StoreBusy, StoreGone, UnknownBandit, UnknownDecision, _check_ttl,
                    check_bandit_name, new_decision_id, DEFAULT_RETENTION, DEFAULT_TIMELINE_RETENTION)
 
 from .sqlite_reads import _SQLiteReads
@@ -108,11 +109,28 @@ class SQLiteStore(_SQLiteReads, Store):
         self._local = threading.local()
         self._conns: list = []
         self._pid = os.getpid()
+        self._identity = None  # (device, inode) of the file, once it exists
         with self._write() as conn:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             self._migrate(conn)
+        self._identity = self._file_identity()
+
+    def _file_identity(self):
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def _check_file(self):
+        """Refuse to go on if the file was deleted or replaced under the open connections:
+        SQLite would keep writing into the deleted file, and every write would be lost."""
+        if self._identity is not None and self._file_identity() != self._identity:
+            raise StoreGone(f"the SQLite file {self.path!r} was deleted or replaced while in "
+                            "use; nothing more is written to it (it would be lost). Restore "
+                            "the file and restart the service.")
 
     @staticmethod
     def _migrate(conn):
@@ -136,6 +154,7 @@ class SQLiteStore(_SQLiteReads, Store):
             self._pid = os.getpid()
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            self._check_file()  # a new connection must not create a new, empty file
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
@@ -163,6 +182,7 @@ class SQLiteStore(_SQLiteReads, Store):
     @contextmanager
     def _write(self):
         conn = self._conn()
+        self._check_file()
         if getattr(self._local, "nonblocking", False):
             if not self._lock.acquire(blocking=False):
                 raise StoreBusy("another thread of this process is writing")
@@ -320,12 +340,19 @@ class SQLiteStore(_SQLiteReads, Store):
         arm = spec.arm_index(arm)
         ttl = _check_ttl(ttl)
         did = new_decision_id()
-        now = time.time()
         ctx = None if context is None else json.dumps(np.asarray(context, float).tolist())
         el = None if eligible is None else json.dumps([int(k) for k in eligible])
         p = None if propensity is None else float(propensity)
-        bucket = int(now // spec.bucket_seconds)
         with self._write() as conn:
+            # the time is read while holding the write lock and made larger than the
+            # bandit's last one: the log's order is the order of the commits, so a reader
+            # paging up to "now" never misses a decision stored after its page
+            now = time.time()
+            last = conn.execute("SELECT max(created_at) FROM decisions WHERE bandit = ?",
+                                (name,)).fetchone()[0]
+            if last is not None and now <= last:
+                now = math.nextafter(last, math.inf)
+            bucket = int(now // spec.bucket_seconds)
             conn.execute("INSERT INTO decisions (id, bandit, arm, context, created_at, expires_at,"
                          " propensity, eligible) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          (did, name, arm, ctx, now, now + ttl, p, el))
@@ -355,8 +382,8 @@ class SQLiteStore(_SQLiteReads, Store):
             if d_arm >= spec.n_arms:  # an arm added by another instance: learn of it
                 spec = self.info(name).spec
             if expected is not None and expected != d_arm:
-                raise ArmMismatch(f"arm == {spec.arms[expected]!r}, but decision {decision_id!r} "
-                                  f"chose {spec.arms[d_arm]!r}.")
+                raise ArmMismatch(f"arm == {_short(spec.arms[expected])}, but decision {decision_id!r} "
+                                  f"chose {_short(spec.arms[d_arm])}.")
             if stored_reward is not None:
                 if stored_reward == reward:
                     return RewardResult(decision_id, d_arm, reward, True)
@@ -398,6 +425,7 @@ class SQLiteStore(_SQLiteReads, Store):
         self._specs.pop(name, None)
 
     def ping(self):
+        self._check_file()
         return self._conn().execute("SELECT 1").fetchone() == (1,)
 
     def close(self):

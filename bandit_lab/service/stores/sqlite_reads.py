@@ -18,7 +18,8 @@ class _SQLiteReads:
     def log(self, name, *, since=None, until=None, after=None, limit=1000):
         self._stored_spec(name)
         cursor = parse_cursor(after) or (-np.inf, "")
-        since = -np.inf if since is None else float(since)
+        # what is older than the retention is gone (or about to be: purged in batches)
+        since = max(time.time() - self.retention, -np.inf if since is None else float(since))
         until = np.inf if until is None else float(until)
         rows = self._conn().execute(
             "SELECT id, created_at, arm, propensity, eligible, context, reward, reward_at "
@@ -38,6 +39,8 @@ class _SQLiteReads:
         spec = self._stored_spec(name)
         lo = -2**62 if since is None else int(np.floor(float(since) / spec.bucket_seconds))
         hi = 2**62 if until is None else int(np.ceil(float(until) / spec.bucket_seconds))
+        if since is not None and until is not None and float(until) <= float(since):
+            hi = lo  # an empty range overlaps no bucket
         conn = self._conn()
         truncated = False
         if limit is not None:
