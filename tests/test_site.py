@@ -208,12 +208,13 @@ def test_the_site_builds_with_warnings_as_errors_and_holds_the_whole_course(buil
     print(f"\nsite built in {built_site.seconds:.1f} s")
     index = _page(site, "index.html")
     pages = [f"notebooks/{p.stem}.html" for p in NOTEBOOKS] + [f"exercises/{p.stem}.html" for p in EXERCISES]
-    for rel in [*pages, "docs/instructors.html", "search.html"]:
+    for rel in [*pages, "docs/instructors.html", "docs/references.html", "search.html"]:
         assert (site / rel).is_file(), f"{rel} is missing"
-    # the sidebar lists lessons, then exercises, then the guide, each in file-name order
+    # the sidebar lists lessons, then exercises, then the guide and the sources, each in
+    # file-name order
     nav = re.search(r'<nav class="bd-links bd-docs-nav".*?</nav>', index, re.S).group(0)
     hrefs = [h for h in re.findall(r'href="([^"#]+)"', nav) if h.endswith(".html")]
-    assert hrefs == [*pages, "docs/instructors.html"], hrefs
+    assert hrefs == [*pages, "docs/instructors.html", "docs/references.html"], hrefs
     # the landing page's course path links every lesson, in course order, and every exercise
     path = re.search(r'class="[^"]*bandit-course-path.*?</div>', index, re.S).group(0)
     linked = re.findall(r'href="((?:notebooks|exercises)/[^"#]+\.html)"', path)
