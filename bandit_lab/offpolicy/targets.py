@@ -263,9 +263,9 @@ def action_probabilities(
     --------
     >>> from bandit_lab import LinearTS, LinUCB
     >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])
-    >>> ts = LinearTS(3, 2).update([1.0, 0.0], 0, 1.0)
+    >>> ts = LinearTS(3, 2, prior_var=1.0, noise_var=1.0).update([1.0, 0.0], 0, 1.0)
     >>> action_probabilities(ts, X).round(3).tolist()
-    [[0.659, 0.17, 0.17], [0.333, 0.333, 0.333]]
+    [[0.48, 0.26, 0.26], [0.333, 0.333, 0.333]]
     >>> action_probabilities(LinUCB(3, 2).update([1.0, 0.0], 0, 1.0), X).tolist()
     [[1.0, 0.0, 0.0], [0.3333333333333333, 0.3333333333333333, 0.3333333333333333]]
     """

@@ -57,7 +57,11 @@ class LinearSpec(_Spec):
     arms : sequence of str
     n_features : int
         Length of the context vector every decision must send.
-    prior_var, noise_var : float, default 1.0 and 0.1 (the defaults of ``LinearTS``)
+    prior_var, noise_var : float, default 1.0 and 0.1
+        The service keeps these defaults so that a bandit created without them means the
+        same model it always did. ``LinearTS`` itself now defaults to 0.1 and 0.01 (tuned on
+        the credit-card and digits problems, see ``benchmarks/bench_peers.py``); pass them
+        explicitly to serve that model.
     binary, bucket_seconds : as in :class:`BetaSpec`
     feature_names : sequence of str, optional
         Names of the context entries, for messages and documentation.
