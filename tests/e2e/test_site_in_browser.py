@@ -48,7 +48,8 @@ SCREENSHOTS = ROOT / os.environ.get("BANDIT_LAB_SCREENSHOTS", "build/screenshots
 MAX_SCREENSHOT_BYTES = 200_000
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
-PAGES = (["index.html", "search.html", "genindex.html", "docs/instructors.html"]
+PAGES = (["index.html", "search.html", "genindex.html", "docs/instructors.html",
+          "docs/references.html"]
          + [f"notebooks/{p.stem}.html" for p in NOTEBOOKS]
          + [f"exercises/{p.stem}.html" for p in EXERCISES])
 SEARCH = ("beta prior", "notebooks/02_beta_priors.html")   # a query and a page it must find
