@@ -3,6 +3,7 @@ set; API keys; /metrics; the exported decision log."""
 import csv
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,6 +128,18 @@ feature_names = ["age", "income", "tenure"]
         with pytest.raises(ValueError, match=words):
             load_config(bad)
     assert main(["--config", str(bad)]) == 2
+
+
+def test_a_config_files_keys_file_is_found_next_to_it(tmp_path, monkeypatch):
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    (folder / "a.toml").write_text('[service]\napi_keys_file = "keys.txt"\n')
+    absolute = tmp_path / "k.txt"
+    (folder / "b.toml").write_text(f'[service]\napi_keys_file = "{absolute}"\n')
+    monkeypatch.chdir(tmp_path)  # started from elsewhere
+    assert load_config(folder / "a.toml").service["api_keys_file"] == str(folder / "keys.txt")
+    assert load_config("etc/a.toml").service["api_keys_file"] == str(Path("etc") / "keys.txt")
+    assert load_config(folder / "b.toml").service["api_keys_file"] == str(tmp_path / "k.txt")
 
 
 def test_api_keys(sqlite_url, tmp_path):

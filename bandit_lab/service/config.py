@@ -11,7 +11,7 @@
     retention = 604800          # seconds a decision stays in the log (>= ttl)
     timeline_retention = 2678400
     propensity = "exact"        # or "monte-carlo", "off"
-    api_keys_file = "keys.txt"  # see bandit_lab.service.auth
+    api_keys_file = "keys.txt"  # relative to this file's folder; see bandit_lab.service.auth
     max_body = 1048576
     access_log = true
     seed = 2024
@@ -81,7 +81,12 @@ def load_config(path) -> ServiceConfig:
         data = _toml().loads(text)
     except Exception as err:  # tomllib.TOMLDecodeError
         raise ValueError(f"config file {str(path)!r} is not valid TOML: {err}.") from None
-    return parse_config(data, str(path))
+    config = parse_config(data, str(path))
+    keys = config.service.get("api_keys_file")
+    if keys is not None and not Path(keys).is_absolute():
+        # next to the config file, wherever the service is started from
+        config.service["api_keys_file"] = str(path.parent / keys)
+    return config
 
 
 def _arms(name, entries, kind):
