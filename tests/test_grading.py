@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import csv
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -342,6 +343,32 @@ def test_sandbox_problems_say_the_fix_and_the_way_around(monkeypatch):
     monkeypatch.setattr(grading.sandbox.sys, "platform", "darwin")
     text = grading.sandbox_problem()
     assert "needs Linux" in text and "--no-sandbox" in text
+
+
+@pytest.mark.skipif(grading.sandbox_problem() is not None, reason="no bubblewrap sandbox here")
+def test_a_python_installed_under_tmp_is_seen_through_the_private_tmp(tmp_path, monkeypatch):
+    # a course cloned into /tmp, its .venv with it: the kernel's Python must be found inside
+    # the sandbox, while the rest of the host's /tmp stays out of sight
+    venv = tmp_path / "course" / ".venv"
+    venv.mkdir(parents=True)
+    (venv / "marker").write_text("the venv")
+    (tmp_path / "course" / "private").write_text("not for the sandbox")
+    assert str(venv).startswith("/tmp/")
+    monkeypatch.setattr(grading.sandbox, "python_paths", lambda: [venv])
+    work = grading.sandbox.private_folder()
+    try:
+        limits = grading.sandbox.Limits()
+        argv = ["/bin/sh", "-c",
+                f"cat {venv / 'marker'}; echo '|'; ls -A {tmp_path / 'course'}; echo '|'; ls -A /tmp"]
+        done = subprocess.run(grading.sandbox.bwrap_command(work, argv, limits=limits),
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    assert done.returncode == 0, done.stderr
+    marker, course, tmp = (part.split() for part in done.stdout.split("|"))
+    assert marker == ["the", "venv"]
+    assert course == [".venv"], "only the Python installation is bound, not its neighbours"
+    assert sorted(tmp) == sorted([tmp_path.relative_to("/tmp").parts[0], work.name]), tmp
 
 
 # -- a real batch, broken notebooks and all ----------------------------------------------------

@@ -222,10 +222,13 @@ def bwrap_command(work, argv, *, limits, hide=(), uid=None):
     for name in _ETC:
         if (Path("/etc") / name).exists():
             cmd.extend(["--ro-bind", f"/etc/{name}", f"/etc/{name}"])
+    # the private /tmp first: what is bound below may lie inside /tmp (a course cloned or a
+    # virtual environment made there) and must show through it, not be hidden by it
+    cmd.extend(["--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp"])
+    made.add(Path("/tmp"))
     for b in binds:
         parents(b)
         cmd.extend(["--ro-bind", str(b), str(b)])
-    cmd.extend(["--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp"])
     parents(work)
     cmd.extend(["--bind", str(work), str(work), "--chdir", str(work)])
     for secret in hide:  # anything private that happens to lie inside a bound folder
