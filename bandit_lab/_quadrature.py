@@ -43,7 +43,7 @@ CUMULATIVE = cumulative_matrix(NODES)
 def pieces(cuts, nodes_only=True):
     """Sorted, de-duplicated cut points -> Gauss-Legendre nodes and weights on every piece
     (and the pieces' half-widths)."""
-    cuts = np.unique(cuts)
+    cuts = np.sort(cuts)  # equal cuts make pieces of width 0, dropped just below
     lo, hi = cuts[:-1], cuts[1:]
     keep = hi - lo > 1e-15 * np.maximum(1.0, np.abs(hi))
     lo, hi = lo[keep], hi[keep]
@@ -55,11 +55,9 @@ def pieces(cuts, nodes_only=True):
     return x.ravel(), w.ravel(), half
 
 
-def max_probabilities(log_pdf, cdf):
-    """P(k) from log densities and distribution functions at the nodes, shape (K, n).
-
-    ``log_pdf`` already includes the log of the quadrature weight.
-    """
+def max_probabilities(weighted_pdf, cdf):
+    """P(k) from densities times quadrature weights and distribution functions at the
+    nodes, both of shape (K, n)."""
     K = cdf.shape[0]
     # the product of every other arm's F, without dividing by F_k (which may be 0): a
     # product of the arms before k and one of the arms after k
@@ -68,9 +66,8 @@ def max_probabilities(log_pdf, cdf):
     for k in range(1, K):
         before[k] = before[k - 1] * cdf[k - 1]
         after[K - 1 - k] = after[K - k] * cdf[K - k]
-    others = before * after
-    with np.errstate(divide="ignore", under="ignore"):
-        p = (np.exp(log_pdf) * others).sum(axis=1)
+    with np.errstate(under="ignore"):
+        p = np.einsum("kn,kn->k", weighted_pdf, before * after)
     total = p.sum()
     return p / total if total > 0 else np.full(K, 1.0 / K)
 
@@ -81,7 +78,7 @@ def cdf_at_nodes(pdf, half):
     plus every earlier piece's total (below the first cut each arm has < 1e-13 of its mass)."""
     K = pdf.shape[0]
     per_piece = pdf.reshape(K, -1, NODES.size)
-    inside = np.einsum("kpj,ij->kpi", per_piece, CUMULATIVE) * half[None, :, None]
+    inside = (per_piece @ CUMULATIVE.T) * half[None, :, None]
     totals = per_piece @ WEIGHTS * half[None, :]
     start = np.cumsum(totals, axis=1) - totals
     return np.minimum(1.0, (start[:, :, None] + inside).reshape(K, -1))

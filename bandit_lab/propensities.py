@@ -28,7 +28,8 @@ It is computed with Gauss-Legendre nodes on pieces of the line cut at quantiles 
 arm (so a narrow posterior inside a wide one gets nodes of its own), for Beta posteriors in
 t = logit(x), where no density has a pole. The result agrees with 10^6-draw Monte Carlo to
 its sampling error, with 20-digit values from mpmath to 1e-10 and with a quadrature of 64
-nodes a piece to 1e-9 (``tests/test_propensities.py``); it takes about 0.3 ms for five arms.
+nodes a piece to 1e-9 (``tests/test_propensities.py``); it takes 0.25-0.5 ms for five arms
+(``benchmarks/bench_service.py`` prints it; this machine's speed wanders that much).
 """
 from __future__ import annotations
 
@@ -100,19 +101,18 @@ def _thompson_one(a, b):
     # smooth x**a (1 - x)**b / B(a, b), with no pole at 0 or 1 (a prior below 1 has one in
     # x), and quantiles near 1 stay distinct (in x they round to 1.0).
     A, B = a[:, None], b[:, None]
-    low = special.betaincinv(A, B, _TAILS)         # quantiles at the lower tail levels
-    high = special.betaincinv(B, A, _TAILS)        # 1 - quantiles at the upper tail levels
+    # the quantiles at the lower tail levels (first K rows) and 1 - those at the upper ones
+    q = special.betaincinv(np.concatenate([A, B]), np.concatenate([B, A]), _TAILS)
     with np.errstate(divide="ignore"):
-        cuts = np.concatenate([np.log(low) - np.log1p(-low), np.log1p(-high) - np.log(high)])
+        cuts = special.logit(q)
+    cuts[K:] *= -1.0
     t, w, half = Q.pieces(np.clip(cuts.ravel(), -700.0, 700.0), nodes_only=False)
-    log_pdf = (A * special.log_expit(t) + B * special.log_expit(-t)
-               - special.betaln(A, B))
-    pdf = np.exp(log_pdf)
+    pdf = np.exp(A * special.log_expit(t) + B * special.log_expit(-t) - special.betaln(A, B))
     # Each arm's distribution function at the nodes, integrated from the same density
     # (below the first cut every arm has less than 1e-13 of its mass): piece by piece, the
     # integral of the density's interpolating polynomial up to each node, plus every
     # earlier piece's total. As exact as the quadrature itself, and 50x cheaper than betainc.
-    return Q.max_probabilities(log_pdf + np.log(w), Q.cdf_at_nodes(pdf, half))
+    return Q.max_probabilities(pdf * w, Q.cdf_at_nodes(pdf, half))
 
 
 def gaussian_max_propensities(means: ArrayLike, sds: ArrayLike) -> np.ndarray:
@@ -201,9 +201,8 @@ def _gaussian_one(m, s):
     x, w = Q.pieces((m[:, None] + s[:, None] * z[None, :]).ravel())
     M, S = m[:, None], s[:, None]
     u = (x[None, :] - M) / S
-    log_pdf = -0.5 * u * u - np.log(S) - 0.5 * np.log(2 * np.pi) + np.log(w)
-    cdf = special.ndtr(u)
-    return Q.max_probabilities(log_pdf, cdf)
+    pdf = np.exp(-0.5 * u * u) / (S * np.sqrt(2 * np.pi))
+    return Q.max_probabilities(pdf * w, special.ndtr(u))
 
 
 def student_t_max_propensities(centres: ArrayLike, scales: ArrayLike, dofs: ArrayLike) -> np.ndarray:
@@ -273,7 +272,8 @@ def _student_t_one(m, s, nu):
         - (NU + 1) / 2 * np.log1p(u * u / NU)
     )
     # the distribution functions from the same density (special.stdtr costs 20x more)
-    return Q.max_probabilities(log_pdf + np.log(w), Q.cdf_at_nodes(np.exp(log_pdf), half))
+    pdf = np.exp(log_pdf)
+    return Q.max_probabilities(pdf * w, Q.cdf_at_nodes(pdf, half))
 
 
 def _check_counts_sums(counts, sums):
