@@ -25,7 +25,8 @@ comparison, and as two instances sharing the store (the clients split between th
   is pure work; with async or thread-pool calls it also holds the time the request waits
   for the event loop or a thread while the other clients' requests are served;
 * the same with a reward sent (untimed) after every decision, so the posterior changes
-  before each decision and the exact propensity cannot come from the cache;
+  between decisions and the exact propensity must be computed anew (with one client, for
+  every decision; with many, the decisions that arrive between two rewards share it);
 * the store calls alone (no HTTP), in a loop in this process: ours (one read of all arms
   + one write of the decision) against the source's (one read per arm).
 
@@ -357,9 +358,9 @@ def main(argv=None) -> int:
                       f"the embedded store: {on['s99']:.3f} ms with propensity, "
                       f"{off['s99']:.3f} ms without ({on_r['s99']:.3f} and {off_r['s99']:.3f} "
                       f"with rewards); the propensity adds {on_r['s50'] - off_r['s50']:.3f} ms "
-                      f"at the median with a reward after every decision (the posterior "
-                      f"changes, no cache helps), {on['s50'] - off['s50']:.3f} ms without "
-                      f"rewards (target < 0.5)")
+                      f"at the median with a reward after every decision, {on['s50'] - off['s50']:.3f} "
+                      f"ms without rewards (target < 0.5; with many clients, decisions "
+                      f"between two rewards share a state and its cached propensity)")
         print(f"load average {os.getloadavg()[0]:.2f} at end")
     finally:
         if redis is not None:
