@@ -2,6 +2,7 @@
 set; API keys; /metrics; the exported decision log."""
 import csv
 import json
+import sqlite3
 import warnings
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from bandit_lab.service.auth import ApiKeys
 from bandit_lab.service.config import load_config
 from bandit_lab.service.decision_log import export_log, log_frame
 from bandit_lab.service.models import BetaSpec, LinearSpec
-from bandit_lab.service.stores import LOG_COLUMNS, open_store
+from bandit_lab.service.stores import LOG_COLUMNS, SQLiteStore, open_store
 from service_fixtures import redis_url, sqlite_url, store_url  # noqa: F401  (fixtures)
 
 with warnings.catch_warnings():
@@ -233,6 +234,23 @@ def test_metrics(sqlite_url):
     assert 'bandit_http_requests_total{method="other",route="/stats",status="405"} 30.0' in text
     assert "M1X" not in text
     store.close()
+
+
+def test_export_log_writes_every_stored_row_whatever_the_retention(tmp_path):
+    path = tmp_path / "kept-90-days.sqlite3"
+    store = SQLiteStore(path, retention=90 * 86400.0)  # the service keeps 90 days
+    store.create("offers", BetaSpec(("a", "b")))
+    ids = [store.record_decision("offers", i % 2, ttl=60, propensity=0.5) for i in range(10)]
+    store.close()
+    with sqlite3.connect(path) as con:  # eight of them made a month ago
+        con.execute("UPDATE decisions SET created_at = created_at - 30 * 86400, "
+                    f"expires_at = expires_at - 30 * 86400 WHERE id IN ({','.join('?' * 8)})",
+                    ids[:8])
+    from bandit_lab.cli import main
+
+    out = tmp_path / "log.csv"
+    assert main(["export-log", str(out), "--store", f"sqlite:///{path}"]) == 0
+    assert sorted(r["decision_id"] for r in csv.DictReader(out.open())) == sorted(ids)
 
 
 def test_export_log(store_url, tmp_path, capsys):

@@ -101,6 +101,10 @@ def export_log(store, name, path, *, fmt=None, since=None, until=None) -> int:
     return len(frame)
 
 
+#: A retention window (seconds) longer than any log: the export writes every stored row.
+EVERY_STORED_ROW = 1e12
+
+
 def main(argv=None) -> int:
     """``bandit-lab export-log``: write a bandit's decision log to CSV or Parquet."""
     import argparse
@@ -113,7 +117,8 @@ def main(argv=None) -> int:
         description="Write a bandit's decision log (decision, arm, propensity, context, "
                     "reward) to CSV or Parquet, for off-policy evaluation. Columns: "
                     + ", ".join(LOG_COLUMNS) + " (and x0..x{d-1} for a linear bandit); "
-                    "times are Unix seconds (UTC).")
+                    "times are Unix seconds (UTC). Every decision the store still holds is "
+                    "written, whatever the service's retention window.")
     p.add_argument("output", help="file to write: .csv, or .parquet (needs pyarrow)")
     p.add_argument("--store", default=None,
                    help="sqlite:///path or redis://host:port/db (default: $BANDIT_LAB_STORE or "
@@ -138,7 +143,9 @@ def main(argv=None) -> int:
               "service's store with --store or $BANDIT_LAB_STORE).", file=sys.stderr)
         return 2
     try:
-        store = open_store(url)
+        # every decision still stored: the store's retention window (7 days unless the
+        # service was given another) is the service's business, not the export's
+        store = open_store(url, retention=EVERY_STORED_ROW)
     except (ValueError, TypeError) as err:
         print(f"bandit-lab export-log: {err}", file=sys.stderr)
         return 2
