@@ -358,10 +358,17 @@ def test_a_python_installed_under_tmp_is_seen_through_the_private_tmp(tmp_path, 
     work = grading.sandbox.private_folder()
     try:
         limits = grading.sandbox.Limits()
-        argv = ["/bin/sh", "-c",
-                f"cat {venv / 'marker'}; echo '|'; ls -A {tmp_path / 'course'}; echo '|'; ls -A /tmp"]
-        done = subprocess.run(grading.sandbox.bwrap_command(work, argv, limits=limits),
-                              capture_output=True, text=True, timeout=60)
+        argv = [
+            "/bin/sh",
+            "-c",
+            f"cat {venv / 'marker'}; echo '|'; ls -A {tmp_path / 'course'}; echo '|'; ls -A /tmp",
+        ]
+        done = subprocess.run(
+            grading.sandbox.bwrap_command(work, argv, limits=limits),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     assert done.returncode == 0, done.stderr
