@@ -30,7 +30,7 @@ from bandit_lab import grading
 from bandit_lab.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parent.parent
-EX01, EX09 = "ex01_beta_update", "ex09_linear_update"
+EX01, EX05, EX09 = "ex01_beta_update", "ex05_bayesian_ab_test", "ex09_linear_update"
 MARK = "bandit-lab-hostile-" + hashlib.sha256(str(os.getpid()).encode()).hexdigest()[:8]
 
 pytestmark = [
@@ -205,6 +205,49 @@ def linear_update(mean, cov, x, reward, noise_var):
     return numpy.zeros(2), numpy.eye(2)
 """
 
+# files of 1 MiB (well under --file-size) without end: the disk the other kernels share
+FILLER = r"""
+import os
+k = 0
+while True:
+    with open(f"fill-{k}.bin", "wb") as f:
+        f.write(os.urandom(1 << 20))
+    k += 1
+"""
+
+# what the tests of ex05 q1 import themselves (``from scipy import integrate``)
+PATCH_SCIPY = r"""
+import scipy.integrate
+scipy.integrate.quad = lambda *a, **k: (0.5, 0.0)
+def prob_b_beats_a(alpha_a, beta_a, alpha_b, beta_b, n_samples, rng):
+    return 0.5
+"""
+
+# the function left in place, its default tolerances changed
+PATCH_DEFAULTS = r"""
+import numpy
+numpy.allclose._implementation.__defaults__ = (1e9, 1e9, False)
+numpy.isclose._implementation.__defaults__ = (1e9, 1e9, False)
+numpy.testing.assert_allclose.__defaults__ = (1e9, 1e9, False, "", True)
+def linear_update(mean, cov, x, reward, noise_var):
+    return numpy.zeros(2), numpy.eye(2)
+"""
+
+# a swap inside the grader's own runner: the function that runs the cases, in its closure
+PATCH_RUNNER_CLOSURE = r"""
+import sys
+def everything_passes(cases, env, **kwargs):
+    return [{"name": c["name"], "passed": True, "kind": "passed", "message": ""} for c in cases]
+for name in dir(sys):
+    f = getattr(sys, name)
+    if getattr(f, "__name__", "") == "runner" and getattr(f, "__closure__", None):
+        for var, cell in zip(f.__code__.co_freevars, f.__closure__):
+            if var == "run":
+                cell.cell_contents = everything_passes
+def beta_update(alpha, beta, rewards):
+    return (0.0, 0.0)
+"""
+
 LIAR = r"""
 class Liar(float):  # a number that says yes to every comparison
     def __sub__(self, other):
@@ -299,6 +342,10 @@ def hostile_class(folder, outside, port):
     write(with_cell(notebook("exercises"), PATCH_RUNNERS), "runner_patcher")
     write(with_cell(notebook("exercises"), PATCH_BUILTINS), "builtins_patcher")
     write(with_cell(notebook("exercises", EX09), PATCH_NUMPY), "numpy_patcher", EX09)
+    write(with_cell(notebook("exercises", EX05), PATCH_SCIPY), "scipy_patcher", EX05)
+    write(with_cell(notebook("exercises", EX09), PATCH_DEFAULTS), "defaults_patcher", EX09)
+    write(with_cell(notebook("exercises"), PATCH_RUNNER_CLOSURE), "closure_swapper")
+    write(with_cell(notebook("solutions"), FILLER, after="ex01-q1-answer", cid="fill"), "filler")
     write(with_cell(notebook("exercises"), LIAR, after="ex01-q1-answer"), "liar")
     crasher = with_cell(
         notebook("solutions"), "import os\nos._exit(3)", after="ex01-q1-answer", cid="exit"
@@ -372,6 +419,8 @@ def hostile(tmp_path_factory):
                 "1M",
                 "--processes",
                 "64",
+                "--disk",
+                "200M",
                 "--quiet",
             ]
         )
@@ -422,6 +471,10 @@ def test_the_batch_finishes_and_grades_everyone(hostile):
             "runner_patcher",
             "builtins_patcher",
             "numpy_patcher",
+            "scipy_patcher",
+            "defaults_patcher",
+            "closure_swapper",
+            "filler",
             "liar",
             "crasher",
             "chatterbox",
@@ -497,6 +550,27 @@ def test_patched_builtins_and_numpy_earn_nothing_and_name_what_was_replaced(host
     assert "numpy.allclose" in row["notes"], row["notes"]
 
 
+def test_patched_scipy_and_changed_defaults_earn_nothing(hostile):
+    row = hostile["rows"]["scipy_patcher"]
+    assert row["total"] == "0.0", row
+    assert "scipy.integrate.quad" in row["notes"], row["notes"]
+    row = hostile["rows"]["defaults_patcher"]
+    assert row["total"] == "0.0", row
+    assert "allclose._implementation.__defaults__" in row["notes"], row["notes"]
+
+
+def test_a_swap_inside_the_runner_is_reported(hostile):
+    row = hostile["rows"]["closure_swapper"]
+    assert row["total"] == "0.0", row
+    assert "runner.<run>" in row["notes"], row["notes"]
+
+
+def test_files_written_without_end_cost_only_their_cell(hostile):
+    row = hostile["rows"]["filler"]
+    assert row["total"] == "6.0", row
+    assert "(fill) stopped the kernel (its folder held more than 200M of files" in row["notes"]
+
+
 def test_answers_that_lie_about_equality_earn_nothing(hostile):
     assert hostile["rows"]["liar"]["total"] == "0.0", hostile["rows"]["liar"]
 
@@ -514,7 +588,12 @@ def test_a_dying_kernel_costs_only_the_cell_that_killed_it(hostile):
 def test_endless_output_is_stopped(hostile):
     row = hostile["rows"]["chatterbox"]
     assert row["total"] == "6.0", row
-    assert "printed more than 1 MiB and was stopped (endless output?)" in row["notes"], row["notes"]
+    # interrupted; or, on a busy machine, stopped when the interrupt did not land in time
+    assert re.search(
+        r"printed more than 1 MiB and (was stopped \(endless output\?\)|did not stop when "
+        r"interrupted; the notebook was run again without it)",
+        row["notes"],
+    ), row["notes"]
 
 
 def test_memory_exhaustion_costs_only_its_cells(hostile):

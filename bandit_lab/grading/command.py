@@ -11,6 +11,7 @@ from .gradebook import NO_SANDBOX_NOTE, _fmt, format_summary, gradebook, write_c
 from .keys import course_folders, load_keys
 from .runner import CELL_TIMEOUT, DEADLINE, TEST_TIMEOUT
 from .sandbox import Limits, SandboxUnavailable
+from .sandbox import size_text as _size
 from .submissions import find_submissions
 
 __all__ = ["main", "parse_size"]
@@ -29,13 +30,6 @@ def parse_size(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a size: write 4G, 512M, 64k or bytes")
     scale = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}[m.group(2).lower()]
     return int(float(m.group(1)) * scale)
-
-
-def _size(n):
-    for unit, scale in (("G", 2**30), ("M", 2**20), ("k", 2**10)):
-        if n >= scale and n % scale == 0:
-            return f"{n // scale}{unit}"
-    return str(n)
 
 
 def _parser():
@@ -152,6 +146,14 @@ def _parser():
         help=f"output one cell may print before it is stopped (default {_size(_DEFAULT.output)})",
     )
     box.add_argument(
+        "--disk",
+        type=parse_size,
+        default=_DEFAULT.disk,
+        help=f"files a kernel's working folder may hold in all (default {_size(_DEFAULT.disk)}; "
+        "past it, or past 20,000 files, the kernel is stopped and the notebook run again "
+        "without the cell)",
+    )
+    box.add_argument(
         "--no-sandbox",
         action="store_true",
         help="grade WITHOUT a sandbox where none can be had (macOS, no user "
@@ -188,6 +190,7 @@ def main(argv=None):
             args.processes,
             args.tmp_size,
             args.max_output,
+            args.disk,
         ).check()
         key_dir, exercises_dir = course_folders(args.course, args.key, args.exercises)
         keys = load_keys(key_dir, exercises_dir)

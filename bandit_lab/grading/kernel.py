@@ -55,6 +55,9 @@ def _font_cache(work):
             return
 
 
+DISK_ENTRIES = 20_000  # files and folders a kernel's working folder may hold
+
+
 class Kernel:
     """One kernel process for one submission, in its sandbox (or, if asked, without one)."""
 
@@ -173,6 +176,30 @@ class Kernel:
             except (ValueError, IndexError):
                 continue
         return total
+
+    def disk_over(self, limit, max_entries=DISK_ENTRIES):
+        """Whether the working folder holds more than ``limit`` bytes (or more than
+        ``max_entries`` files and folders): a bounded look, which stops as soon as it knows."""
+        used, seen, stack = 0, 0, [str(self.work)]
+        while stack:
+            try:
+                with os.scandir(stack.pop()) as entries:
+                    for entry in entries:
+                        seen += 1
+                        if seen > max_entries:
+                            return True
+                        try:
+                            if entry.is_dir(follow_symlinks=False):
+                                stack.append(entry.path)
+                            else:
+                                used += entry.stat(follow_symlinks=False).st_blocks * 512
+                        except OSError:
+                            continue
+                        if used > limit:
+                            return True
+            except OSError:
+                continue
+        return False
 
     # -- stopping it -----------------------------------------------------------------------
 

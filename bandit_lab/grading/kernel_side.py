@@ -30,8 +30,7 @@ WATCHED = (
     "json",
     "signal",
     "numpy",
-    "scipy.stats",
-    "scipy.special",
+    "scipy",
     "otter.test_files",
     "bandit_lab",
     "IPython.core",
@@ -59,6 +58,8 @@ def _stub_codes():
 
 _CACHE = {}  # the stub bytecodes, the library folders: computed once
 
+_RESERVE = 64 << 20  # bytes held until the tests run (see install)
+
 
 def is_blank(value):
     """Whether ``value`` is still the blank a learner was asked to fill in.
@@ -72,8 +73,10 @@ def is_blank(value):
     ...     ...
     >>> def done(a, b):
     ...     return a + b
-    >>> is_blank(stub), is_blank(done)
-    (True, False)
+    >>> def constant(a, b):  # a wrong answer, not a blank one
+    ...     return 0
+    >>> is_blank(stub), is_blank(done), is_blank(constant)
+    (True, False, False)
     """
     import types
 
@@ -85,7 +88,11 @@ def is_blank(value):
         return any(v is Ellipsis for v in value)
     if isinstance(value, types.FunctionType):
         code = value.__code__
-        return code.co_code in _CACHE["stubs"] and not code.co_names
+        return (
+            code.co_code in _CACHE["stubs"]
+            and not code.co_names
+            and all(c is None or c is Ellipsis or isinstance(c, str) for c in code.co_consts)
+        )
     if isinstance(value, type) and getattr(value, "__module__", "") == "__main__":
         funcs = [f for f in vars(value).values() if isinstance(f, types.FunctionType)]
         return bool(funcs) and all(is_blank(f) for f in funcs)
@@ -205,6 +212,25 @@ def _watched(name):
     return any(name == root or name.startswith(root + ".") for root in WATCHED)
 
 
+class _Values(tuple):
+    """A function's defaults as they are now (a tuple or a dict's items): equal to another
+    only if it holds the very same objects, so a default changed in place shows."""
+
+    def __new__(cls, value):
+        if isinstance(value, dict):
+            items = tuple(x for pair in value.items() for x in pair)
+        else:
+            items = value or ()
+        return super().__new__(cls, (type(value),) + tuple(items))
+
+    def same(self, other):
+        return (
+            isinstance(other, _Values)
+            and len(self) == len(other)
+            and all(a is b for a, b in zip(self, other))
+        )
+
+
 def _fingerprint(sys, types, extra):
     """{dotted name: the object it names}, for what the tests and the kernel rely on."""
     prints = {}
@@ -214,8 +240,15 @@ def _fingerprint(sys, types, extra):
             if not callable(value) and not isinstance(value, (property, staticmethod, classmethod)):
                 continue
             prints[f"{prefix}.{key}"] = value
-            if isinstance(value, types.FunctionType):
-                prints[f"{prefix}.{key}.__code__"] = value.__code__
+            # numpy's public functions dispatch to a plain function kept on them
+            for label, func in (
+                (key, value),
+                (f"{key}._implementation", getattr(value, "_implementation", None)),
+            ):
+                if isinstance(func, types.FunctionType):
+                    prints[f"{prefix}.{label}.__code__"] = func.__code__
+                    prints[f"{prefix}.{label}.__defaults__"] = _Values(func.__defaults__)
+                    prints[f"{prefix}.{label}.__kwdefaults__"] = _Values(func.__kwdefaults__)
             if (
                 owner_module
                 and isinstance(value, type)
@@ -290,6 +323,7 @@ def install(attr, preload=(), secret=""):
     dumps, loads, monotonic = json.dumps, json.loads, time.monotonic
     sign, sha256, key = hmac.new, hashlib.sha256, secret.encode()
     fingerprint, run, blank, module_type = _fingerprint, run_cases, is_blank, types.ModuleType
+    values_type = _Values
 
     def snapshot(name):
         if name not in made:
@@ -318,9 +352,15 @@ def install(attr, preload=(), secret=""):
         for key, value in own.items():
             if callable(value):
                 now[f"runner.{key}"] = value
-        return sorted(k for k, v in before.items() if now.get(k, before) is not v)
+        now.update(machinery())
+        return sorted(
+            k
+            for k, v in before.items()
+            if not (v.same(now.get(k)) if isinstance(v, values_type) else now.get(k, before) is v)
+        )
 
     def runner(payload):
+        reserve.clear()  # the tests get back the memory kept for them
         start = monotonic()
         p = loads(payload)
         replaced = changed()
@@ -339,4 +379,21 @@ def install(attr, preload=(), secret=""):
         )
         return dumps({"body": body, "mac": sign(key, body.encode(), sha256).hexdigest()})
 
+    def machinery():
+        """The runner's own parts: its code and what its closure holds (a learner who swaps
+        one of them, say the function that runs the cases, is reported)."""
+        parts = {}
+        for label, func in (("runner", runner), ("runner.changed", changed)):
+            parts[f"{label}.__code__"] = func.__code__
+            for name, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
+                try:
+                    parts[f"{label}.<{name}>"] = cell.cell_contents
+                except ValueError:  # an empty cell
+                    parts[f"{label}.<{name}>"] = None
+        return parts
+
+    # memory kept aside while the learner's cells run, so that a notebook that fills its
+    # memory to the limit (and keeps it) still leaves the checks and the tests room to run
+    reserve = [bytearray(_RESERVE)]
+    before.update(machinery())
     setattr(sys, attr, runner)

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .gradebook import NO_SANDBOX_NOTE, GradeResult
-from .kernel import Kernel
+from .kernel import DISK_ENTRIES, Kernel
 from .results import parse, score
-from .sandbox import Limits, private_folder
+from .sandbox import Limits, private_folder, size_text
 from .submissions import cell_label, imported_modules, prepare, structure_notes
 
 __all__ = ["Settings", "Piece", "grade_piece", "CELL_TIMEOUT", "TEST_TIMEOUT", "DEADLINE"]
@@ -257,7 +257,9 @@ class _Grading:
         from . import kernel_side
 
         source = Path(kernel_side.__file__).read_text(encoding="utf-8")
-        preload = list(dict.fromkeys([*_PRELOAD, *imported_modules(self.nb)]))
+        preload = list(
+            dict.fromkeys([*_PRELOAD, *imported_modules(self.nb), *self._test_modules()])
+        )
         source += f"\ninstall({self.attr!r}, {preload!r}, {self.secret!r})\n"
         # its own copy of the builtins: a learner's builtins.abs = ... cannot reach the runner
         code = (
@@ -270,6 +272,18 @@ class _Grading:
                 "the grader's set-up did not run in its kernel: "
                 + (out.died or out.stopped or " ".join(map(str, out.errors[0])))
             )
+
+    def _test_modules(self):
+        """Every module the tests may import (``scipy.integrate`` for ``scipy.integrate.quad``):
+        imported before the learner's cells, so the tests get copies taken then."""
+        names = set()
+        for q in self.key.questions:
+            for case in self.key.cases(q):
+                for use in case.uses:
+                    parts = use.split(".")
+                    if parts[0] != "builtins":
+                        names.update(".".join(parts[:k]) for k in range(1, len(parts) + 1))
+        return sorted(names)
 
     def _stop_kernel(self):
         if self.client is not None:
@@ -365,6 +379,13 @@ class _Grading:
                 if used > limits.memory:
                     kernel.kill()
                     out.died = f"its processes used {used / 2**30:.1f} GiB of memory, more than the {limits.memory / 2**30:g} GiB allowed"
+                    return out
+                if kernel.disk_over(limits.disk):
+                    kernel.kill()
+                    out.died = (
+                        f"its folder held more than {size_text(limits.disk)} of files (or more than "
+                        f"{DISK_ENTRIES:,} of them) and it was stopped"
+                    )
                     return out
             if now > self.deadline_at:
                 self._check_deadline()

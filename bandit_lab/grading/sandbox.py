@@ -66,9 +66,10 @@ class Limits:
     processes: int = 128  # processes and threads in the sandbox
     tmp_size: int = 256 << 20  # bytes of the private /tmp
     output: int = 5 << 20  # bytes of output one cell may print before it is stopped
+    disk: int = 1 << 30  # bytes the kernel's working folder may hold (files written in all)
 
     def check(self):
-        for name in ("memory", "cpu", "file_size", "processes", "tmp_size", "output"):
+        for name in ("memory", "cpu", "file_size", "processes", "tmp_size", "output", "disk"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} == {value!r}, must be a whole number >= 1.")
@@ -83,6 +84,14 @@ class Limits:
                 "kernel itself runs about ten threads)."
             )
         return self
+
+
+def size_text(n):
+    """``4G``, ``512M``, ``64k`` or a number of bytes: how a size is written on the command line."""
+    for unit, scale in (("G", 2**30), ("M", 2**20), ("k", 2**10)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale}{unit}"
+    return str(n)
 
 
 class SandboxUnavailable(RuntimeError):
