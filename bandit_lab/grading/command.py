@@ -206,7 +206,11 @@ def main(argv=None):
         return 2
     hide = [key_dir, *args.submissions, *(p for p in (args.out, args.feedback) if p)]
     if args.course:
-        hide.append(f"{args.course}/solutions")
+        # what an editable install may bind into the sandbox with the package (some build
+        # backends point the install at the whole course folder)
+        hide += [
+            f"{args.course}/{name}" for name in ("solutions", "exercises_src", "tests", ".git")
+        ]
 
     def progress(done, total, r):
         if not args.quiet:
