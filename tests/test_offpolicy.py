@@ -244,6 +244,43 @@ def service_frame():
     )
 
 
+def test_restricted_decisions_in_a_service_log_are_evaluated_restricted():
+    # the service restricted half of its decisions to arms a and b (uniform among the
+    # eligible arms): "always c" cannot be shown there, so the log evaluates it restricted to
+    # a and b (uniform on them, since it gives them nothing): 0.5 * 0.3 + 0.5 * 0.8 = 0.55,
+    # not the 0.8 it would earn unrestricted, nor the ~0.37 of ignoring the restriction
+    rng = np.random.default_rng(4)
+    n, rates, names = 20_000, np.array([0.2, 0.4, 0.8]), ["a", "b", "c"]
+    restricted = rng.random(n) < 0.5
+    arms = np.where(restricted, rng.integers(0, 2, n), rng.integers(0, 3, n))
+    frame = pd.DataFrame(
+        {
+            "decision_id": [f"d{i}" for i in range(n)],
+            "time": np.arange(n, dtype=float),
+            "arm": [names[a] for a in arms],
+            "arm_index": arms,
+            "propensity": np.where(restricted, 1 / 2, 1 / 3),
+            "reward": (rng.random(n) < rates[arms]).astype(float),
+            "eligible": np.where(restricted, '["a", "b"]', ""),
+        }
+    )
+    log = LoggedFeedback.from_service_log(frame)
+    assert log.eligible.tolist()[:3] == [[True, True, restricted[i] == 0] for i in range(3)]
+    assert log.subset(slice(0, 10)).eligible.shape == (10, 3)
+    always_c = np.tile([0.0, 0.0, 1.0], (n, 1))
+    with pytest.warns(UserWarning, match=r"50\.\d% of its probability .* not eligible"):
+        est = ips(log, always_c)
+    assert abs(est.value - 0.55) < 4 * est.se, est
+    with pytest.raises(ValueError, match=r"eligible\[\d+, 2\] is False but round \d+ chose arm 2"):
+        LoggedFeedback(
+            [2, 0],
+            [1.0, 0.0],
+            [0.5, 0.5],
+            n_arms=3,
+            eligible=np.array([[True, True, False], [True, True, True]]),
+        )
+
+
 def test_from_service_log_reads_the_export(tmp_path):
     path = tmp_path / "log.csv"
     service_frame().to_csv(path, index=False)

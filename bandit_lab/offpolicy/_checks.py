@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["check_probabilities"]
+__all__ = ["check_probabilities", "check_eligible", "restrict_to_eligible"]
 
 
 def _first_bad(mask):
@@ -147,3 +147,48 @@ def check_probabilities(
             "(a distribution over the arms)."
         )
     return arr
+
+
+def check_eligible(eligible, n, n_arms, actions):
+    """The arms the logging policy could choose in each round, as a read-only (n, n_arms)
+    boolean array (``None``: every arm in every round), or a sentence naming the problem."""
+    if eligible is None:
+        return None
+    arr = np.asarray(eligible)
+    if arr.shape != (n, n_arms) or arr.dtype != bool:
+        raise ValueError(
+            f"eligible has shape {arr.shape} and dtype {arr.dtype}, must be a boolean array of "
+            f"shape ({n}, {n_arms}): which arms each logged round could choose."
+        )
+    chosen = arr[np.arange(n), actions]
+    if not chosen.all():
+        i = _first_bad(~chosen)
+        raise ValueError(
+            f"eligible[{i}, {int(actions[i])}] is False but round {i} chose arm "
+            f"{int(actions[i])}, must be True: the logged arm was eligible."
+        )
+    arr = np.array(arr, copy=True)
+    arr.setflags(write=False)
+    return arr
+
+
+def restrict_to_eligible(probs, eligible):
+    """A target's probabilities restricted to each round's eligible arms and renormalised
+    (uniform on them where the target gave them nothing): the policy the log can evaluate,
+    since the logging policy could show no other arm in that round."""
+    if eligible is None:
+        return probs
+    kept = np.where(eligible, probs, 0.0)
+    total = kept.sum(axis=1, keepdims=True)
+    uniform = eligible / eligible.sum(axis=1, keepdims=True)
+    moved = 1.0 - total.mean()
+    if moved > 1e-12:
+        import warnings
+
+        warnings.warn(
+            f"the target put {moved:.1%} of its probability (on average per round) on arms "
+            "that were not eligible in the logged rounds; it is evaluated restricted to the "
+            "eligible arms, renormalised.",
+            stacklevel=3,
+        )
+    return np.where(total > 0, kept / np.where(total > 0, total, 1.0), uniform)

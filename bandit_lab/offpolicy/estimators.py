@@ -41,6 +41,7 @@ from scipy import special
 
 from .._rng import RNGLike
 from .._validation import check_positive, check_probability
+from ._checks import restrict_to_eligible
 from .logged import LoggedFeedback, _check_log, check_probabilities
 from .reward_models import fit_reward_model
 
@@ -150,13 +151,15 @@ def _target(log, target, rng=None):
     from .targets import action_probabilities
 
     if isinstance(target, np.ndarray) and target.ndim == 2:
-        return check_probabilities("target", target, log.n_rounds, log.n_arms)
-    return action_probabilities(
-        target,
-        log.contexts if log.contexts is not None else np.zeros((log.n_rounds, 0)),
-        n_arms=log.n_arms,
-        rng=rng,
-    )
+        pi = check_probabilities("target", target, log.n_rounds, log.n_arms)
+    else:
+        pi = action_probabilities(
+            target,
+            log.contexts if log.contexts is not None else np.zeros((log.n_rounds, 0)),
+            n_arms=log.n_arms,
+            rng=rng,
+        )
+    return restrict_to_eligible(pi, getattr(log, "eligible", None))
 
 
 def _level(level):

@@ -32,6 +32,7 @@ from ._checks import (
     _check_propensities,
     _first_bad,
     _one_dim,
+    check_eligible,
     check_probabilities,
 )
 
@@ -73,6 +74,10 @@ class LoggedFeedback:
         The logger's whole distribution over the arms in each round, when it is known;
         its entry for the logged action must equal the propensity.
     arm_names : sequence of str, optional
+    eligible : array_like of bool, shape (n, n_arms), optional
+        The arms the logger could choose in each round (a service decision restricted to
+        some arms), its propensity being among those; the estimators then evaluate a target
+        restricted to them, renormalised, and warn when that moved probability.
 
     Attributes
     ----------
@@ -93,6 +98,7 @@ class LoggedFeedback:
         "actions",
         "arm_names",
         "contexts",
+        "eligible",
         "logging_probabilities",
         "n_arms",
         "propensities",
@@ -111,6 +117,7 @@ class LoggedFeedback:
         times: ArrayLike | None = None,
         logging_probabilities: ArrayLike | None = None,
         arm_names: Sequence[str] | None = None,
+        eligible: ArrayLike | None = None,
     ) -> None:
         if arm_names is not None:
             if isinstance(arm_names, (str, bytes)) or not isinstance(arm_names, Iterable):
@@ -176,7 +183,9 @@ class LoggedFeedback:
                     "equal (the "
                     "probability of the logged action)."
                 )
+        eligible = check_eligible(eligible, n, n_arms, actions)
         for name, value in (
+            ("eligible", eligible),
             ("actions", actions),
             ("rewards", rewards),
             ("propensities", propensities),
@@ -231,6 +240,7 @@ class LoggedFeedback:
             times=take(self.times),
             logging_probabilities=take(self.logging_probabilities),
             arm_names=self.arm_names,
+            eligible=take(self.eligible),
         )
 
     def __getitem__(self, index):

@@ -134,7 +134,8 @@ def from_service_log(
         path = Path(path_or_frame)
         if not path.exists():
             raise FileNotFoundError(f"path_or_frame == {str(path)!r}: no such file.")
-        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        parquet = path.suffix in (".parquet", ".pq")
+        frame = pd.read_parquet(path) if parquet else pd.read_csv(path)
     if missing_rewards not in ("error", "drop", "zero"):
         raise ValueError(
             f"missing_rewards == {missing_rewards!r}, must be 'error', 'drop' or 'zero'."
@@ -214,6 +215,7 @@ def from_service_log(
         if n_arms is None or n_arms == len(lookup):
             arm_names = tuple(lookup[k] for k in range(len(lookup)))
     times = frame["time"].to_numpy() if "time" in frame.columns else None
+    eligible = _eligible(frame, n_arms, arm_names)
     return cls(
         frame["arm_index"].to_numpy(),
         frame["reward"].to_numpy(dtype=float),
@@ -222,7 +224,39 @@ def from_service_log(
         n_arms=n_arms,
         times=times,
         arm_names=arm_names,
+        eligible=eligible,
     )
+
+
+def _eligible(frame, n_arms, arm_names):
+    """The ``eligible`` column (JSON lists of arm names, empty when every arm was) as an
+    (n, n_arms) boolean array, or None when no decision was restricted."""
+    import json
+
+    if "eligible" not in frame.columns:
+        return None
+    lists = [json.loads(v) if isinstance(v, str) and v.strip() else None for v in frame["eligible"]]
+    if all(v is None for v in lists):
+        return None
+    names = list(arm_names) if arm_names is not None else None
+    if names is None:
+        raise ValueError(
+            "the log restricts some decisions to some arms (its eligible column), pass "
+            "arm_names=... (the bandit's arms, in the service's order) to read them."
+        )
+    k = n_arms if n_arms is not None else len(names)
+    mask = np.ones((len(lists), k), dtype=bool)
+    for i, arms in enumerate(lists):
+        if arms is None:
+            continue
+        unknown = [a for a in arms if a not in names]
+        if unknown:
+            raise ValueError(
+                f"the log's eligible column names arm {unknown[0]!r}, which is not in "
+                f"arm_names {names}."
+            )
+        mask[i] = [a in arms for a in names]
+    return mask
 
 
 def _numbers(frame, names):
