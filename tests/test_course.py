@@ -135,3 +135,17 @@ def test_readme_states_the_prerequisites():
     assert re.search(r"^#+ .*Prerequisites", readme, re.MULTILINE | re.IGNORECASE), (
         "the README has no 'Prerequisites' section"
     )
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS + EXERCISES, ids=lambda p: p.stem)
+def test_tables_are_shown_as_tables_not_printed_text(notebook):
+    # pandas' own display (an HTML table in the lab and on the site), not print(df.to_string())
+    _, cells = markdown_of(notebook)
+    printed = [
+        i
+        for i, c in enumerate(cells)
+        if c["cell_type"] == "code" and re.search(r"\.to_string\(", "".join(c["source"]))
+    ]
+    assert not printed, (
+        f"cells {printed} print a table as text: end the cell with it, or display() it"
+    )
