@@ -30,7 +30,8 @@ WATCHED = (
     "json",
     "signal",
     "numpy",
-    "scipy",
+    "scipy.stats",
+    "scipy.special",
     "otter.test_files",
     "bandit_lab",
     "IPython.core",
@@ -208,8 +209,12 @@ def _run_case(case, env, test_globals, blank):
     return result
 
 
-def _watched(name):
-    return any(name == root or name.startswith(root + ".") for root in WATCHED)
+def _watched(name, roots=WATCHED):
+    """Whether module ``name`` is watched: one of ``roots`` or inside one, or a package
+    holding one (``scipy`` itself, for ``from scipy import integrate``)."""
+    return any(
+        name == root or name.startswith(root + ".") or root.startswith(name + ".") for root in roots
+    )
 
 
 class _Values(tuple):
@@ -231,7 +236,7 @@ class _Values(tuple):
         )
 
 
-def _fingerprint(sys, types, extra):
+def _fingerprint(sys, types, extra, roots=WATCHED):
     """{dotted name: the object it names}, for what the tests and the kernel rely on."""
     prints = {}
 
@@ -247,8 +252,10 @@ def _fingerprint(sys, types, extra):
             ):
                 if isinstance(func, types.FunctionType):
                     prints[f"{prefix}.{label}.__code__"] = func.__code__
-                    prints[f"{prefix}.{label}.__defaults__"] = _Values(func.__defaults__)
-                    prints[f"{prefix}.{label}.__kwdefaults__"] = _Values(func.__kwdefaults__)
+                    # a tuple cannot change in place: a new one is a new object
+                    prints[f"{prefix}.{label}.__defaults__"] = func.__defaults__
+                    kw = func.__kwdefaults__
+                    prints[f"{prefix}.{label}.__kwdefaults__"] = kw if not kw else _Values(kw)
             if (
                 owner_module
                 and isinstance(value, type)
@@ -257,7 +264,7 @@ def _fingerprint(sys, types, extra):
                 add(f"{prefix}.{key}", dict(vars(value)))
 
     for modname, module in list(sys.modules.items()):
-        if _watched(modname) and isinstance(module, types.ModuleType):
+        if _watched(modname, roots) and isinstance(module, types.ModuleType):
             prints[f"sys.modules[{modname!r}]"] = module
             add(modname, dict(vars(module)), modname)
     for label, obj in extra:
@@ -272,7 +279,7 @@ def _fingerprint(sys, types, extra):
     return prints
 
 
-def install(attr, preload=(), secret=""):
+def install(attr, preload=(), secret="", watch=()):
     """Capture, before any learner cell, what the tests rely on; put the runner on ``sys``.
 
     The grader later evaluates ``sys.<attr>(payload)`` once per question. The runner signs
@@ -288,11 +295,16 @@ def install(attr, preload=(), secret=""):
     import time
     import types
 
-    for name in preload:
+    for name in (*preload, *watch):
         try:
             importlib.import_module(name)
         except Exception:
             pass
+    # the modules the tests import are watched too (``scipy.integrate`` for ``integrate.quad``)
+    mods = [w for w in watch if isinstance(sys.modules.get(w), types.ModuleType)]
+    roots = WATCHED + tuple(  # the deepest: scipy.integrate, not all of scipy
+        m for m in mods if m not in WATCHED and not any(o.startswith(m + ".") for o in mods)
+    )
     shell = getattr(builtins, "get_ipython", lambda: None)()
     env = shell.user_ns if shell is not None else sys.modules["__main__"].__dict__
     extra = []
@@ -309,14 +321,14 @@ def install(attr, preload=(), secret=""):
         if kernel is not None:
             extra += [("kernel", kernel), ("kernel.session", kernel.session)]
     own = dict(globals())
-    before = _fingerprint(sys, types, extra)
+    before = _fingerprint(sys, types, extra, roots)
     for key, value in own.items():
         if callable(value):
             before[f"runner.{key}"] = value
     snapshots = {
         name: dict(vars(mod))
         for name, mod in list(sys.modules.items())
-        if _watched(name) and isinstance(mod, types.ModuleType) and name != "builtins"
+        if _watched(name, roots) and isinstance(mod, types.ModuleType) and name != "builtins"
     }
     made = {}
     real_import = builtins.__import__
@@ -348,7 +360,7 @@ def install(attr, preload=(), secret=""):
     test_globals = {"__builtins__": test_builtins, "__name__": "bandit_lab_test"}
 
     def changed():
-        now = fingerprint(sys, types, extra)
+        now = fingerprint(sys, types, extra, roots)
         for key, value in own.items():
             if callable(value):
                 now[f"runner.{key}"] = value
@@ -363,11 +375,14 @@ def install(attr, preload=(), secret=""):
         reserve.clear()  # the tests get back the memory kept for them
         start = monotonic()
         p = loads(payload)
-        replaced = changed()
+        # nothing of the learner's runs between two questions' tests: the last look stands
+        replaced = last[0] if last else changed()
         results = run(
             p["cases"], env, test_globals=test_globals, timeout=p.get("timeout"), blank=blank
         )
-        replaced = sorted(set(replaced) | set(changed()))
+        after = changed()
+        last[:] = [after]
+        replaced = sorted(set(replaced) | set(after))
         body = dumps(
             {
                 "nonce": p["nonce"],
@@ -395,5 +410,6 @@ def install(attr, preload=(), secret=""):
     # memory kept aside while the learner's cells run, so that a notebook that fills its
     # memory to the limit (and keeps it) still leaves the checks and the tests room to run
     reserve = [bytearray(_RESERVE)]
+    last = []  # what the last look found replaced
     before.update(machinery())
     setattr(sys, attr, runner)

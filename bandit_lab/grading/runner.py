@@ -257,10 +257,9 @@ class _Grading:
         from . import kernel_side
 
         source = Path(kernel_side.__file__).read_text(encoding="utf-8")
-        preload = list(
-            dict.fromkeys([*_PRELOAD, *imported_modules(self.nb), *self._test_modules()])
-        )
-        source += f"\ninstall({self.attr!r}, {preload!r}, {self.secret!r})\n"
+        preload = list(dict.fromkeys([*_PRELOAD, *imported_modules(self.nb)]))
+        watch = self._test_modules()
+        source += f"\ninstall({self.attr!r}, {preload!r}, {self.secret!r}, {watch!r})\n"
         # its own copy of the builtins: a learner's builtins.abs = ... cannot reach the runner
         code = (
             f"exec(compile({source!r}, '<bandit-lab>', 'exec'), {{'__name__': "
