@@ -284,7 +284,9 @@ def install(attr, preload=(), secret="", watch=()):
 
     The grader later evaluates ``sys.<attr>(payload)`` once per question. The runner signs
     what it returns with ``secret`` (HMAC-SHA256), which only it and the grader hold: a
-    function put in its place cannot sign a forged result.
+    function put in its place cannot sign a forged result, unless the learner's code digs
+    the key out of this closure, which in-process checks cannot prevent (docs/instructors.md,
+    "Safety").
     """
     import builtins
     import hashlib
