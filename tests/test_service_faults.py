@@ -504,6 +504,7 @@ def test_a_non_default_bandit_with_a_key_deleted_is_refused_then_recovers(redis_
                 if expected == 503:
                     assert r.headers["retry-after"] and "missing" in r.json()["message"]
             assert client.post("/decision").status_code == 200  # the default bandit goes on
+            assert store.purge() == {"decisions": 0, "buckets": 0}  # and so does retention
             raw_client.restore(key, 0, saved)
             assert client.get("/ready").status_code == 200
             assert client.get("/bandits/other/stats").json()["arms"] == stats  # as it was

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from .base import LogPage, make_cursor, parse_cursor, timeline_from_rows
+from .base import LogPage, StateMissing, make_cursor, parse_cursor, timeline_from_rows
 from .redis_scripts import DECISION_FIELDS as _DECISION_FIELDS
 
 __all__ = []
@@ -81,7 +81,13 @@ class _RedisReads:
     def purge(self, now=None):
         now = time.time() if now is None else float(now)
         gone = {"decisions": 0, "buckets": 0}
-        for info in self.bandits():
+        for name in sorted(self._r.smembers(f"{self.namespace}:bandits")):
+            try:  # one damaged bandit (a key deleted by hand) stops the purge of none other
+                info = self.info(name)
+            except StateMissing:
+                continue
+            if info is None:
+                continue
             # the decisions' hashes expire by themselves; their index entries go here
             gone["decisions"] += self._r.zremrangebyscore(
                 self._key(info.name, "log"), "-inf", f"({now - self.retention!r}")
