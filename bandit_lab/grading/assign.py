@@ -6,8 +6,10 @@ The masters are ``COURSE/exercises_src/ex*.ipynb`` (otter-grader's assignment fo
 "Adding an exercise" in docs/instructors.md). ``otter assign`` splits each into the learner's
 notebook (public tests in its metadata) and the solution notebook (public and hidden tests);
 then both are executed top to bottom in a fresh kernel, so they are committed with their
-outputs. The learner's ``grader.check`` cells are committed without output: a learner
-opening an exercise sees no failure before writing anything.
+outputs. A learner's blank notebook runs top to bottom without an error, and each of its
+``grader.check`` cells says, in grey, that the question is not answered yet: a learner
+opening an exercise sees no failure before writing anything (``assign`` refuses a master whose
+blank notebook would show one).
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def _assign_one(master, workdir, *, execute=False):
             nbformat.write(nb, path)
             _execute(nb, path.parent)
             if sub == "student":
-                _without_check_output(nb)
+                _checks_say_not_answered(nb, master.name)
         texts.append(nbformat.writes(nb) + "\n")
     return tuple(texts)
 
@@ -119,21 +121,20 @@ def _without_markup(nb):
     return nb
 
 
-def _without_check_output(nb):
-    """Clear the learner's check cells (no failure shown before any answer) and number the
-    other cells 1, 2, 3... as if the checks had not run."""
-    n = 0
+def _checks_say_not_answered(nb, name):
+    """Every check cell of the executed blank notebook says its question is not answered
+    yet (and nothing else ran into an error), or a ValueError naming the first that does not."""
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        if _is_check(cell):
-            cell.outputs, cell.execution_count = [], None
-        elif cell.execution_count is not None:
-            n += 1
-            cell.execution_count = n
-            for out in cell.outputs:
-                if "execution_count" in out:
-                    out["execution_count"] = n
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        shown = "".join(o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+        if errors or (_is_check(cell) and not re.match(r"q\w+: NOT ANSWERED YET", shown)):
+            raise ValueError(
+                f"{name}: the blank notebook's cell {cell.get('id')!r} shows "
+                f"{(errors[0].ename if errors else shown)[:200]!r}, must show no failure (a "
+                "check cell: 'not answered yet') before the learner writes anything."
+            )
     return nb
 
 
@@ -161,7 +162,7 @@ def _up_to_date(path, text):
     executed = all(
         c.execution_count is not None
         for c in nbformat.reads(old, as_version=4).cells
-        if c.cell_type == "code" and c.source.strip() and not _is_check(c)
+        if c.cell_type == "code" and c.source.strip()
     )
     return executed and _comparable(old) == _comparable(text)
 
