@@ -144,12 +144,23 @@ async def _reward(reader, writer, body, i, keyed):
     writer.write(b"POST /reward HTTP/1.1\r\nHost: bench\r\n" + auth
                  + b"Content-Type: application/json\r\nContent-Length: "
                  + str(len(payload)).encode() + b"\r\n\r\n" + payload)
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = next(int(line.partition(b":")[2]) for line in head.split(b"\r\n")[1:]
-                  if line.lower().startswith(b"content-length:"))
-    await reader.readexactly(length)
+    head, _, _ = await _read_answer(reader)
     if not head.startswith(b"HTTP/1.1 200"):
         raise RuntimeError(f"server answered the reward with {head[:40]!r}")
+
+
+async def _read_answer(reader):
+    """One HTTP/1.1 answer: (its head, the Server-Timing duration or None, its body)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length, timing = 0, None
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        key = key.strip().lower()
+        if key == b"content-length":
+            length = int(value)
+        elif key == b"server-timing":
+            timing = float(value.split(b"dur=")[1])
+    return head, timing, await reader.readexactly(length)
 
 
 async def _one_client(host, port, request, n_warm, n_meas, counter, lat, srv, rewards=False):
@@ -164,16 +175,7 @@ async def _one_client(host, port, request, n_warm, n_meas, counter, lat, srv, re
             counter[0] += 1
             t0 = time.perf_counter_ns()
             writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length, timing = 0, None
-            for line in head.split(b"\r\n")[1:]:
-                key, _, value = line.partition(b":")
-                key = key.strip().lower()
-                if key == b"content-length":
-                    length = int(value)
-                elif key == b"server-timing":
-                    timing = float(value.split(b"dur=")[1])
-            body = await reader.readexactly(length)
+            head, timing, body = await _read_answer(reader)
             t1 = time.perf_counter_ns()
             if not head.startswith(b"HTTP/1.1 200"):
                 raise RuntimeError(f"server answered {head[:40]!r}")

@@ -218,15 +218,12 @@ def _watched(name, roots=WATCHED):
 
 
 class _Values(tuple):
-    """A function's defaults as they are now (a tuple or a dict's items): equal to another
-    only if it holds the very same objects, so a default changed in place shows."""
+    """A function's keyword-only defaults as they are now (the dict's keys and values): the
+    same as another only if it holds the very same objects, so a default changed in place
+    in that dict shows."""
 
-    def __new__(cls, value):
-        if isinstance(value, dict):
-            items = tuple(x for pair in value.items() for x in pair)
-        else:
-            items = value or ()
-        return super().__new__(cls, (type(value),) + tuple(items))
+    def __new__(cls, kwdefaults):
+        return super().__new__(cls, (x for pair in kwdefaults.items() for x in pair))
 
     def same(self, other):
         return (
